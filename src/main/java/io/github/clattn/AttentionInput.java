@@ -1,0 +1,178 @@
+package io.github.clattn;
+
+/**
+ * The activations of one forward call, row-major float32.
+ *
+ * <pre>
+ *   x              [B, N, D]   queries' embeddings (self-attention: also keys and values)
+ *   context        [B, M, D]   optional keys' and values' embeddings (cross-attention); absent: M = N, context = x
+ *   keyValidLength [B]         optional; keys j >= keyValidLength[b] are masked for batch row b
+ *   attnBias       [N, M]      optional additive mask, added to the scaled scores, shared by batch and heads
+ * </pre>
+ *
+ * The arrays are not copied: do not change them while a call that uses them runs. Shapes are
+ * checked against the layer by {@link #validate(int)}, which every forward call runs before it
+ * touches a device.
+ */
+public final class AttentionInput {
+    private final int batch;
+    private final int queryLength;
+    private final int contextLength;
+    private final float[] x;
+    private final float[] context;
+    private final int[] keyValidLength;
+    private final float[] attnBias;
+    private final boolean returnWeights;
+
+    private AttentionInput(Builder b) {
+        this.batch = Shapes.nonNegative("batch", b.batch);
+        this.queryLength = Shapes.nonNegative("queryLength", b.queryLength);
+        this.x = Shapes.notNull("x", b.x);
+        this.context = b.context;
+        if (b.context != null) {
+            this.contextLength = Shapes.nonNegative("contextLength", b.contextLength);
+        } else {
+            if (b.contextLength >= 0 && b.contextLength != b.queryLength) {
+                throw new IllegalArgumentException("contextLength: given as " + b.contextLength
+                        + " without a context array; self-attention needs contextLength = queryLength = " + b.queryLength);
+            }
+            this.contextLength = b.queryLength;
+        }
+        this.keyValidLength = b.keyValidLength;
+        this.attnBias = b.attnBias;
+        this.returnWeights = b.returnWeights;
+    }
+
+    /** Self-attention on {@code x [batch, queryLength, D]}. */
+    public static Builder builder(float[] x, int batch, int queryLength) {
+        return new Builder(x, batch, queryLength);
+    }
+
+    /** Checks every array against the layer width {@code dModel}; throws naming the argument. */
+    public AttentionInput validate(int dModel) {
+        String b = "B=" + batch;
+        Shapes.length("x", x, Shapes.arrayLength("x", "[B, N, D]", batch, queryLength, dModel),
+                "[" + b + ", N=" + queryLength + ", D=" + dModel + "]");
+        if (context != null) {
+            Shapes.length("context", context, Shapes.arrayLength("context", "[B, M, D]", batch, contextLength, dModel),
+                    "[" + b + ", M=" + contextLength + ", D=" + dModel + "]");
+            if (contextLength == 0 && batch > 0 && queryLength > 0) {
+                throw new IllegalArgumentException("contextLength: expected a positive length for a non-empty query, got 0");
+            }
+        }
+        if (keyValidLength != null) {
+            if (keyValidLength.length != batch) {
+                throw new IllegalArgumentException("keyValidLength: expected " + batch + " entries (one per batch row), got "
+                        + keyValidLength.length);
+            }
+            for (int i = 0; i < batch; i++) {
+                if (keyValidLength[i] < 0 || keyValidLength[i] > contextLength) {
+                    throw new IllegalArgumentException("keyValidLength[" + i + "]: expected a value in [0, M=" + contextLength
+                            + "], got " + keyValidLength[i]);
+                }
+            }
+        }
+        if (attnBias != null) {
+            Shapes.length("attnBias", attnBias, Shapes.arrayLength("attnBias", "[N, M]", queryLength, contextLength),
+                    "[N=" + queryLength + ", M=" + contextLength + "]");
+        }
+        if (returnWeights) {
+            Shapes.arrayLength("weights", "[B, H, N, M]", batch, queryLength, contextLength);
+        }
+        return this;
+    }
+
+    public int batch() {
+        return batch;
+    }
+
+    public int queryLength() {
+        return queryLength;
+    }
+
+    /** M: the number of keys (N for self-attention). */
+    public int contextLength() {
+        return contextLength;
+    }
+
+    public float[] x() {
+        return x;
+    }
+
+    /** The keys' and values' embeddings, or null for self-attention. */
+    public float[] context() {
+        return context;
+    }
+
+    /** {@link #context()} or, for self-attention, {@link #x()}. */
+    public float[] keyValueSource() {
+        return context != null ? context : x;
+    }
+
+    public boolean isCrossAttention() {
+        return context != null;
+    }
+
+    public int[] keyValidLength() {
+        return keyValidLength;
+    }
+
+    public float[] attnBias() {
+        return attnBias;
+    }
+
+    public boolean returnWeights() {
+        return returnWeights;
+    }
+
+    public boolean isEmpty() {
+        return batch == 0 || queryLength == 0;
+    }
+
+    /** Options of one call; only x, batch and queryLength are required. */
+    public static final class Builder {
+        private final float[] x;
+        private final int batch;
+        private final int queryLength;
+        private float[] context;
+        private int contextLength = -1;
+        private int[] keyValidLength;
+        private float[] attnBias;
+        private boolean returnWeights;
+
+        private Builder(float[] x, int batch, int queryLength) {
+            this.x = x;
+            this.batch = batch;
+            this.queryLength = queryLength;
+        }
+
+        /** Cross-attention: keys and values from {@code context [B, contextLength, D]}. */
+        public Builder context(float[] context, int contextLength) {
+            this.context = Shapes.notNull("context", context);
+            this.contextLength = contextLength;
+            return this;
+        }
+
+        /** Keys {@code j >= keyValidLength[b]} are masked for batch row {@code b}; null for none. */
+        public Builder keyValidLength(int[] keyValidLength) {
+            this.keyValidLength = keyValidLength;
+            return this;
+        }
+
+        /** Additive mask {@code [N, M]} added to the scaled scores; null for none. */
+        public Builder attnBias(float[] attnBias) {
+            this.attnBias = attnBias;
+            return this;
+        }
+
+        /** Also return the attention probabilities {@code [B, H, N, M]}. */
+        public Builder returnWeights(boolean returnWeights) {
+            this.returnWeights = returnWeights;
+            return this;
+        }
+
+        public AttentionInput build() {
+            return new AttentionInput(this);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+package io.github.clattn;
+
+/**
+ * Internal: one implementation of the attention forward pass bound to one device. Not part of
+ * the public API; use {@link Attention}. The caller has already validated the input, handled
+ * empty inputs and holds the object open; implementations must be safe to call from several
+ * threads and must release everything they hold in {@link #close()}.
+ */
+public interface Backend extends AutoCloseable {
+    AttentionOutput forward(AttentionInput input);
+
+    @Override
+    void close();
+}
