@@ -134,6 +134,11 @@ public final class Attention implements AutoCloseable {
         return device;
     }
 
+    /** Wall time spent building or loading device programs when this layer was opened, in ms (0 for Java). */
+    public double buildMillis() {
+        return backend.buildMillis();
+    }
+
     public AttentionWeights weights() {
         return weights;
     }

@@ -9,6 +9,11 @@ package io.github.clattn;
 public interface Backend extends AutoCloseable {
     AttentionOutput forward(AttentionInput input);
 
+    /** Wall time spent building or loading device programs for this layer, in milliseconds (0 if none). */
+    default double buildMillis() {
+        return 0;
+    }
+
     @Override
     void close();
 }

@@ -59,6 +59,7 @@ public final class OpenClAttention implements Backend {
     private cl_mem bO;
     private cl_mem none;
     private boolean closed;
+    private double buildMillis;
 
     /** Builds (or reuses) the programs on {@code device} and uploads the weights. */
     public OpenClAttention(AttentionWeights weights, AttentionOptions options, Device device) {
@@ -72,7 +73,9 @@ public final class OpenClAttention implements Backend {
         this.shared = ClContext.acquire(device);
         try {
             queue = own(Cl.createQueue(shared.context, shared.deviceId, true));
+            long buildStart = System.nanoTime();
             cl_program staged = shared.program(STAGED_FILES, BUILD_OPTIONS);
+            buildMillis = (System.nanoTime() - buildStart) / 1e6;
             project = own(Cl.createKernel(staged, "project"));
             scores = own(Cl.createKernel(staged, "scores"));
             softmax = own(Cl.createKernel(staged, "softmax_rows"));
@@ -101,6 +104,11 @@ public final class OpenClAttention implements Backend {
     private <T extends NativePointerObject> T own(T object) {
         owned.add(object);
         return object;
+    }
+
+    @Override
+    public double buildMillis() {
+        return buildMillis;
     }
 
     @Override
