@@ -1,0 +1,113 @@
+package io.github.clattn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.clattn.opencl.Cl;
+import org.jocl.CL;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * OpenCL objects are counted by {@link Cl}: close releases every one, on every error path too,
+ * and an injected failure of any single OpenCL call gives a typed exception and leaves the
+ * layer usable.
+ */
+class LifecycleTest {
+
+    @AfterEach
+    void disarm() {
+        Cl.injectFault(0, 0);
+    }
+
+    private static RandomProblem problem(int n) {
+        return RandomProblem.of(21 + n, RandomProblem.OUTPUT_PROJECTION | RandomProblem.PROJECTION_BIAS
+                | RandomProblem.VALID_LEN | RandomProblem.BIAS, 2, n, n, 10, 2, 5, 1f);
+    }
+
+    @Test
+    void closeReleasesEveryObjectAcrossShapesAndSharedContexts() {
+        Device device = TestDevices.openCl();
+        int before = Cl.liveObjects();
+        Attention a = Attention.open(problem(5).weights(), AttentionOptions.DEFAULT, device);
+        Attention b = Attention.open(problem(5).weights(), AttentionOptions.DEFAULT, device);
+        for (int n : new int[] {5, 40, 3, 70}) {
+            RandomProblem p = problem(n);
+            AttentionInput in = AttentionInput.builder(p.input().x(), 2, n).returnWeights(n % 2 == 1).build();
+            a.forward(in);
+            b.forward(in);
+        }
+        assertThat(Cl.liveObjects()).isGreaterThan(before);
+        a.close();
+        assertThat(Cl.liveObjects()).as("b still holds the shared context").isGreaterThan(before);
+        b.close();
+        assertThat(Cl.liveObjects()).as("live objects by kind: %s", Cl.liveObjectsByKind()).isEqualTo(before);
+    }
+
+    @Test
+    void failureOfAnyCallDuringOpenReleasesEverything() {
+        Device device = TestDevices.openCl();
+        RandomProblem p = problem(6);
+        int before = Cl.liveObjects();
+        int failures = 0;
+        for (int n = 1; n <= 40; n++) {
+            Cl.injectFault(n, CL.CL_OUT_OF_HOST_MEMORY);
+            try (Attention a = Attention.open(p.weights(), AttentionOptions.DEFAULT, device)) {
+                Cl.injectFault(0, 0);
+                a.forward(p.input());
+            } catch (ClattnException e) {
+                failures++;
+                assertThat(e.errorName()).isEqualTo("CL_OUT_OF_HOST_MEMORY");
+                assertThat(e.call()).startsWith("cl");
+                assertThat(e.getMessage()).contains("CL_OUT_OF_HOST_MEMORY");
+            }
+            assertThat(Cl.liveObjects()).as("after a fault at call %d: %s", n, Cl.liveObjectsByKind()).isEqualTo(before);
+        }
+        assertThat(failures).as("the first calls of open must have failed").isPositive();
+    }
+
+    @Test
+    void failureOfAnyCallDuringForwardIsTypedAndLeavesTheLayerUsable() {
+        Device device = TestDevices.openCl();
+        RandomProblem p = problem(9);
+        Reference.Result want = Reference.compute(p.weights(), p.options(), p.input());
+        int before = Cl.liveObjects();
+        try (Attention a = Attention.open(p.weights(), p.options(), device)) {
+            a.forward(p.input()); // warm: workspace allocated
+            int failures = 0;
+            for (int n = 1; n <= 60; n++) {
+                Cl.injectFault(n, n % 2 == 0 ? CL.CL_OUT_OF_RESOURCES : CL.CL_MEM_OBJECT_ALLOCATION_FAILURE);
+                try {
+                    AttentionOutput out = a.forward(p.input());
+                    p.assertMatches(out, want, "after fault " + n);
+                } catch (ClattnException e) {
+                    failures++;
+                    assertThat(e.errorName()).isIn("CL_OUT_OF_RESOURCES", "CL_MEM_OBJECT_ALLOCATION_FAILURE");
+                }
+                Cl.injectFault(0, 0);
+                p.assertMatches(a.forward(p.input()), want, "the call after fault " + n);
+            }
+            assertThat(failures).isPositive();
+        }
+        assertThat(Cl.liveObjects()).isEqualTo(before);
+    }
+
+    @Test
+    void automaticDeviceRedoesAFailedCallOnTheJavaPath() {
+        Device auto = Devices.auto();
+        org.junit.jupiter.api.Assumptions.assumeTrue(auto.isOpenCl(), "needs an OpenCL device for the automatic choice");
+        RandomProblem p = problem(7);
+        Reference.Result want = Reference.compute(p.weights(), p.options(), p.input());
+        try (Attention a = Attention.open(p.weights(), p.options(), auto)) {
+            Cl.injectFault(3, CL.CL_DEVICE_NOT_AVAILABLE);
+            AttentionOutput out = a.forward(p.input());
+            assertThat(out.path()).startsWith("java");
+            p.assertMatches(out, want, "fallback");
+        }
+        try (Attention explicit = Attention.open(p.weights(), p.options(), TestDevices.openCl())) {
+            Cl.injectFault(3, CL.CL_DEVICE_NOT_AVAILABLE);
+            assertThatThrownBy(() -> explicit.forward(p.input())).isInstanceOf(ClattnException.class)
+                    .hasMessageContaining("CL_DEVICE_NOT_AVAILABLE");
+        }
+    }
+}
