@@ -38,6 +38,10 @@ class LifecycleTest {
             b.forward(in);
         }
         assertThat(Cl.liveObjects()).isGreaterThan(before);
+        int warm = Cl.liveObjects();
+        RandomProblem again = problem(40);
+        a.forward(AttentionInput.builder(again.input().x(), 2, 40).build());
+        assertThat(Cl.liveObjects()).as("a call of a shape seen before allocates nothing").isEqualTo(warm);
         a.close();
         assertThat(Cl.liveObjects()).as("b still holds the shared context").isGreaterThan(before);
         b.close();
