@@ -2,6 +2,7 @@ package io.github.clattn;
 
 import io.github.clattn.cpu.JavaAttention;
 import io.github.clattn.opencl.OpenClAttention;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
@@ -35,6 +36,11 @@ public final class Attention implements AutoCloseable {
     private volatile Device device;
     private volatile Backend backend;
     private boolean closed;
+    private boolean recreated;
+    private final AtomicInteger failuresInARow = new AtomicInteger();
+
+    /** Failed calls in a row (automatic device) before the device objects are recreated. */
+    public static final int FAILURES_BEFORE_RECOVERY = 2;
 
     private Attention(AttentionWeights weights, AttentionOptions options, Device device, Backend backend) {
         this.weights = weights;
@@ -78,6 +84,11 @@ public final class Attention implements AutoCloseable {
      * Computes attention for {@code input}. Shapes are checked first; nothing is enqueued for a
      * bad input. B = 0 or N = 0 returns empty arrays without touching the device.
      *
+     * <p>On an automatically chosen OpenCL device a failed call is redone on the Java path (one
+     * WARN). After {@value #FAILURES_BEFORE_RECOVERY} failed calls in a row the device objects are
+     * recreated once; if the device keeps failing after that, the layer moves to the Java path
+     * for good.
+     *
      * @throws IllegalArgumentException a shape, length or value does not match the layer
      * @throws IllegalStateException    the layer is closed
      * @throws ClattnException          the device failed (explicitly chosen devices only)
@@ -85,6 +96,7 @@ public final class Attention implements AutoCloseable {
     public AttentionOutput forward(AttentionInput input) {
         Shapes.notNull("input", input);
         input.validate(weights.dModel());
+        AttentionOutput result;
         lifecycle.readLock().lock();
         try {
             if (closed) {
@@ -93,19 +105,53 @@ public final class Attention implements AutoCloseable {
             if (input.isEmpty()) {
                 return empty(input);
             }
-            Backend current = backend;
             try {
-                return current.forward(input);
+                result = backend.forward(input);
+                failuresInARow.set(0);
+                return result;
             } catch (ClattnException e) {
                 if (!device.automatic() || device.isJava()) {
                     throw e;
                 }
                 LOG.warn("OpenCL call on {} failed ({}); redoing it on the pure-Java path", device, e.getMessage());
                 LOG.debug("OpenCL call failure", e);
-                return fallbackBackend().forward(input);
+                result = fallbackBackend().forward(input);
             }
         } finally {
             lifecycle.readLock().unlock();
+        }
+        if (failuresInARow.incrementAndGet() >= FAILURES_BEFORE_RECOVERY) {
+            recover();
+        }
+        return result;
+    }
+
+    /** After repeated failures: recreate the OpenCL objects once, then give up on the device. */
+    private void recover() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed || device.isJava() || failuresInARow.get() < FAILURES_BEFORE_RECOVERY) {
+                return;
+            }
+            failuresInARow.set(0);
+            Backend failing = backend;
+            backend = fallbackBackend();
+            failing.close();
+            if (!recreated) {
+                recreated = true;
+                try {
+                    backend = new OpenClAttention(weights, options, device);
+                    LOG.warn("OpenCL device {} failed {} calls in a row; recreated its context and buffers", device,
+                            FAILURES_BEFORE_RECOVERY);
+                    return;
+                } catch (ClattnException | LinkageError e) {
+                    LOG.debug("Recreating the OpenCL layer failed", e);
+                }
+            }
+            LOG.warn("OpenCL device {} keeps failing; this layer uses the pure-Java path from now on", device);
+            device = Device.java().asAutomatic();
+        } finally {
+            lifecycle.writeLock().unlock();
         }
     }
 
@@ -118,15 +164,12 @@ public final class Attention implements AutoCloseable {
         return javaFallback;
     }
 
+    /** B = 0 or N = 0: every result array is empty. */
     private AttentionOutput empty(AttentionInput in) {
-        int hd = weights.projectedDim();
-        int b = in.batch();
-        int n = in.queryLength();
-        float[] headsOut = new float[Shapes.arrayLength("heads_out", "[B, N, H*dk]", b, n, hd)];
         float[] out = weights.hasOutputProjection() ? new float[0] : null;
         float[] w = in.returnWeights() ? new float[0] : null;
-        return new AttentionOutput(b, n, in.contextLength(), weights.heads(), weights.headDim(), weights.dModel(),
-                headsOut, out, w, "empty", null);
+        return new AttentionOutput(in.batch(), in.queryLength(), in.contextLength(), weights.heads(), weights.headDim(),
+                weights.dModel(), new float[0], out, w, "empty", null);
     }
 
     /** The device this layer runs on (the Java path after an automatic fallback at creation). */
@@ -159,10 +202,9 @@ public final class Attention implements AutoCloseable {
             try {
                 backend.close();
             } finally {
-                synchronized (this) {
-                    if (javaFallback != null) {
-                        javaFallback.close();
-                    }
+                Backend fallback = javaFallback;
+                if (fallback != null && fallback != backend) {
+                    fallback.close();
                 }
             }
         } finally {

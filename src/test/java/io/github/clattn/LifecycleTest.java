@@ -114,4 +114,35 @@ class LifecycleTest {
                     .hasMessageContaining("CL_DEVICE_NOT_AVAILABLE");
         }
     }
+
+    @Test
+    void deviceThatKeepsFailingIsRecreatedOnceThenAbandoned() {
+        Device auto = Devices.auto();
+        org.junit.jupiter.api.Assumptions.assumeTrue(auto.isOpenCl(), "needs an OpenCL device for the automatic choice");
+        RandomProblem p = problem(8);
+        Reference.Result want = Reference.compute(p.weights(), p.options(), p.input());
+        int before = Cl.liveObjects();
+        try (Attention a = Attention.open(p.weights(), p.options(), auto)) {
+            // Two failed calls in a row: the layer recreates its OpenCL objects and goes on with OpenCL.
+            for (int i = 0; i < Attention.FAILURES_BEFORE_RECOVERY; i++) {
+                Cl.injectFault(2, CL.CL_OUT_OF_RESOURCES);
+                p.assertMatches(a.forward(p.input()), want, "redone on Java");
+            }
+            AttentionOutput afterRecreate = a.forward(p.input());
+            assertThat(afterRecreate.path()).startsWith("opencl");
+            assertThat(a.device().isOpenCl()).isTrue();
+            p.assertMatches(afterRecreate, want, "recreated");
+            // Failing again: already recreated once, so the layer moves to the Java path for good.
+            Cl.injectPersistentFault(CL.CL_DEVICE_NOT_AVAILABLE);
+            for (int i = 0; i < Attention.FAILURES_BEFORE_RECOVERY; i++) {
+                p.assertMatches(a.forward(p.input()), want, "persistent fault");
+            }
+            Cl.injectFault(0, 0);
+            assertThat(a.device().isJava()).isTrue();
+            AttentionOutput abandoned = a.forward(p.input());
+            assertThat(abandoned.path()).startsWith("java");
+            p.assertMatches(abandoned, want, "abandoned");
+        }
+        assertThat(Cl.liveObjects()).as("%s", Cl.liveObjectsByKind()).isEqualTo(before);
+    }
 }

@@ -29,6 +29,7 @@ public final class Cl {
     private static final Map<String, AtomicInteger> LIVE = new ConcurrentHashMap<>();
     private static final AtomicLong CALLS_UNTIL_FAULT = new AtomicLong(-1);
     private static volatile int faultStatus;
+    private static volatile boolean faultRepeats;
 
     private Cl() {
     }
@@ -52,13 +53,21 @@ public final class Cl {
      * (for example {@link CL#CL_OUT_OF_RESOURCES}) before it reaches the driver. {@code n <= 0} clears it.
      */
     public static void injectFault(long n, int status) {
+        faultRepeats = false;
         faultStatus = status;
         CALLS_UNTIL_FAULT.set(n <= 0 ? -1 : n);
     }
 
+    /** Test seam: every OpenCL call from now on fails with {@code status} until {@link #injectFault} clears it. */
+    public static void injectPersistentFault(int status) {
+        faultStatus = status;
+        faultRepeats = true;
+        CALLS_UNTIL_FAULT.set(1);
+    }
+
     private static void before(String call) {
         if (CALLS_UNTIL_FAULT.get() > 0 && CALLS_UNTIL_FAULT.decrementAndGet() == 0) {
-            CALLS_UNTIL_FAULT.set(-1);
+            CALLS_UNTIL_FAULT.set(faultRepeats ? 1 : -1);
             throw failure(call, faultStatus, " (injected fault)");
         }
     }
