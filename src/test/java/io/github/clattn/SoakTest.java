@@ -1,0 +1,74 @@
+package io.github.clattn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.clattn.opencl.Cl;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Thousands of calls with random shapes on one layer: the live OpenCL objects and the heap do
+ * not grow once the largest shape has been seen, and every 100th result is checked against the
+ * reference.
+ */
+class SoakTest {
+    static final int CALLS = 2000;
+    static final int MAX_N = 48;
+
+    static List<String> devices() {
+        return TestDevices.specs();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("devices")
+    void noGrowthOverThousandsOfCalls(String spec) {
+        RandomProblem layer = RandomProblem.of(41, RandomProblem.OUTPUT_PROJECTION | RandomProblem.PROJECTION_BIAS,
+                2, MAX_N, MAX_N, 16, 2, 6, 1f);
+        int before = Cl.liveObjects();
+        Random r = new Random(42);
+        try (Attention a = Attention.open(layer.weights(), layer.options(), TestDevices.bySpec(spec))) {
+            // The largest shape first (with weights, the staged path's largest buffers) fixes the workspace size.
+            a.forward(AttentionInput.builder(layer.input().x(), 2, MAX_N).keyValidLength(new int[] {MAX_N, 1})
+                    .returnWeights(true).build());
+            int warmObjects = Cl.liveObjects();
+            long warmHeap = usedHeapAfterGc();
+            for (int call = 0; call < CALLS; call++) {
+                int b = 1 + r.nextInt(2);
+                int n = 1 + r.nextInt(MAX_N);
+                float[] x = RandomProblem.normal(r, b * n * 16, 1f);
+                AttentionInput.Builder in = AttentionInput.builder(x, b, n).returnWeights(r.nextInt(4) == 0);
+                if (r.nextBoolean()) {
+                    int[] valid = new int[b];
+                    for (int i = 0; i < b; i++) {
+                        valid[i] = r.nextInt(n + 1);
+                    }
+                    in.keyValidLength(valid);
+                }
+                AttentionInput input = in.build();
+                AttentionOutput out = a.forward(input);
+                if (call % 100 == 0) {
+                    Tolerance.assertOutputClose("soak call " + call, out.out(),
+                            Reference.compute(layer.weights(), layer.options(), input).out());
+                }
+                if (call % 500 == 0) {
+                    assertThat(Cl.liveObjects()).as("live OpenCL objects at call %d: %s", call, Cl.liveObjectsByKind())
+                            .isEqualTo(warmObjects);
+                }
+            }
+            assertThat(Cl.liveObjects()).isEqualTo(warmObjects);
+            long growth = usedHeapAfterGc() - warmHeap;
+            assertThat(growth).as("heap growth over %d calls", CALLS).isLessThan(32L << 20);
+        }
+        assertThat(Cl.liveObjects()).isEqualTo(before);
+    }
+
+    private static long usedHeapAfterGc() {
+        Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return rt.totalMemory() - rt.freeMemory();
+    }
+}
