@@ -142,9 +142,15 @@ public final class Npy {
     private static String match(Pattern p, String header, String name, String key) throws NpyFormatException {
         Matcher m = p.matcher(header);
         if (!m.find()) {
-            throw new NpyFormatException(name + ": malformed header, no " + key + " entry: " + header.trim());
+            throw new NpyFormatException(name + ": malformed header, no " + key + " entry: " + printable(header));
         }
         return m.group(1);
+    }
+
+    /** The header as one short printable line, for messages. */
+    private static String printable(String header) {
+        String line = header.trim().replaceAll("[^\\x20-\\x7e]", "?");
+        return line.length() > 120 ? line.substring(0, 120) + "..." : line;
     }
 
     private static long[] parseShape(String text, String name) throws NpyFormatException {
@@ -161,7 +167,7 @@ public final class Npy {
             try {
                 v = Long.parseLong(t);
             } catch (NumberFormatException e) {
-                throw new NpyFormatException(name + ": malformed shape entry '" + part.trim() + "'");
+                throw new NpyFormatException(name + ": malformed shape entry '" + printable(part) + "'");
             }
             if (v < 0) {
                 throw new NpyFormatException(name + ": negative dimension " + v + " in shape");
