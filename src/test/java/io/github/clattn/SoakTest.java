@@ -9,7 +9,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Thousands of calls with random shapes on one layer: the live OpenCL objects and the heap do
+ * Thousands of calls with random shapes on one layer: the live OpenCL objects, the device memory they hold and the heap do
  * not grow once the largest shape has been seen, and every 100th result is checked against the
  * reference.
  */
@@ -27,12 +27,14 @@ class SoakTest {
         RandomProblem layer = RandomProblem.of(41, RandomProblem.OUTPUT_PROJECTION | RandomProblem.PROJECTION_BIAS,
                 2, MAX_N, MAX_N, 16, 2, 6, 1f);
         int before = Cl.liveObjects();
+        long beforeBytes = Cl.liveBufferBytes();
         Random r = new Random(42);
         try (Attention a = Attention.open(layer.weights(), layer.options(), TestDevices.bySpec(spec))) {
             // The largest shape first (with weights, the staged path's largest buffers) fixes the workspace size.
             a.forward(AttentionInput.builder(layer.input().x(), 2, MAX_N).keyValidLength(new int[] {MAX_N, 1})
                     .returnWeights(true).build());
             int warmObjects = Cl.liveObjects();
+            long warmDeviceBytes = Cl.liveBufferBytes();
             long warmHeap = usedHeapAfterGc();
             for (int call = 0; call < CALLS; call++) {
                 int b = 1 + r.nextInt(2);
@@ -58,10 +60,12 @@ class SoakTest {
                 }
             }
             assertThat(Cl.liveObjects()).isEqualTo(warmObjects);
+            assertThat(Cl.liveBufferBytes()).as("device memory held after %d calls", CALLS).isEqualTo(warmDeviceBytes);
             long growth = usedHeapAfterGc() - warmHeap;
             assertThat(growth).as("heap growth over %d calls", CALLS).isLessThan(32L << 20);
         }
         assertThat(Cl.liveObjects()).isEqualTo(before);
+        assertThat(Cl.liveBufferBytes()).isEqualTo(beforeBytes);
     }
 
     private static long usedHeapAfterGc() {

@@ -28,6 +28,7 @@ import org.jocl.cl_program;
 public final class Cl {
     private static final Map<String, AtomicInteger> LIVE = new ConcurrentHashMap<>();
     private static final AtomicLong CALLS_UNTIL_FAULT = new AtomicLong(-1);
+    private static final AtomicLong LIVE_BUFFER_BYTES = new AtomicLong();
     private static volatile int faultStatus;
     private static volatile boolean faultRepeats;
 
@@ -39,6 +40,11 @@ public final class Cl {
     /** The number of OpenCL objects clattn created and has not released yet, all kinds together. */
     public static int liveObjects() {
         return LIVE.values().stream().mapToInt(AtomicInteger::get).sum();
+    }
+
+    /** Bytes of device memory held by the buffers clattn created and has not released yet. */
+    public static long liveBufferBytes() {
+        return LIVE_BUFFER_BYTES.get();
     }
 
     /** Live objects by kind (context, queue, program, kernel, mem, event). */
@@ -182,8 +188,11 @@ public final class Cl {
         int[] err = new int[1];
         Pointer p = host == null ? null : Pointer.to(host);
         long f = host == null ? flags : flags | CL.CL_MEM_COPY_HOST_PTR;
-        cl_mem m = CL.clCreateBuffer(context, f, Math.max(bytes, Sizeof.cl_float), p, err);
-        return created("mem", "clCreateBuffer(" + bytes + " bytes)", err, m);
+        long size = Math.max(bytes, Sizeof.cl_float);
+        cl_mem m = CL.clCreateBuffer(context, f, size, p, err);
+        created("mem", "clCreateBuffer(" + bytes + " bytes)", err, m);
+        LIVE_BUFFER_BYTES.addAndGet(size);
+        return m;
     }
 
     static void release(NativePointerObject o) {
@@ -191,6 +200,9 @@ public final class Cl {
             return;
         }
         if (o instanceof cl_mem m) {
+            long[] size = new long[1];
+            CL.clGetMemObjectInfo(m, CL.CL_MEM_SIZE, Sizeof.size_t, Pointer.to(size), null);
+            LIVE_BUFFER_BYTES.addAndGet(-size[0]);
             CL.clReleaseMemObject(m);
             released("mem");
         } else if (o instanceof cl_kernel k) {
