@@ -38,12 +38,13 @@ import picocli.CommandLine.Option;
  * is counted in full), output projection {@code 2·B·N·H·dk·D} when present.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Time attention on every device (or those given with --device) across sequence lengths.",
-            "Each (device, size) is first checked against a float64 reference; then warm-up calls run untimed",
-            "and --iterations calls are timed (wall time of one forward call, host-device transfers included)."},
-        footerHeading = "%n",
-        footer = {"Examples:",
-            "  clattn bench",
+        header = "Time attention across devices and sequence lengths; table, JSON, CSV and charts.",
+        description = {"Time attention on every device (or those given with --device) across sequence lengths. "
+                + "Each (device, size) is first checked against a float64 reference; then warm-up calls run untimed "
+                + "and --iterations calls are timed: the wall time of one forward call, host-device transfers "
+                + "included, with the kernel time per stage on OpenCL devices.", ""},
+        footerHeading = "%nExamples:%n",
+        footer = {"  clattn bench",
             "  clattn bench --seq 128,1024,2048 --d-model 512 --heads 8 --json > bench.json",
             "  clattn bench --device opencl --device cpu --plot bench.png"})
 final class BenchCommand extends CliCommand {
@@ -55,7 +56,7 @@ final class BenchCommand extends CliCommand {
     List<String> deviceSpecs;
     @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
-    @Option(names = "--seq", paramLabel = "N[,N...]", split = ",", defaultValue = "128,256,512,1024",
+    @Option(names = "--seq", paramLabel = "N", split = ",", splitSynopsisLabel = ",", defaultValue = "128,256,512,1024",
             description = "Query sequence lengths (default ${DEFAULT-VALUE}).")
     List<Integer> seq;
     @Option(names = "--context-len", paramLabel = "M",
@@ -208,7 +209,7 @@ final class BenchCommand extends CliCommand {
     private void runDevice(Device device, List<Size> sizes, AttentionWeights weights, AttentionOptions options,
                            Map<Size, SampledReference> references, Progress progress, List<BenchResult> results,
                            PrintWriter table) {
-        progress.label(device.spec() + ": opening (program build, weight upload)");
+        progress.label(device.spec() + ": opening (program build, upload)");
         long openStart = System.nanoTime();
         Attention attention;
         try {
@@ -348,6 +349,9 @@ final class BenchCommand extends CliCommand {
 
     // ---- output ----
 
+    /** The device of the table's previous row: its program build time is shown once. */
+    private Device lastTableDevice;
+
     private static final String ROW = "%-10s %6s %6s %10s %9s %9s %9s %10s %9s %9s  %-14s %s%n";
 
     private void printHeader(PrintWriter out, List<Device> devices) {
@@ -355,8 +359,8 @@ final class BenchCommand extends CliCommand {
                 dModel / heads, contextLen == null ? "self-attention (M = N)" : "cross-attention (M = " + contextLen + ")",
                 causal ? "causal" : "not causal", outputProjection ? ", with output projection" : "");
         out.printf(Locale.ROOT, "timing: first call and %d warm-up call%s untimed, then the median, min and max of %d "
-                + "timed call%s (wall time, transfers included)%n", warmup, warmup == 1 ? "" : "s", iterations,
-                iterations == 1 ? "" : "s");
+                + "timed call%s (wall time in ms, transfers included; GFLOP/s from the median)%n", warmup,
+                warmup == 1 ? "" : "s", iterations, iterations == 1 ? "" : "s");
         out.printf(Locale.ROOT, "check: heads_out against float64 on up to %d query rows per point, tolerance "
                 + "2e-5*max(1,|ref|)%n", checkRows);
         for (Device d : devices) {
@@ -385,10 +389,12 @@ final class BenchCommand extends CliCommand {
             table.printf(Locale.ROOT, ROW, r.device().spec(), r.size().seq(), r.size().contextLen(), fixed(r.medianMs()),
                     fixed(r.minMs()), fixed(r.maxMs()), String.format(Locale.ROOT, "%.2f", r.gflops()),
                     String.format(Locale.ROOT, "%.1e%s", r.maxAbsErr(), r.checkPassed() ? "" : "!"),
-                    r.device().isJava() ? "-" : String.format(Locale.ROOT, "%.1f", r.buildMs()),
+                    r.device().isJava() || r.device().equals(lastTableDevice) ? "-"
+                            : String.format(Locale.ROOT, "%.1f", r.buildMs()),
                     String.format(Locale.ROOT, "%.1f", r.firstCallMs()), r.path(),
                     stages.length() == 0 ? "-" : stages.toString());
         }
+        lastTableDevice = r.device();
         table.flush();
     }
 

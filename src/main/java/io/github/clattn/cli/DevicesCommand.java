@@ -18,7 +18,9 @@ import picocli.CommandLine.Option;
  * path alone and, on stderr, why OpenCL is missing and how to install a driver.
  */
 @Command(name = "devices", mixinStandardHelpOptions = true,
-        description = {"List the OpenCL devices and the pure-Java path, with the --device spec that selects each."})
+        header = "List the OpenCL devices and the Java path, with the spec that selects each.",
+        description = {"Every OpenCL platform and device with the properties clattn uses, then the pure-Java "
+                + "path. Without OpenCL, stderr says why and how to install a driver.", ""})
 final class DevicesCommand extends CliCommand {
     @Option(names = "--json", description = "One JSON array on stdout, an object per device.")
     boolean json;

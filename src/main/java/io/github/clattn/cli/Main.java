@@ -36,9 +36,9 @@ import picocli.CommandLine.UnmatchedArgumentException;
         subcommands = {DevicesCommand.class, RunCommand.class, BenchCommand.class, HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footerHeading = "%n",
-        footer = {"Start with: clattn devices, then clattn bench.",
-            "Device specs: cpu or java (the pure-Java path), opencl (the best OpenCL device), opencl:I (the I-th",
-            "OpenCL device listed by 'clattn devices'), or part of a device name (case-insensitive).",
+        footer = {"Start with 'clattn devices', then 'clattn bench'.", "",
+            "Device specs (--device): cpu or java (the pure-Java path), opencl (the best OpenCL device), opencl:I "
+                + "(the I-th OpenCL device that 'clattn devices' lists), or part of a device name.", "",
             "Exit status: 0 ok, 1 runtime failure, 2 usage error or bad input."})
 public final class Main implements Runnable {
     static final int EXIT_FAILURE = 1;
@@ -118,7 +118,7 @@ public final class Main implements Runnable {
         boolean verbose = isVerbose(parsed);
         int status = exitStatus(e);
         String message = describe(e);
-        if (status == EXIT_FAILURE && !verbose) {
+        if (status == EXIT_FAILURE && !verbose && !(e instanceof CliFailure)) {
             message += " (--verbose prints the stack trace)";
         }
         err.println(name + ": " + message);

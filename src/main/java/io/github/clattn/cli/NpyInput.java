@@ -7,12 +7,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One {@code .npy} file given to an option, read with the project's reader. Every problem becomes
  * a {@link UsageException} that names the option and the file and says what was expected.
  */
 final class NpyInput {
+    private static final Logger LOG = LoggerFactory.getLogger(NpyInput.class);
+
     final String option;
     final Path file;
     final NpyArray array;
@@ -38,7 +42,9 @@ final class NpyInput {
             throw new UsageException(option + " " + file + ": cannot be read (permission denied)");
         }
         try {
-            return new NpyInput(option, file, Npy.read(file));
+            NpyArray array = Npy.read(file);
+            LOG.debug("{}: read {}", option, array);
+            return new NpyInput(option, file, array);
         } catch (NpyFormatException e) {
             String message = e.getMessage();
             String prefix = file + ": ";

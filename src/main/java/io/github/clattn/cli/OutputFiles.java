@@ -71,6 +71,7 @@ final class OutputFiles implements AutoCloseable {
             // Not Files.createTempFile: its owner-only permissions would stay on the moved file.
             tmp = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
             staged.put(target, tmp);
+            tmp.toFile().deleteOnExit(); // also gone after Ctrl-C during the write
             try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 content.writeTo(out);
             }

@@ -21,12 +21,15 @@ import picocli.CommandLine.Option;
  * others before a device is touched; outputs are written all or nothing ({@link OutputFiles}).
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compute multi-head attention from .npy files (float32; --key-valid-len int32 or int64).",
-            "Shapes: x [B,N,D], context [B,M,D], w_q/w_k/w_v [D,H*dk], b_q/b_k/b_v [H*dk], w_o [H*dk,D], b_o [D],",
-            "key_valid_len [B], attn_bias [N,M]; outputs heads_out [B,N,H*dk], out [B,N,D], weights [B,H,N,M]."},
-        footerHeading = "%n",
-        footer = {"Example:",
-            "  clattn run --x x.npy --w-q w_q.npy --w-k w_k.npy --w-v w_v.npy --heads 4 --out heads_out.npy"})
+        header = "Compute attention from .npy files; write .npy outputs and weight heat maps.",
+        description = {"Compute multi-head attention from .npy files (float32; --key-valid-len int32 or int64), "
+                + "with the semantics of the conformance cases. Shapes:",
+            "  x [B,N,D]   context [B,M,D]   w_q, w_k, w_v [D,H*dk]   b_q, b_k, b_v [H*dk]",
+            "  w_o [H*dk,D]   b_o [D]   key_valid_len [B]   attn_bias [N,M]",
+            "  outputs: heads_out [B,N,H*dk]   out [B,N,D]   weights [B,H,N,M]", ""},
+        footerHeading = "%nExample:%n",
+        footer = {"  clattn run --x x.npy --w-q w_q.npy --w-k w_k.npy --w-v w_v.npy --heads 4 \\",
+            "             --out heads_out.npy --weights-png weights.png"})
 final class RunCommand extends CliCommand {
     @Option(names = "--x", required = true, paramLabel = "X.npy", description = "Queries' embeddings [B,N,D] (also keys and values without --context).")
     Path x;
