@@ -9,18 +9,19 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.TreeSet;
 import java.util.function.Function;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.VectorGraphicsEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.CategorySeries;
 import org.knowm.xchart.style.HeatMapStyler;
 import org.knowm.xchart.style.Styler;
-import org.knowm.xchart.style.XYStyler;
+import org.knowm.xchart.style.CategoryStyler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
@@ -39,39 +40,43 @@ final class Charts {
     record Line(String label, List<Integer> seq, List<Double> gflops) {
     }
 
-    /** GFLOP/s against sequence length, a line per device, axes labelled. */
-    static XYChart benchChart(String title, List<Line> lines) {
-        XYChart chart = new XYChartBuilder().width(900).height(560).title(title)
+    /**
+     * GFLOP/s against sequence length, a line per device, axes labelled. The measured lengths are
+     * the x axis's categories, evenly spaced and each labelled: sweeps usually double N, and a
+     * category axis then reads like a log axis whose every tick is a measured size.
+     */
+    static CategoryChart benchChart(String title, List<Line> lines) {
+        TreeSet<Integer> lengths = new TreeSet<>();
+        lines.forEach(line -> lengths.addAll(line.seq()));
+        CategoryChart chart = new CategoryChartBuilder().width(900).height(560).title(title)
                 .xAxisTitle("sequence length N (tokens)").yAxisTitle("GFLOP/s (median call)").build();
-        XYStyler s = chart.getStyler();
+        CategoryStyler s = chart.getStyler();
+        s.setDefaultSeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);
+        s.setOverlapped(true); // every device's point for a length sits on that length's tick
         s.setChartBackgroundColor(Color.WHITE);
         s.setPlotBackgroundColor(Color.WHITE);
         s.setPlotBorderVisible(true);
         s.setPlotGridLinesColor(new Color(225, 225, 225));
-        s.setLegendPosition(Styler.LegendPosition.InsideNW);
-        s.setLegendBorderColor(new Color(200, 200, 200));
+        s.setLegendPosition(Styler.LegendPosition.OutsideS);
+        s.setLegendLayout(Styler.LegendLayout.Horizontal);
+        s.setLegendBorderColor(Color.WHITE);
         s.setMarkerSize(8);
         s.setYAxisMin(0.0);
-        s.setXAxisDecimalPattern("#");
         s.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
-        s.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        int minSeq = Integer.MAX_VALUE;
-        int maxSeq = 0;
-        for (Line line : lines) {
-            for (int n : line.seq()) {
-                minSeq = Math.min(minSeq, n);
-                maxSeq = Math.max(maxSeq, n);
-            }
-        }
-        if (maxSeq >= 8L * minSeq) {
-            s.setXAxisLogarithmic(true);
-            s.setXAxisLogarithmicDecadeOnly(false);
-        }
+        s.setLegendFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
+        List<String> x = new ArrayList<>();
+        lengths.forEach(n -> x.add(Integer.toString(n)));
         for (Line line : lines) {
             if (line.seq().isEmpty()) {
                 continue;
             }
-            XYSeries series = chart.addSeries(line.label(), line.seq(), line.gflops());
+            // A size that failed on this device has no point (null): the line skips it.
+            List<Double> y = new ArrayList<>();
+            for (int n : lengths) {
+                int at = line.seq().indexOf(n);
+                y.add(at < 0 ? null : line.gflops().get(at));
+            }
+            CategorySeries series = chart.addSeries(line.label(), x, y);
             series.setMarker(SeriesMarkers.CIRCLE);
             series.setLineStyle(new BasicStroke(2f));
         }
@@ -79,7 +84,7 @@ final class Charts {
     }
 
     /** Writes {@code chart} as PNG or SVG by {@code format} ("png" or "svg"). */
-    static void write(XYChart chart, String format, OutputStream out) throws IOException {
+    static void write(CategoryChart chart, String format, OutputStream out) throws IOException {
         try {
             if (format.equals("svg")) {
                 VectorGraphicsEncoder.saveVectorGraphic(chart, out, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);

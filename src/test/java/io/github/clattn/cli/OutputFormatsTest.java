@@ -80,4 +80,32 @@ class OutputFormatsTest {
         assertThat(b).doesNotExist();
         assertThat(RunCommandTest.leftovers(tmp)).isEmpty();
     }
+
+    @Test
+    void benchChartSkipsASizeThatFailedOnOneDevice() throws IOException {
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        Charts.write(Charts.benchChart("t", List.of(
+                new Charts.Line("a", new java.util.ArrayList<>(List.of(64, 128, 256)), new java.util.ArrayList<>(List.of(1.0, 2.0, 3.0))),
+                new Charts.Line("b", new java.util.ArrayList<>(List.of(64, 256)), new java.util.ArrayList<>(List.of(0.5, 4.0))))),
+                "png", png);
+        java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(new ByteArrayInputStream(png.toByteArray()));
+        assertThat(image.getWidth()).isEqualTo(900);
+        assertThat(image.getHeight()).isEqualTo(560);
+    }
+
+    @Test
+    void heatMapsOfAllZeroWeightsStillHaveAScale() throws IOException {
+        // A fully masked batch row: every weight is zero.
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        Charts.writeWeightsGrid(new float[3 * 5 * 4], 3, 5, 4, png);
+        java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(new ByteArrayInputStream(png.toByteArray()));
+        assertThat(image.getWidth()).as("3 heads: 2 panels wide").isEqualTo(2 * 480);
+        assertThat(image.getHeight()).as("and 2 high").isEqualTo(2 * 480);
+    }
+
+    @Test
+    void niceBlockSizes() {
+        assertThat(List.of(1, 2, 3, 6, 9, 11, 49, 51, 101)).extracting(Charts::niceAtLeast)
+                .containsExactly(1, 2, 5, 10, 10, 20, 50, 100, 200);
+    }
 }
