@@ -91,7 +91,7 @@ final class Charts {
             } else {
                 BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
             }
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException | LinkageError | InternalError e) { // AWT without fonts fails in any of these
             throw renderingFailure(e);
         }
     }
@@ -152,7 +152,7 @@ final class Charts {
             if (!ImageIO.write(grid, "png", out)) {
                 throw new IOException("no PNG writer in this Java runtime");
             }
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException | LinkageError | InternalError e) { // AWT without fonts fails in any of these
             throw renderingFailure(e);
         }
     }

@@ -88,7 +88,7 @@ class RunCommandTest {
         assertThat(r.out()).as(label).contains("wrote " + tmp.resolve("out.npy"));
 
         NpyArray headsOut = Npy.read(tmp.resolve("heads_out.npy"));
-        int b = (int) c.input().batch();
+        int b = c.input().batch();
         int n = c.input().queryLength();
         int m = c.input().contextLength();
         int h = c.weights().heads();
