@@ -106,7 +106,7 @@ final class NpyInput {
     /** Requires exactly {@code expected}; {@code layout} and {@code why} explain it. */
     NpyInput requireShape(long[] expected, String layout, String why) {
         if (!Arrays.equals(array.shape(), expected)) {
-            throw problem("expected shape " + Arrays.toString(expected) + " " + layout + " (" + why + "), got shape "
+            throw problem("expected shape " + Arrays.toString(expected) + " = " + layout + " (" + why + "), got shape "
                     + Arrays.toString(array.shape()));
         }
         return this;
