@@ -10,6 +10,8 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -25,6 +27,7 @@ import java.util.regex.Pattern;
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final int MAX_HEADER = 1 << 20;
+    private static final SecureRandom RANDOM = new SecureRandom();
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
@@ -187,8 +190,40 @@ public final class Npy {
 
     /** Writes float32 {@code data} of {@code shape} atomically (temporary file, then move). */
     public static void write(Path file, float[] data, long... shape) throws IOException {
+        byte[] header = header(data, shape);
+        Path dir = file.toAbsolutePath().getParent();
+        // Not Files.createTempFile: its owner-only permissions would stay on the moved file.
+        Path tmp = dir.resolve("." + file.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+        try {
+            try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                writeBody(out, header, data);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Writes float32 {@code data} of {@code shape} as a complete {@code .npy} image to {@code out}
+     * (format 1.0, {@code <f4}, C order), for callers that manage the file themselves. The stream is
+     * not closed.
+     */
+    public static void write(OutputStream out, float[] data, long... shape) throws IOException {
+        writeBody(out, header(data, shape), data);
+    }
+
+    /** The preamble and the padded header dictionary (total a multiple of 64 bytes). */
+    private static byte[] header(float[] data, long[] shape) {
         long count = 1;
         for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("shape: expected dimensions >= 0, got " + java.util.Arrays.toString(shape));
+            }
             count = Math.multiplyExact(count, d);
         }
         if (count != data.length) {
@@ -201,29 +236,26 @@ public final class Npy {
         }
         String shapeText = shape.length == 1 ? "(" + shape[0] + ",)" : "(" + (dims.length() > 0
                 ? dims.substring(0, dims.length() - 2) : "") + ")";
-        String header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shapeText + ", }";
-        int total = 10 + header.length() + 1;
+        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shapeText + ", }";
+        int total = 10 + dict.length() + 1;
         int pad = (64 - total % 64) % 64;
-        header = header + " ".repeat(pad) + "\n";
-        ByteBuffer pre = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN);
-        pre.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
-        ByteBuffer body = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        body.asFloatBuffer().put(data);
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                out.write(pre.array());
-                out.write(header.getBytes(StandardCharsets.ISO_8859_1));
-                out.write(body.array());
-            }
-            try {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
+        dict = dict + " ".repeat(pad) + "\n";
+        ByteBuffer pre = ByteBuffer.allocate(10 + dict.length()).order(ByteOrder.LITTLE_ENDIAN);
+        pre.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) dict.length());
+        pre.put(dict.getBytes(StandardCharsets.ISO_8859_1));
+        return pre.array();
+    }
+
+    /** Streams the data in chunks, so a large array needs no second full-size copy. */
+    private static void writeBody(OutputStream out, byte[] header, float[] data) throws IOException {
+        out.write(header);
+        ByteBuffer chunk = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        int perChunk = chunk.capacity() / 4;
+        for (int start = 0; start < data.length; start += perChunk) {
+            int n = Math.min(perChunk, data.length - start);
+            chunk.clear();
+            chunk.asFloatBuffer().put(data, start, n);
+            out.write(chunk.array(), 0, n * 4);
         }
     }
 }
