@@ -7,13 +7,14 @@ import java.util.Arrays;
  * flash attention over key blocks, with no {@code N×M} buffer.
  *
  * <pre>
- *   Q [B*N, H*dk]   Kᵀ [B, H*dk, Mpad]   V [B*M, H*dk] (+ slack)   heads_out [B*N, H*dk]
+ *   Q [B*N, H*dk]   Kᵀ [B, H*dk, keyStride]   V [B*M, H*dk] (+ slack)   heads_out [B*N, H*dk]
  *   visible keys of query i: the prefix [0, end_i),
  *       end_i = min(M, i + M - N + 1 if causal, keyValidLength[b])   (non-decreasing in i)
- *   per key block [j0, j0+KB), per group of up to 4 queries:
+ *   per key block [j0, j0+KB), per group of up to 8 queries:
  *       s = scale·q·kᵀ + bias;  s_j = -∞ for j >= end_i                     (scores, biasMaskMax)
  *       m' = max(m, max_j s_j);  p_j = exp(s_j - m');  α = exp(m - m')       (expAndSum)
  *       l = α·l + Σ_j p_j;  o = α·o + Σ_{j < end_i} p_j·v_j;  m = m'          (scale, weightedValues)
+ *       (l is kept as one partial sum per vector lane and added up once at the end)
  *   heads_out_i = o / l, or 0 when l = 0 (no visible key, or all scores -∞)
  * </pre>
  *
@@ -22,7 +23,7 @@ import java.util.Arrays;
  * key block spans every key, so {@code p / l} is final after one block and is written out.
  */
 final class AttentionPass {
-    /** Keys per block of the online softmax; a multiple of every vector length. */
+    /** Keys per block of the online softmax; a multiple of every {@link Kernels#keyStep()}. */
     static final int KEY_BLOCK = 256;
     /** Queries per task, unless the call has too few tasks to keep the cores busy. */
     static final int QUERY_BLOCK = 64;
@@ -42,7 +43,7 @@ final class AttentionPass {
     private final int dk;
     private final int hd;
     private final int dkPad;
-    private final int mPad;
+    private final int keyStride;
     private final int keyBlock;
     private final int queryBlock;
     private final int queryBlocks;
@@ -58,7 +59,7 @@ final class AttentionPass {
 
     /** Shapes as in the class comment; {@code weights} is null unless requested. */
     AttentionPass(Kernels kernels, int batch, int n, int m, int heads, int dk, float scale, boolean causal,
-                  float[] q, float[] kt, int mPad, float[] v, int[] validLength, float[] bias,
+                  float[] q, float[] kt, int keyStride, float[] v, int[] validLength, float[] bias,
                   float[] headsOut, float[] weights) {
         this.kernels = kernels;
         this.batch = batch;
@@ -68,8 +69,8 @@ final class AttentionPass {
         this.dk = dk;
         this.hd = heads * dk;
         this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
-        this.mPad = mPad;
-        this.keyBlock = weights != null ? mPad : KEY_BLOCK;
+        this.keyStride = keyStride;
+        this.keyBlock = weights != null ? PackedMatrix.roundUp(m, kernels.keyStep()) : KEY_BLOCK;
         int qb = QUERY_BLOCK;
         while (qb > MIN_QUERY_BLOCK && (long) batch * heads * PackedMatrix.ceilDiv(n, qb) < MIN_TASKS) {
             qb /= 2;
@@ -120,24 +121,25 @@ final class AttentionPass {
 
         Scratch sc = SCRATCH.get();
         final int scoresLength = Kernels.ROW_BLOCK * lds;
-        sc.ensure(scoresLength <= MAX_KEPT_SCORES ? scoresLength : 0, rows * dkPad, rows);
+        sc.ensure(scoresLength <= MAX_KEPT_SCORES ? scoresLength : 0, rows * dkPad, rows, kernels.lanes());
         final float[] s = scoresLength <= MAX_KEPT_SCORES ? sc.scores : new float[scoresLength];
         final float[] o = sc.out;
         final float[] runningMax = sc.runningMax;
-        final float[] runningSum = sc.runningSum;
+        final float[] runningSum = sc.runningSum; // lanes() partial sums per query
+        final int lanes = kernels.lanes();
         final int[] end = sc.end;
         final int[] live = sc.live;
         for (int r = 0; r < rows; r++) {
             end[r] = visibleKeys(b, i0 + r);
         }
         Arrays.fill(runningMax, 0, rows, Float.NEGATIVE_INFINITY);
-        Arrays.fill(runningSum, 0, rows, 0f);
+        Arrays.fill(runningSum, 0, rows * lanes, 0f);
         Arrays.fill(o, 0, rows * dkPad, 0f);
 
         final int qBase = (b * n + i0) * hd + h * dk;
-        final int ktBase = (b * hd + h * dk) * mPad;
+        final int ktBase = (b * hd + h * dk) * keyStride;
         final int vBase = b * m * hd + h * dk;
-        final int lanes = kernels.lanes();
+        final int keyStep = kernels.keyStep();
         final int maxEnd = end[rows - 1];
         int first = 0;
         for (int j0 = 0; j0 < maxEnd; j0 += keyBlock) {
@@ -146,8 +148,8 @@ final class AttentionPass {
             }
             for (int g = first; g < rows; g += Kernels.ROW_BLOCK) {
                 final int groupRows = Math.min(Kernels.ROW_BLOCK, rows - g);
-                final int width = PackedMatrix.roundUp(Math.min(end[g + groupRows - 1] - j0, keyBlock), lanes);
-                kernels.scores(q, qBase + g * hd, hd, groupRows, kt, ktBase + j0, mPad, dk, width, scale, s, lds);
+                final int width = PackedMatrix.roundUp(Math.min(end[g + groupRows - 1] - j0, keyBlock), keyStep);
+                kernels.scores(q, qBase + g * hd, hd, groupRows, kt, ktBase + j0, keyStride, dk, width, scale, s, lds);
                 int common = Integer.MAX_VALUE;
                 for (int rr = 0; rr < groupRows; rr++) {
                     final int r = g + rr;
@@ -160,22 +162,22 @@ final class AttentionPass {
                         common = 0;
                         continue;
                     }
-                    final float blockSum = kernels.expAndSum(s, rr * lds, width, newMax);
                     if (runningMax[r] != newMax && runningMax[r] != Float.NEGATIVE_INFINITY) {
                         final float alpha = FastExp.exp(runningMax[r] - newMax);
-                        runningSum[r] *= alpha;
+                        kernels.scale(runningSum, r * lanes, lanes, alpha);
                         kernels.scale(o, r * dkPad, dkPad, alpha);
                     }
-                    runningSum[r] += blockSum;
+                    kernels.expAndSum(s, rr * lds, width, newMax, runningSum, r * lanes);
                     runningMax[r] = newMax;
                     live[rr] = visible;
                     common = Math.min(common, visible);
                     if (weights != null) {
-                        writeWeights(s, rr * lds, visible, runningSum[r], ((b * heads + h) * n + i0 + r) * m);
+                        writeWeights(s, rr * lds, visible, sum(runningSum, r * lanes, lanes),
+                                ((b * heads + h) * n + i0 + r) * m);
                     }
                 }
                 int done = 0;
-                if (groupRows == Kernels.ROW_BLOCK && common > 0) {
+                if (common > 0) {
                     kernels.weightedValues(s, 0, lds, groupRows, common, v, vBase + j0 * hd, hd, dkPad, o, g * dkPad,
                             dkPad);
                     done = common;
@@ -189,14 +191,24 @@ final class AttentionPass {
             }
         }
         for (int r = 0; r < rows; r++) {
-            if (runningSum[r] > 0) { // else no visible key: heads_out stays 0
-                final float inv = 1f / runningSum[r];
+            final float sum = sum(runningSum, r * lanes, lanes);
+            if (sum > 0) { // else no visible key: heads_out stays 0
+                final float inv = 1f / sum;
                 final int at = (b * n + i0 + r) * hd + h * dk;
                 for (int c = 0; c < dk; c++) {
                     headsOut[at + c] = o[r * dkPad + c] * inv;
                 }
             }
         }
+    }
+
+    /** The softmax denominator l: the lane partial sums added in lane order. */
+    private static float sum(float[] partial, int off, int lanes) {
+        float sum = 0f;
+        for (int i = 0; i < lanes; i++) {
+            sum += partial[off + i];
+        }
+        return sum;
     }
 
     /** Weights of one query when the single key block covers every key: {@code p_j / l}. */
@@ -215,7 +227,7 @@ final class AttentionPass {
         int[] end = new int[0];
         final int[] live = new int[Kernels.ROW_BLOCK];
 
-        void ensure(int scoresLength, int outLength, int rows) {
+        void ensure(int scoresLength, int outLength, int rows, int lanes) {
             if (scores.length < scoresLength) {
                 scores = new float[scoresLength];
             }
@@ -224,8 +236,10 @@ final class AttentionPass {
             }
             if (end.length < rows) {
                 runningMax = new float[rows];
-                runningSum = new float[rows];
                 end = new int[rows];
+            }
+            if (runningSum.length < rows * lanes) {
+                runningSum = new float[rows * lanes];
             }
         }
     }

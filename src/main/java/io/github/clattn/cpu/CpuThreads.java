@@ -1,10 +1,6 @@
 package io.github.clattn.cpu;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -35,6 +31,13 @@ public final class CpuThreads {
      * a worker costs a few microseconds, about what 10^5 multiply-adds take.
      */
     static final long INLINE_WORK = 200_000;
+
+    /**
+     * How long an idle worker, and a caller waiting for the last tasks, spin before they park:
+     * waking a parked thread takes tens of microseconds on a virtual machine, as long as a
+     * small call's whole parallel region.
+     */
+    static final long SPIN_NANOS = 100_000;
 
     private static final AtomicReference<Pool> POOL = new AtomicReference<>(new Pool(initialThreads()));
 
@@ -95,20 +98,13 @@ public final class CpuThreads {
             return;
         }
         Region region = new Region(tasks, body);
-        int helpers = Math.min(pool.threads - 1, tasks - 1);
-        for (int i = 0; i < helpers; i++) {
-            try {
-                pool.executor.execute(region::work);
-            } catch (RejectedExecutionException e) {
-                break; // the pool was resized meanwhile: the calling thread does the rest
-            }
-        }
+        pool.offer(region, Math.min(pool.threads - 1, tasks - 1));
         region.work();
         region.await();
     }
 
     /** One parallel region: tasks handed out in order from a counter, so no task runs twice. */
-    private static final class Region {
+    private static final class Region implements Runnable {
         private final int tasks;
         private final IntConsumer body;
         private final Thread caller = Thread.currentThread();
@@ -120,6 +116,11 @@ public final class CpuThreads {
             this.tasks = tasks;
             this.body = body;
             this.unfinished = new AtomicInteger(tasks);
+        }
+
+        @Override
+        public void run() {
+            work();
         }
 
         void work() {
@@ -140,8 +141,13 @@ public final class CpuThreads {
 
         /** Waits for the tasks other threads took; helpers queued but not started find none left. */
         void await() {
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
             while (unfinished.get() > 0) {
-                LockSupport.park(this);
+                if (System.nanoTime() < spinUntil) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
             }
             Throwable e = failure.get();
             if (e instanceof RuntimeException r) {
@@ -156,31 +162,62 @@ public final class CpuThreads {
         }
     }
 
-    /** {@code threads - 1} daemon workers; the caller of each region is the remaining thread. */
+    /**
+     * {@code threads - 1} daemon workers taking regions from a queue; the caller of each region is
+     * the remaining thread. An idle worker spins for {@link #SPIN_NANOS} before it parks, so the
+     * regions of one call, a few microseconds apart, find it awake.
+     */
     private static final class Pool {
         final int threads;
-        final ExecutorService executor;
+        private final Thread[] workers;
+        private final ConcurrentLinkedQueue<Runnable> queue = new ConcurrentLinkedQueue<>();
+        private volatile boolean shutdown;
 
         Pool(int threads) {
             this.threads = threads;
-            if (threads == 1) {
-                executor = null;
+            this.workers = new Thread[threads - 1];
+            for (int i = 0; i < workers.length; i++) {
+                Thread t = new Thread(this::workLoop, "clattn-cpu-" + (i + 1));
+                t.setDaemon(true);
+                workers[i] = t;
+                t.start();
+            }
+        }
+
+        /** Queues {@code copies} helpers for {@code region}; after {@link #shutdown()} the caller does it all. */
+        void offer(Runnable region, int copies) {
+            if (shutdown) {
                 return;
             }
-            AtomicInteger count = new AtomicInteger();
-            ThreadPoolExecutor tpe = new ThreadPoolExecutor(threads - 1, threads - 1, 60, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(), r -> {
-                        Thread t = new Thread(r, "clattn-cpu-" + count.incrementAndGet());
-                        t.setDaemon(true);
-                        return t;
-                    });
-            tpe.allowCoreThreadTimeOut(true);
-            executor = tpe;
+            for (int i = 0; i < copies; i++) {
+                queue.offer(region);
+            }
+            for (Thread worker : workers) {
+                LockSupport.unpark(worker); // no effect on a spinning worker beyond one spare wake-up
+            }
+        }
+
+        private void workLoop() {
+            long idleSince = System.nanoTime();
+            while (!shutdown) {
+                Runnable region = queue.poll();
+                if (region != null) {
+                    region.run();
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                    idleSince = System.nanoTime();
+                }
+            }
+            // regions still queued are finished by their callers, who never wait on a helper
         }
 
         void shutdown() {
-            if (executor != null) {
-                executor.shutdown();
+            shutdown = true;
+            for (Thread worker : workers) {
+                LockSupport.unpark(worker);
             }
         }
     }

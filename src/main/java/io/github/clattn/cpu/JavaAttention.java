@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * {@code java-vector} or {@code java-scalar}).
  *
  * <pre>
- *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ [B, H*dk, Mpad];  V [B*M, H*dk]
+ *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ [B, H*dk, M+pad];  V [B*M, H*dk]
  *                               one task per (projection, 64 rows, 128 columns); weights pre-packed
  *   pass 2 (attention):         one task per (batch, head, query block): online softmax over key
  *                               blocks, no N×M buffer ({@link AttentionPass})
@@ -82,17 +82,17 @@ public final class JavaAttention implements Backend {
         final int dk = w.headDim();
         final int hd = w.projectedDim();
         final int lanes = kernels.lanes();
-        final int mPad = PackedMatrix.roundUp(m, lanes);
+        final int keyStride = kernels.keyStride(m);
         float[] kv = in.keyValueSource();
         Map<String, Double> millis = new LinkedHashMap<>();
 
         long t0 = System.nanoTime();
         float[] q = new float[Shapes.arrayLength("Q", "[B, N, H*dk]", b, n, hd)];
-        float[] kt = new float[Shapes.arrayLength("K", "[B, H*dk, M rounded up]", b, hd, mPad)];
+        float[] kt = new float[Shapes.arrayLength("K", "[B, H*dk, M rounded up]", b, hd, keyStride)];
         // V is read in whole vectors of channels: the slack keeps the last head's read in bounds
         float[] v = new float[Shapes.arrayLength("V", "[B, M, H*dk]", b, m, hd) + lanes];
         project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
-                new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, hd, m, mPad)),
+                new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, hd, m, keyStride)),
                 new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, hd)));
         long t1 = System.nanoTime();
         millis.put("projection", (t1 - t0) / 1e6);
@@ -100,7 +100,7 @@ public final class JavaAttention implements Backend {
         float[] headsOut = new float[b * n * hd];
         float[] weights = in.returnWeights()
                 ? new float[Shapes.arrayLength("weights", "[B, H, N, M]", b, h, n, m)] : null;
-        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, dk, scale, causal, q, kt, mPad, v,
+        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, dk, scale, causal, q, kt, keyStride, v,
                 in.keyValidLength(), in.attnBias(), headsOut, weights);
         CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
         long t2 = System.nanoTime();

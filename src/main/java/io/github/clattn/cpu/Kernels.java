@@ -11,8 +11,8 @@ package io.github.clattn.cpu;
  * do not depend on how work is split. Implementations are stateless and thread-safe.
  */
 interface Kernels {
-    /** Rows of the register block of the GEMM and score kernels. */
-    int ROW_BLOCK = 4;
+    /** Most query rows one {@link #scores} or {@link #weightedValues} call takes. */
+    int ROW_BLOCK = 8;
 
     /** The name {@link io.github.clattn.AttentionOutput#path()} reports, e.g. {@code java-vector}. */
     String path();
@@ -23,6 +23,15 @@ interface Kernels {
     /** Columns per packed weight panel ({@link PackedMatrix}). */
     int panelWidth();
 
+    /** The multiple every score width is rounded up to (the keys of one register block). */
+    int keyStep();
+
+    /**
+     * Row length of {@code Kᵀ} for {@code m} keys: at least {@code m} rounded up to
+     * {@link #keyStep()}, so whole register blocks of keys can be read past the last key.
+     */
+    int keyStride(int m);
+
     /**
      * Projection block: {@code C[r] = A[r] · W + bias} for rows {@code [r0, r1)} and the columns of
      * panels {@code [p0, p1)}, with {@code a [rows, w.inner]} row-major; each element is the bias
@@ -32,7 +41,7 @@ interface Kernels {
 
     /**
      * Scaled scores of up to {@value #ROW_BLOCK} queries against {@code width} consecutive keys
-     * ({@code width} a multiple of {@link #lanes()}):
+     * ({@code width} a multiple of {@link #keyStep()}):
      * {@code s[r*lds + j] = scale * Σ_c q[qOff + r*ldq + c] · kt[ktOff + c*ldkt + j]}, c ascending.
      */
     void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
@@ -46,10 +55,11 @@ interface Kernels {
     float biasMaskMax(float[] s, int sOff, int visible, int width, float[] bias, int biasOff);
 
     /**
-     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0);
-     * returns their sum, added in a fixed order.
+     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0), and
+     * adds them to the {@link #lanes()} partial sums {@code sums[sumsOff ..]}: {@code p_j} goes to
+     * lane {@code j mod lanes()}, in ascending j. The caller adds the lanes up once, in order.
      */
-    float expAndSum(float[] s, int sOff, int width, float max);
+    void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff);
 
     /** {@code o[off + c] *= alpha} for {@code c < length} ({@code length} a multiple of {@link #lanes()}). */
     void scale(float[] o, int off, int length, float alpha);

@@ -9,7 +9,7 @@ import io.github.clattn.Shapes;
  *
  * <pre>
  *   data [panels, inner, panelWidth]   data[(p*inner + k)*panelWidth + jj] = W[k][p*panelWidth + jj]
- *   bias [panels*panelWidth]           the optional column bias, same column order
+ *   bias [panels*panelWidth]           the column bias (zeros when the layer has none)
  * </pre>
  *
  * Columns past {@code cols} in the last panel are zero. Packed once when a layer is created;
@@ -44,9 +44,8 @@ final class PackedMatrix {
                 System.arraycopy(w, k * cols + col0, data, (p * inner + k) * panelWidth, width);
             }
         }
-        float[] packedBias = null;
+        float[] packedBias = new float[panels * panelWidth];
         if (bias != null) {
-            packedBias = new float[panels * panelWidth];
             System.arraycopy(bias, 0, packedBias, 0, cols);
         }
         return new PackedMatrix(inner, cols, panelWidth, data, packedBias);

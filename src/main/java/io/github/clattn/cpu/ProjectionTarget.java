@@ -40,18 +40,18 @@ final class ProjectionTarget {
         return !transposed && col0 + width <= cols;
     }
 
-    /** Stores {@code tile[0 .. min(width, cols-col0))} as row {@code r}, columns from {@code col0}. */
-    void storeRow(int r, int col0, float[] tile, int width) {
+    /** Stores {@code tile[tileOff .. tileOff + min(width, cols-col0))} as row {@code r}, columns from {@code col0}. */
+    void storeRow(int r, int col0, float[] tile, int tileOff, int width) {
         int count = Math.min(width, cols - col0);
         if (!transposed) {
-            System.arraycopy(tile, 0, data, r * cols + col0, count);
+            System.arraycopy(tile, tileOff, data, r * cols + col0, count);
             return;
         }
         int b = r / rowsPerBatch;
         int key = r - b * rowsPerBatch;
         int base = (b * cols + col0) * paddedRows + key;
         for (int jj = 0; jj < count; jj++) {
-            data[base + jj * paddedRows] = tile[jj];
+            data[base + jj * paddedRows] = tile[tileOff + jj];
         }
     }
 }

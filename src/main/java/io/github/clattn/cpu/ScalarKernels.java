@@ -32,22 +32,27 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public int keyStep() {
+        return 1;
+    }
+
+    @Override
+    public int keyStride(int m) {
+        return m;
+    }
+
+    @Override
     public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
         final int inner = w.inner;
         final float[] wd = w.data;
         float[] acc = new float[ROW_BLOCK * NR];
-        float[] tile = new float[NR];
         for (int p = p0; p < p1; p++) {
             final int panel = w.panelOffset(p);
             final int col0 = p * NR;
             for (int r = r0; r < r1; r += ROW_BLOCK) {
                 int rows = Math.min(ROW_BLOCK, r1 - r);
                 for (int rr = 0; rr < rows; rr++) {
-                    if (w.bias != null) {
-                        System.arraycopy(w.bias, col0, acc, rr * NR, NR);
-                    } else {
-                        Arrays.fill(acc, rr * NR, (rr + 1) * NR, 0f);
-                    }
+                    System.arraycopy(w.bias, col0, acc, rr * NR, NR);
                 }
                 for (int k = 0; k < inner; k++) {
                     int wk = panel + k * NR;
@@ -60,8 +65,7 @@ final class ScalarKernels implements Kernels {
                     }
                 }
                 for (int rr = 0; rr < rows; rr++) {
-                    System.arraycopy(acc, rr * NR, tile, 0, NR);
-                    out.storeRow(r + rr, col0, tile, NR);
+                    out.storeRow(r + rr, col0, acc, rr * NR, NR);
                 }
             }
         }
@@ -101,14 +105,14 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public float expAndSum(float[] s, int sOff, int width, float max) {
-        float sum = 0f;
+    public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
+        float sum = sums[sumsOff];
         for (int j = 0; j < width; j++) {
             float p = FastExp.exp(s[sOff + j] - max);
             s[sOff + j] = p;
             sum += p;
         }
-        return sum;
+        sums[sumsOff] = sum;
     }
 
     @Override

@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * boot layer; nothing else may name it.
  *
  * <pre>
- *   project          register block 4 rows × 2 vectors of C; per k: 2 panel loads, 4 broadcasts, 8 FMAs
+ *   project          register block 8 rows × 2 vectors of C; per k: 2 panel loads, 8 broadcasts, 16 FMAs
  *   scores           the same block over (queries × keys), reading Kᵀ so 16 keys form one vector
  *   weightedValues   4 queries × 4 vectors of channels; per key: 4 V loads, 4 broadcasts of p, 16 FMAs
  *   exp              {@link FastExp}'s formula lane-wise
@@ -44,167 +44,315 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public int keyStep() {
+        return NR;
+    }
+
+    /**
+     * {@code m} rounded up to whole blocks of {@code 2·L} keys, plus {@code L} when that is an even
+     * number of cache lines: with a row length of a multiple of 4 KiB, the 64 channel rows a
+     * score block reads would all fall in one L1 set.
+     */
+    @Override
+    public int keyStride(int m) {
+        int stride = PackedMatrix.roundUp(m, NR);
+        return (stride / L) % 2 == 0 ? stride + L : stride;
+    }
+
+    @Override
     public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
         final int inner = w.inner;
-        final float[] wd = w.data;
-        float[] tile = new float[NR];
+        float[] tile = null;
         for (int p = p0; p < p1; p++) {
             final int panel = w.panelOffset(p);
             final int col0 = p * NR;
-            FloatVector bias0 = w.bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, w.bias, col0);
-            FloatVector bias1 = w.bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, w.bias, col0 + L);
-            int r = r0;
-            for (; r + 4 <= r1; r += 4) {
-                FloatVector c00 = bias0;
-                FloatVector c01 = bias1;
-                FloatVector c10 = bias0;
-                FloatVector c11 = bias1;
-                FloatVector c20 = bias0;
-                FloatVector c21 = bias1;
-                FloatVector c30 = bias0;
-                FloatVector c31 = bias1;
-                final int a0 = r * inner;
-                final int a1 = a0 + inner;
-                final int a2 = a1 + inner;
-                final int a3 = a2 + inner;
-                for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
-                    FloatVector w0 = FloatVector.fromArray(F, wd, wk);
-                    FloatVector w1 = FloatVector.fromArray(F, wd, wk + L);
-                    FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
-                    c00 = x.fma(w0, c00);
-                    c01 = x.fma(w1, c01);
-                    x = FloatVector.broadcast(F, a[a1 + k]);
-                    c10 = x.fma(w0, c10);
-                    c11 = x.fma(w1, c11);
-                    x = FloatVector.broadcast(F, a[a2 + k]);
-                    c20 = x.fma(w0, c20);
-                    c21 = x.fma(w1, c21);
-                    x = FloatVector.broadcast(F, a[a3 + k]);
-                    c30 = x.fma(w0, c30);
-                    c31 = x.fma(w1, c31);
-                }
-                store(out, r, col0, c00, c01, tile);
-                store(out, r + 1, col0, c10, c11, tile);
-                store(out, r + 2, col0, c20, c21, tile);
-                store(out, r + 3, col0, c30, c31, tile);
+            final boolean direct = out.contiguous(col0, NR);
+            if (!direct && tile == null) {
+                tile = new float[8 * NR];
             }
-            for (; r < r1; r++) {
-                FloatVector c0 = bias0;
-                FloatVector c1 = bias1;
-                final int a0 = r * inner;
-                for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
-                    FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
-                    c0 = x.fma(FloatVector.fromArray(F, wd, wk), c0);
-                    c1 = x.fma(FloatVector.fromArray(F, wd, wk + L), c1);
+            final float[] dst = direct ? out.data : tile;
+            final int ld = direct ? out.cols : NR;
+            for (int r = r0; r < r1; ) {
+                final int rows = r1 - r >= 8 ? 8 : r1 - r >= 4 ? 4 : 1;
+                final int at = direct ? r * ld + col0 : 0;
+                if (rows == 8) {
+                    project8x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at, ld);
+                } else if (rows == 4) {
+                    project4x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at, ld);
+                } else {
+                    project1x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at);
                 }
-                store(out, r, col0, c0, c1, tile);
+                if (!direct) {
+                    for (int rr = 0; rr < rows; rr++) {
+                        out.storeRow(r + rr, col0, tile, rr * NR, NR);
+                    }
+                }
+                r += rows;
             }
         }
     }
 
-    private static void store(ProjectionTarget out, int r, int col0, FloatVector c0, FloatVector c1, float[] tile) {
-        if (out.contiguous(col0, NR)) {
-            int at = r * out.cols + col0;
-            c0.intoArray(out.data, at);
-            c1.intoArray(out.data, at + L);
-        } else {
-            c0.intoArray(tile, 0);
-            c1.intoArray(tile, L);
-            out.storeRow(r, col0, tile, NR);
+    // The register blocks are methods of their own: C2 (JDK 17) keeps 16 accumulators in
+    // registers in a small method, but boxes them inside a larger loop nest.
+
+    /** C[8 rows, 2 vectors] = bias + Σ_k A[row][k] · panel[k]. */
+    private static void project8x2(float[] a, int a0, int inner, float[] wd, int panel, float[] bias, int col0,
+                                   float[] c, int at, int ldc) {
+        FloatVector c00 = FloatVector.fromArray(F, bias, col0);
+        FloatVector c01 = FloatVector.fromArray(F, bias, col0 + L);
+        FloatVector c10 = c00;
+        FloatVector c11 = c01;
+        FloatVector c20 = c00;
+        FloatVector c21 = c01;
+        FloatVector c30 = c00;
+        FloatVector c31 = c01;
+        FloatVector c40 = c00;
+        FloatVector c41 = c01;
+        FloatVector c50 = c00;
+        FloatVector c51 = c01;
+        FloatVector c60 = c00;
+        FloatVector c61 = c01;
+        FloatVector c70 = c00;
+        FloatVector c71 = c01;
+        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+            FloatVector w0 = FloatVector.fromArray(F, wd, wk);
+            FloatVector w1 = FloatVector.fromArray(F, wd, wk + L);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            c00 = x.fma(w0, c00);
+            c01 = x.fma(w1, c01);
+            x = FloatVector.broadcast(F, a[a0 + inner + k]);
+            c10 = x.fma(w0, c10);
+            c11 = x.fma(w1, c11);
+            x = FloatVector.broadcast(F, a[a0 + 2 * inner + k]);
+            c20 = x.fma(w0, c20);
+            c21 = x.fma(w1, c21);
+            x = FloatVector.broadcast(F, a[a0 + 3 * inner + k]);
+            c30 = x.fma(w0, c30);
+            c31 = x.fma(w1, c31);
+            x = FloatVector.broadcast(F, a[a0 + 4 * inner + k]);
+            c40 = x.fma(w0, c40);
+            c41 = x.fma(w1, c41);
+            x = FloatVector.broadcast(F, a[a0 + 5 * inner + k]);
+            c50 = x.fma(w0, c50);
+            c51 = x.fma(w1, c51);
+            x = FloatVector.broadcast(F, a[a0 + 6 * inner + k]);
+            c60 = x.fma(w0, c60);
+            c61 = x.fma(w1, c61);
+            x = FloatVector.broadcast(F, a[a0 + 7 * inner + k]);
+            c70 = x.fma(w0, c70);
+            c71 = x.fma(w1, c71);
         }
+        c00.intoArray(c, at);
+        c01.intoArray(c, at + L);
+        c10.intoArray(c, at + ldc);
+        c11.intoArray(c, at + ldc + L);
+        c20.intoArray(c, at + 2 * ldc);
+        c21.intoArray(c, at + 2 * ldc + L);
+        c30.intoArray(c, at + 3 * ldc);
+        c31.intoArray(c, at + 3 * ldc + L);
+        c40.intoArray(c, at + 4 * ldc);
+        c41.intoArray(c, at + 4 * ldc + L);
+        c50.intoArray(c, at + 5 * ldc);
+        c51.intoArray(c, at + 5 * ldc + L);
+        c60.intoArray(c, at + 6 * ldc);
+        c61.intoArray(c, at + 6 * ldc + L);
+        c70.intoArray(c, at + 7 * ldc);
+        c71.intoArray(c, at + 7 * ldc + L);
+    }
+
+    private static void project4x2(float[] a, int a0, int inner, float[] wd, int panel, float[] bias, int col0,
+                                   float[] c, int at, int ldc) {
+        FloatVector c00 = FloatVector.fromArray(F, bias, col0);
+        FloatVector c01 = FloatVector.fromArray(F, bias, col0 + L);
+        FloatVector c10 = c00;
+        FloatVector c11 = c01;
+        FloatVector c20 = c00;
+        FloatVector c21 = c01;
+        FloatVector c30 = c00;
+        FloatVector c31 = c01;
+        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+            FloatVector w0 = FloatVector.fromArray(F, wd, wk);
+            FloatVector w1 = FloatVector.fromArray(F, wd, wk + L);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            c00 = x.fma(w0, c00);
+            c01 = x.fma(w1, c01);
+            x = FloatVector.broadcast(F, a[a0 + inner + k]);
+            c10 = x.fma(w0, c10);
+            c11 = x.fma(w1, c11);
+            x = FloatVector.broadcast(F, a[a0 + 2 * inner + k]);
+            c20 = x.fma(w0, c20);
+            c21 = x.fma(w1, c21);
+            x = FloatVector.broadcast(F, a[a0 + 3 * inner + k]);
+            c30 = x.fma(w0, c30);
+            c31 = x.fma(w1, c31);
+        }
+        c00.intoArray(c, at);
+        c01.intoArray(c, at + L);
+        c10.intoArray(c, at + ldc);
+        c11.intoArray(c, at + ldc + L);
+        c20.intoArray(c, at + 2 * ldc);
+        c21.intoArray(c, at + 2 * ldc + L);
+        c30.intoArray(c, at + 3 * ldc);
+        c31.intoArray(c, at + 3 * ldc + L);
+    }
+
+    private static void project1x2(float[] a, int a0, int inner, float[] wd, int panel, float[] bias, int col0,
+                                   float[] c, int at) {
+        FloatVector c0 = FloatVector.fromArray(F, bias, col0);
+        FloatVector c1 = FloatVector.fromArray(F, bias, col0 + L);
+        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            c0 = x.fma(FloatVector.fromArray(F, wd, wk), c0);
+            c1 = x.fma(FloatVector.fromArray(F, wd, wk + L), c1);
+        }
+        c0.intoArray(c, at);
+        c1.intoArray(c, at + L);
     }
 
     @Override
     public void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
                        float scale, float[] s, int lds) {
-        if (rows < 4) {
-            for (int r = 0; r < rows; r++) {
-                scoresRow(q, qOff + r * ldq, kt, ktOff, ldkt, dk, width, scale, s, r * lds);
+        for (int r = 0; r < rows; ) {
+            final int block = rows - r >= 8 ? 8 : rows - r >= 4 ? 4 : 1;
+            final int q0 = qOff + r * ldq;
+            for (int j = 0; j < width; j += NR) {
+                if (block == 8) {
+                    scores8x2(q, q0, ldq, kt, ktOff + j, ldkt, dk, scale, s, r * lds + j, lds);
+                } else if (block == 4) {
+                    scores4x2(q, q0, ldq, kt, ktOff + j, ldkt, dk, scale, s, r * lds + j, lds);
+                } else {
+                    scores1x2(q, q0, kt, ktOff + j, ldkt, dk, scale, s, r * lds + j);
+                }
             }
-            return;
-        }
-        final int q0 = qOff;
-        final int q1 = q0 + ldq;
-        final int q2 = q1 + ldq;
-        final int q3 = q2 + ldq;
-        int j = 0;
-        for (; j + NR <= width; j += NR) {
-            FloatVector s00 = FloatVector.zero(F);
-            FloatVector s01 = s00;
-            FloatVector s10 = s00;
-            FloatVector s11 = s00;
-            FloatVector s20 = s00;
-            FloatVector s21 = s00;
-            FloatVector s30 = s00;
-            FloatVector s31 = s00;
-            for (int c = 0, kc = ktOff + j; c < dk; c++, kc += ldkt) {
-                FloatVector k0 = FloatVector.fromArray(F, kt, kc);
-                FloatVector k1 = FloatVector.fromArray(F, kt, kc + L);
-                FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
-                s00 = x.fma(k0, s00);
-                s01 = x.fma(k1, s01);
-                x = FloatVector.broadcast(F, q[q1 + c]);
-                s10 = x.fma(k0, s10);
-                s11 = x.fma(k1, s11);
-                x = FloatVector.broadcast(F, q[q2 + c]);
-                s20 = x.fma(k0, s20);
-                s21 = x.fma(k1, s21);
-                x = FloatVector.broadcast(F, q[q3 + c]);
-                s30 = x.fma(k0, s30);
-                s31 = x.fma(k1, s31);
-            }
-            s00.mul(scale).intoArray(s, j);
-            s01.mul(scale).intoArray(s, j + L);
-            s10.mul(scale).intoArray(s, lds + j);
-            s11.mul(scale).intoArray(s, lds + j + L);
-            s20.mul(scale).intoArray(s, 2 * lds + j);
-            s21.mul(scale).intoArray(s, 2 * lds + j + L);
-            s30.mul(scale).intoArray(s, 3 * lds + j);
-            s31.mul(scale).intoArray(s, 3 * lds + j + L);
-        }
-        if (j < width) { // one vector of keys left
-            FloatVector s0 = FloatVector.zero(F);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            for (int c = 0, kc = ktOff + j; c < dk; c++, kc += ldkt) {
-                FloatVector k0 = FloatVector.fromArray(F, kt, kc);
-                s0 = FloatVector.broadcast(F, q[q0 + c]).fma(k0, s0);
-                s1 = FloatVector.broadcast(F, q[q1 + c]).fma(k0, s1);
-                s2 = FloatVector.broadcast(F, q[q2 + c]).fma(k0, s2);
-                s3 = FloatVector.broadcast(F, q[q3 + c]).fma(k0, s3);
-            }
-            s0.mul(scale).intoArray(s, j);
-            s1.mul(scale).intoArray(s, lds + j);
-            s2.mul(scale).intoArray(s, 2 * lds + j);
-            s3.mul(scale).intoArray(s, 3 * lds + j);
+            r += block;
         }
     }
 
-    private static void scoresRow(float[] q, int qOff, float[] kt, int ktOff, int ldkt, int dk, int width, float scale,
-                                  float[] s, int sOff) {
-        for (int j = 0; j < width; j += L) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int c = 0, kc = ktOff + j; c < dk; c++, kc += ldkt) {
-                acc = FloatVector.broadcast(F, q[qOff + c]).fma(FloatVector.fromArray(F, kt, kc), acc);
-            }
-            acc.mul(scale).intoArray(s, sOff + j);
+    /** s[8 queries, 2 vectors of keys] = scale · Σ_c q[row][c] · Kᵀ[c][keys]. */
+    private static void scores8x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
+                                  float[] s, int at, int lds) {
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s01 = s00;
+        FloatVector s10 = s00;
+        FloatVector s11 = s00;
+        FloatVector s20 = s00;
+        FloatVector s21 = s00;
+        FloatVector s30 = s00;
+        FloatVector s31 = s00;
+        FloatVector s40 = s00;
+        FloatVector s41 = s00;
+        FloatVector s50 = s00;
+        FloatVector s51 = s00;
+        FloatVector s60 = s00;
+        FloatVector s61 = s00;
+        FloatVector s70 = s00;
+        FloatVector s71 = s00;
+        for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
+            FloatVector k0 = FloatVector.fromArray(F, kt, kc);
+            FloatVector k1 = FloatVector.fromArray(F, kt, kc + L);
+            FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
+            s00 = x.fma(k0, s00);
+            s01 = x.fma(k1, s01);
+            x = FloatVector.broadcast(F, q[q0 + ldq + c]);
+            s10 = x.fma(k0, s10);
+            s11 = x.fma(k1, s11);
+            x = FloatVector.broadcast(F, q[q0 + 2 * ldq + c]);
+            s20 = x.fma(k0, s20);
+            s21 = x.fma(k1, s21);
+            x = FloatVector.broadcast(F, q[q0 + 3 * ldq + c]);
+            s30 = x.fma(k0, s30);
+            s31 = x.fma(k1, s31);
+            x = FloatVector.broadcast(F, q[q0 + 4 * ldq + c]);
+            s40 = x.fma(k0, s40);
+            s41 = x.fma(k1, s41);
+            x = FloatVector.broadcast(F, q[q0 + 5 * ldq + c]);
+            s50 = x.fma(k0, s50);
+            s51 = x.fma(k1, s51);
+            x = FloatVector.broadcast(F, q[q0 + 6 * ldq + c]);
+            s60 = x.fma(k0, s60);
+            s61 = x.fma(k1, s61);
+            x = FloatVector.broadcast(F, q[q0 + 7 * ldq + c]);
+            s70 = x.fma(k0, s70);
+            s71 = x.fma(k1, s71);
         }
+        s00.mul(scale).intoArray(s, at);
+        s01.mul(scale).intoArray(s, at + L);
+        s10.mul(scale).intoArray(s, at + lds);
+        s11.mul(scale).intoArray(s, at + lds + L);
+        s20.mul(scale).intoArray(s, at + 2 * lds);
+        s21.mul(scale).intoArray(s, at + 2 * lds + L);
+        s30.mul(scale).intoArray(s, at + 3 * lds);
+        s31.mul(scale).intoArray(s, at + 3 * lds + L);
+        s40.mul(scale).intoArray(s, at + 4 * lds);
+        s41.mul(scale).intoArray(s, at + 4 * lds + L);
+        s50.mul(scale).intoArray(s, at + 5 * lds);
+        s51.mul(scale).intoArray(s, at + 5 * lds + L);
+        s60.mul(scale).intoArray(s, at + 6 * lds);
+        s61.mul(scale).intoArray(s, at + 6 * lds + L);
+        s70.mul(scale).intoArray(s, at + 7 * lds);
+        s71.mul(scale).intoArray(s, at + 7 * lds + L);
+    }
+
+    private static void scores4x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
+                                  float[] s, int at, int lds) {
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s01 = s00;
+        FloatVector s10 = s00;
+        FloatVector s11 = s00;
+        FloatVector s20 = s00;
+        FloatVector s21 = s00;
+        FloatVector s30 = s00;
+        FloatVector s31 = s00;
+        for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
+            FloatVector k0 = FloatVector.fromArray(F, kt, kc);
+            FloatVector k1 = FloatVector.fromArray(F, kt, kc + L);
+            FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
+            s00 = x.fma(k0, s00);
+            s01 = x.fma(k1, s01);
+            x = FloatVector.broadcast(F, q[q0 + ldq + c]);
+            s10 = x.fma(k0, s10);
+            s11 = x.fma(k1, s11);
+            x = FloatVector.broadcast(F, q[q0 + 2 * ldq + c]);
+            s20 = x.fma(k0, s20);
+            s21 = x.fma(k1, s21);
+            x = FloatVector.broadcast(F, q[q0 + 3 * ldq + c]);
+            s30 = x.fma(k0, s30);
+            s31 = x.fma(k1, s31);
+        }
+        s00.mul(scale).intoArray(s, at);
+        s01.mul(scale).intoArray(s, at + L);
+        s10.mul(scale).intoArray(s, at + lds);
+        s11.mul(scale).intoArray(s, at + lds + L);
+        s20.mul(scale).intoArray(s, at + 2 * lds);
+        s21.mul(scale).intoArray(s, at + 2 * lds + L);
+        s30.mul(scale).intoArray(s, at + 3 * lds);
+        s31.mul(scale).intoArray(s, at + 3 * lds + L);
+    }
+
+    private static void scores1x2(float[] q, int q0, float[] kt, int kt0, int ldkt, int dk, float scale, float[] s,
+                                  int at) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
+            FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
+            s0 = x.fma(FloatVector.fromArray(F, kt, kc), s0);
+            s1 = x.fma(FloatVector.fromArray(F, kt, kc + L), s1);
+        }
+        s0.mul(scale).intoArray(s, at);
+        s1.mul(scale).intoArray(s, at + L);
     }
 
     @Override
     public float biasMaskMax(float[] s, int sOff, int visible, int width, float[] bias, int biasOff) {
-        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector max0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector max1 = max0;
         int j = 0;
-        for (; j + L <= visible; j += L) {
-            FloatVector x = FloatVector.fromArray(F, s, sOff + j);
-            if (bias != null) {
-                x = x.add(FloatVector.fromArray(F, bias, biasOff + j));
-                x.intoArray(s, sOff + j);
-            }
-            max = max.max(x);
-        }
         if (bias != null) {
+            for (; j + L <= visible; j += L) {
+                FloatVector x = FloatVector.fromArray(F, s, sOff + j).add(FloatVector.fromArray(F, bias, biasOff + j));
+                x.intoArray(s, sOff + j);
+                max0 = max0.max(x);
+            }
             for (int t = j; t < visible; t++) {
                 s[sOff + t] += bias[biasOff + t];
             }
@@ -212,31 +360,25 @@ final class VectorKernels implements Kernels {
         for (int t = visible; t < width; t++) {
             s[sOff + t] = Float.NEGATIVE_INFINITY;
         }
-        for (; j < width; j += L) {
-            max = max.max(FloatVector.fromArray(F, s, sOff + j));
+        for (; j + 2 * L <= width; j += 2 * L) { // two chains: max has a latency of several cycles
+            max0 = max0.max(FloatVector.fromArray(F, s, sOff + j));
+            max1 = max1.max(FloatVector.fromArray(F, s, sOff + j + L));
         }
-        return max.reduceLanes(VectorOperators.MAX); // exact in any order
+        for (; j < width; j += L) {
+            max0 = max0.max(FloatVector.fromArray(F, s, sOff + j));
+        }
+        return max0.max(max1).reduceLanes(VectorOperators.MAX); // exact in any order
     }
 
     @Override
-    public float expAndSum(float[] s, int sOff, int width, float max) {
-        FloatVector sum = FloatVector.zero(F);
+    public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
+        FloatVector sum = FloatVector.fromArray(F, sums, sumsOff);
         for (int j = 0; j < width; j += L) {
             FloatVector p = exp(FloatVector.fromArray(F, s, sOff + j).sub(max));
             p.intoArray(s, sOff + j);
             sum = sum.add(p);
         }
-        return laneSum(sum);
-    }
-
-    /** Σ lanes, left to right: {@code reduceLanes(ADD)} may add in another order once compiled. */
-    private static float laneSum(FloatVector v) {
-        float[] lanes = v.toArray();
-        float sum = 0f;
-        for (float x : lanes) {
-            sum += x;
-        }
-        return sum;
+        sum.intoArray(sums, sumsOff);
     }
 
     @Override
@@ -249,18 +391,18 @@ final class VectorKernels implements Kernels {
     @Override
     public void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv,
                                int width, float[] o, int oOff, int ldo) {
-        if (rows < 4) {
-            for (int r = 0; r < rows; r++) {
-                weightedValuesRow(p, pOff + r * ldp, keys, v, vOff, ldv, width, o, oOff + r * ldo);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int c = 0;
+            for (; c + 4 * L <= width; c += 4 * L) {
+                weightedValues4x4(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
             }
-            return;
+            for (; c < width; c += L) {
+                weightedValues4x1(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
+            }
         }
-        int c = 0;
-        for (; c + 4 * L <= width; c += 4 * L) {
-            weightedValues4x4(p, pOff, ldp, keys, v, vOff + c, ldv, o, oOff + c, ldo);
-        }
-        for (; c < width; c += L) {
-            weightedValues4x1(p, pOff, ldp, keys, v, vOff + c, ldv, o, oOff + c, ldo);
+        for (; r < rows; r++) {
+            weightedValuesRow(p, pOff + r * ldp, keys, v, vOff, ldv, width, o, oOff + r * ldo);
         }
     }
 
