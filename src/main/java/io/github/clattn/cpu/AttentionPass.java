@@ -1,5 +1,6 @@
 package io.github.clattn.cpu;
 
+import io.github.clattn.Shapes;
 import java.util.Arrays;
 
 /**
@@ -71,6 +72,8 @@ final class AttentionPass {
         this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
         this.keyStride = keyStride;
         this.keyBlock = weights != null ? PackedMatrix.roundUp(m, kernels.keyStep()) : KEY_BLOCK;
+        Shapes.arrayLength("scores", "[" + Kernels.ROW_BLOCK + " queries, M=" + m + " keys] (returned weights)",
+                Kernels.ROW_BLOCK, keyBlock);
         int qb = QUERY_BLOCK;
         while (qb > MIN_QUERY_BLOCK && (long) batch * heads * PackedMatrix.ceilDiv(n, qb) < MIN_TASKS) {
             qb /= 2;

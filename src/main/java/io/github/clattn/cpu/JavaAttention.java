@@ -87,10 +87,13 @@ public final class JavaAttention implements Backend {
         Map<String, Double> millis = new LinkedHashMap<>();
 
         long t0 = System.nanoTime();
-        float[] q = new float[Shapes.arrayLength("Q", "[B, N, H*dk]", b, n, hd)];
-        float[] kt = new float[Shapes.arrayLength("K", "[B, H*dk, M rounded up]", b, hd, keyStride)];
-        // V is read in whole vectors of channels: the slack keeps the last head's read in bounds
-        float[] v = new float[Shapes.arrayLength("V", "[B, M, H*dk]", b, m, hd) + lanes];
+        Workspace ws = Workspace.take(Shapes.arrayLength("Q", "[B, N, H*dk]", b, n, hd),
+                Shapes.arrayLength("K", "[B, H*dk, M rounded up]", b, hd, keyStride),
+                // V is read in whole vectors of channels: the slack keeps the last head's read in bounds
+                Shapes.arrayLength("V", "[B, M, H*dk] + " + lanes, (long) b * m * hd + lanes));
+        float[] q = ws.q;
+        float[] kt = ws.kt;
+        float[] v = ws.v;
         project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
                 new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, hd, m, keyStride)),
                 new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, hd)));
@@ -112,7 +115,42 @@ public final class JavaAttention implements Backend {
             project(new Projection(headsOut, b * n, wO, ProjectionTarget.rowMajor(out, d)));
             millis.put("output_projection", (System.nanoTime() - t2) / 1e6);
         }
+        ws.release();
         return new AttentionOutput(b, n, m, h, dk, d, headsOut, out, weights, kernels.path(), millis);
+    }
+
+    /**
+     * Q, Kᵀ and V of one call. Kept per calling thread for its next call when small (so a small
+     * call neither zeroes nor garbage-collects megabytes), allocated afresh when large. They need
+     * no clearing: every element a call reads is written by its projections first, except the
+     * padding keys and channels, which only reach scores and lanes that are masked or dropped.
+     */
+    private static final class Workspace {
+        /** Floats kept per thread between calls (16 MiB): N = 1024, D = 512 needs 1.6 M. */
+        static final int MAX_KEPT = 4 << 20;
+        private static final ThreadLocal<Workspace> KEPT = new ThreadLocal<>();
+
+        float[] q = new float[0];
+        float[] kt = new float[0];
+        float[] v = new float[0];
+
+        static Workspace take(int qLength, int ktLength, int vLength) {
+            Workspace ws = KEPT.get();
+            KEPT.remove();
+            if (ws == null) {
+                ws = new Workspace();
+            }
+            ws.q = ws.q.length >= qLength ? ws.q : new float[qLength];
+            ws.kt = ws.kt.length >= ktLength ? ws.kt : new float[ktLength];
+            ws.v = ws.v.length >= vLength ? ws.v : new float[vLength];
+            return ws;
+        }
+
+        void release() {
+            if ((long) q.length + kt.length + v.length <= MAX_KEPT) {
+                KEPT.set(this);
+            }
+        }
     }
 
     /** One projection {@code A [rows, inner] · W}, cut into (64 rows × 128 columns) tasks. */

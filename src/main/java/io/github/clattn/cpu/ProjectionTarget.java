@@ -10,7 +10,8 @@ package io.github.clattn.cpu;
  *   transposed per batch       Kᵀ [B, cols, paddedRows]    C[b*rowsPerBatch + key][col] at ((b*cols + col)*paddedRows + key)
  * </pre>
  *
- * The padding keys {@code rowsPerBatch .. paddedRows-1} are never written (they stay zero).
+ * The padding keys {@code rowsPerBatch .. paddedRows-1} are never written: scores computed from
+ * them are always masked.
  */
 final class ProjectionTarget {
     final float[] data;

@@ -261,6 +261,27 @@ class JavaAttentionTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"java-vector", "java-scalar"})
+    void buffersKeptFromACallWithNaNDoNotChangeTheNextCall(String path) throws Exception {
+        RandomCase small = RandomCase.of(61, 1, 40, 45, 16, 2, 8, true, true, false, false, true, false, true);
+        // a fresh thread has no kept buffers
+        AttentionOutput[] fresh = new AttentionOutput[1];
+        Thread thread = new Thread(() -> fresh[0] = run(path, small.weights(), small.options(), small.input()));
+        thread.start();
+        thread.join();
+        // leave NaN everywhere in this thread's kept Q, Kᵀ and V, then run the small case on it
+        int d = small.dModel();
+        int m = 70;
+        float[] nan = new float[m * d];
+        Arrays.fill(nan, Float.NaN);
+        AttentionInput poisoned = AttentionInput.builder(nan, 1, m).build();
+        run(path, small.weights(), small.options(), poisoned);
+        AttentionOutput reused = run(path, small.weights(), small.options(), small.input());
+        assertThat(reused.headsOut()).isEqualTo(fresh[0].headsOut());
+        assertThat(reused.weights()).isEqualTo(fresh[0].weights());
+    }
+
     @Test
     void vectorPropertyFalseSelectsTheScalarKernels() {
         RandomCase c = RandomCase.of(5, 1, 9, 9, 8, 1, 8, false, false, false, false, false, false, false);
