@@ -372,13 +372,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
-        FloatVector sum = FloatVector.fromArray(F, sums, sumsOff);
-        for (int j = 0; j < width; j += L) {
-            FloatVector p = exp(FloatVector.fromArray(F, s, sOff + j).sub(max));
-            p.intoArray(s, sOff + j);
-            sum = sum.add(p);
-        }
-        sum.intoArray(sums, sumsOff);
+        expBlock(s, sOff, s, sOff, width, max, sums, sumsOff);
     }
 
     @Override
@@ -526,38 +520,46 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void exp(float[] src, int sOff, float[] dst, int dOff, int length) {
-        int i = 0;
-        for (; i + L <= length; i += L) {
-            exp(FloatVector.fromArray(F, src, sOff + i)).intoArray(dst, dOff + i);
-        }
-        for (; i < length; i++) {
+        int vectors = length / L * L;
+        expBlock(src, sOff, dst, dOff, vectors, 0f, new float[L], 0);
+        for (int i = vectors; i < length; i++) {
             dst[dOff + i] = FastExp.exp(src[sOff + i]);
         }
     }
 
-    /** {@link FastExp#exp(float)} lane-wise; the same operations, so the same bits. */
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(FastExp.LOWEST).min(FastExp.HIGHEST);
-        FloatVector t = xc.fma(FastExp.LOG2E, FastExp.MAGIC);
-        FloatVector n = t.sub(FastExp.MAGIC);
-        FloatVector r = n.fma(c(-FastExp.LN2_HI), xc);
-        r = n.fma(c(-FastExp.LN2_LO), r);
-        FloatVector p = c(FastExp.C7).fma(r, c(FastExp.C6));
-        p = p.fma(r, c(FastExp.C5));
-        p = p.fma(r, c(FastExp.C4));
-        p = p.fma(r, c(FastExp.C3));
-        p = p.fma(r, c(FastExp.C2));
-        p = p.fma(r, c(1f));
-        p = p.fma(r, c(1f));
-        FloatVector twoToN = t.reinterpretAsInts()
-                .sub(FastExp.MAGIC_BITS - 127)
-                .lanewise(VectorOperators.LSHL, 23)
-                .reinterpretAsFloats();
-        VectorMask<Float> underflow = x.compare(VectorOperators.LT, FastExp.LOWEST);
-        return p.mul(twoToN).blend(0f, underflow);
-    }
-
-    private static FloatVector c(float value) {
-        return FloatVector.broadcast(F, value);
+    /**
+     * {@code dst[j] = exp(src[j] - shift)} for {@code j < width} (a multiple of L), lane-wise sums
+     * added to {@code sums[sumsOff ..]}: {@link FastExp#exp(float)}'s operations, so its bits.
+     * One method with the whole formula inline: C2 only compiles Vector API calls to vector
+     * instructions where it knows the vector's exact class, which a FloatVector parameter of a
+     * method it chose not to inline hides (the calls then allocate, 50 times slower).
+     */
+    private static void expBlock(float[] src, int sOff, float[] dst, int dOff, int width, float shift, float[] sums,
+                                 int sumsOff) {
+        FloatVector sum = FloatVector.fromArray(F, sums, sumsOff);
+        for (int j = 0; j < width; j += L) {
+            FloatVector x = FloatVector.fromArray(F, src, sOff + j).sub(shift);
+            FloatVector xc = x.max(FastExp.LOWEST).min(FastExp.HIGHEST);
+            FloatVector t = xc.fma(FastExp.LOG2E, FastExp.MAGIC);
+            FloatVector n = t.sub(FastExp.MAGIC);
+            FloatVector r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), xc);
+            r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_LO), r);
+            FloatVector p = FloatVector.broadcast(F, FastExp.C7).fma(r, FloatVector.broadcast(F, FastExp.C6));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C5));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C4));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C3));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C2));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            FloatVector twoToN = t.reinterpretAsInts()
+                    .sub(FastExp.MAGIC_BITS - 127)
+                    .lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, FastExp.LOWEST);
+            FloatVector e = p.mul(twoToN).blend(0f, underflow);
+            e.intoArray(dst, dOff + j);
+            sum = sum.add(e);
+        }
+        sum.intoArray(sums, sumsOff);
     }
 }
