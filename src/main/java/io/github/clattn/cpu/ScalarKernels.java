@@ -11,7 +11,7 @@ final class ScalarKernels implements Kernels {
     static final ScalarKernels INSTANCE = new ScalarKernels();
 
     /** Columns per packed weight panel: one accumulator row of this many floats per query row. */
-    private static final int NR = 16;
+    private static final int NR = 64;
 
     private ScalarKernels() {
     }
