@@ -3,6 +3,7 @@ package io.github.clattn.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.Test;
 
 /** The polynomial {@code exp}: accuracy against {@link Math#exp}, special values, same bits on both paths. */
@@ -29,7 +30,7 @@ class FastExpTest {
         assertThat(FastExp.exp(Float.NEGATIVE_INFINITY)).isEqualTo(0f);
         assertThat(FastExp.exp(-100f)).isEqualTo(0f);
         assertThat(FastExp.exp(Float.NaN)).isNaN();
-        assertThat(FastExp.exp(-87f)).isCloseTo((float) Math.exp(-87), org.assertj.core.data.Percentage.withPercentage(1e-4));
+        assertThat(FastExp.exp(-87f)).isCloseTo((float) Math.exp(-87), Percentage.withPercentage(1e-4));
     }
 
     @Test
