@@ -84,7 +84,7 @@ public class KernelBenchmark {
             expIn[i] = -Math.abs(expIn[i]);
         }
         expOut = new float[EXP_COUNT];
-        block = new AttentionPass(kernels, 1, QUERIES, LONG_KEYS, 1, DK, 0.125f, false, q, kt, keyStride, v, null,
+        block = new AttentionPass(kernels, 1, QUERIES, LONG_KEYS, 1, DK, 0.125f, false, q, kt, keyStride, v, DK, null,
                 null, new float[QUERIES * DK], null);
     }
 

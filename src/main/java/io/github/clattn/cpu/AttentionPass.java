@@ -8,7 +8,7 @@ import java.util.Arrays;
  * flash attention over key blocks, with no {@code N×M} buffer.
  *
  * <pre>
- *   Q [B*N, H*dk]   Kᵀ [B, H*dk, keyStride]   V [B*M, H*dk] (+ slack)   heads_out [B*N, H*dk]
+ *   Q [B*N, H*dk]   Kᵀ [B, H*dk, keyStride]   V [B*M, valueStride] (+ slack)   heads_out [B*N, H*dk]
  *   visible keys of query i: the prefix [0, end_i),
  *       end_i = min(M, i + M - N + 1 if causal, keyValidLength[b])   (non-decreasing in i)
  *   per key block [j0, j0+KB), per group of up to 8 queries:
@@ -45,6 +45,7 @@ final class AttentionPass {
     private final int hd;
     private final int dkPad;
     private final int keyStride;
+    private final int valueStride;
     private final int keyBlock;
     private final int queryBlock;
     private final int queryBlocks;
@@ -60,7 +61,7 @@ final class AttentionPass {
 
     /** Shapes as in the class comment; {@code weights} is null unless requested. */
     AttentionPass(Kernels kernels, int batch, int n, int m, int heads, int dk, float scale, boolean causal,
-                  float[] q, float[] kt, int keyStride, float[] v, int[] validLength, float[] bias,
+                  float[] q, float[] kt, int keyStride, float[] v, int valueStride, int[] validLength, float[] bias,
                   float[] headsOut, float[] weights) {
         this.kernels = kernels;
         this.batch = batch;
@@ -71,6 +72,7 @@ final class AttentionPass {
         this.hd = heads * dk;
         this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
         this.keyStride = keyStride;
+        this.valueStride = valueStride;
         this.keyBlock = weights != null ? PackedMatrix.roundUp(m, kernels.keyStep()) : KEY_BLOCK;
         Shapes.arrayLength("scores", "[" + Kernels.ROW_BLOCK + " queries, M=" + m + " keys] (returned weights)",
                 Kernels.ROW_BLOCK, keyBlock);
@@ -141,7 +143,7 @@ final class AttentionPass {
 
         final int qBase = (b * n + i0) * hd + h * dk;
         final int ktBase = (b * hd + h * dk) * keyStride;
-        final int vBase = b * m * hd + h * dk;
+        final int vBase = b * m * valueStride + h * dk;
         final int keyStep = kernels.keyStep();
         final int maxEnd = end[rows - 1];
         int first = 0;
@@ -181,14 +183,14 @@ final class AttentionPass {
                 }
                 int done = 0;
                 if (common > 0) {
-                    kernels.weightedValues(s, 0, lds, groupRows, common, v, vBase + j0 * hd, hd, dkPad, o, g * dkPad,
-                            dkPad);
+                    kernels.weightedValues(s, 0, lds, groupRows, common, v, vBase + j0 * valueStride, valueStride, dkPad,
+                            o, g * dkPad, dkPad);
                     done = common;
                 }
                 for (int rr = 0; rr < groupRows; rr++) {
                     if (live[rr] > done) {
-                        kernels.weightedValues(s, rr * lds + done, lds, 1, live[rr] - done, v, vBase + (j0 + done) * hd,
-                                hd, dkPad, o, (g + rr) * dkPad, dkPad);
+                        kernels.weightedValues(s, rr * lds + done, lds, 1, live[rr] - done, v,
+                                vBase + (j0 + done) * valueStride, valueStride, dkPad, o, (g + rr) * dkPad, dkPad);
                     }
                 }
             }

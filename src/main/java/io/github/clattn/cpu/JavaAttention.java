@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * {@code java-vector} or {@code java-scalar}).
  *
  * <pre>
- *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ [B, H*dk, M+pad];  V [B*M, H*dk]
+ *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ [B, H*dk, M+pad];  V [B*M, H*dk+pad]
  *                               one task per (projection, 64 rows, 128 columns); weights pre-packed
  *   pass 2 (attention):         one task per (batch, head, query block): online softmax over key
  *                               blocks, no N×M buffer ({@link AttentionPass})
@@ -83,6 +83,7 @@ public final class JavaAttention implements Backend {
         final int hd = w.projectedDim();
         final int lanes = kernels.lanes();
         final int keyStride = kernels.keyStride(m);
+        final int valueStride = kernels.rowStride(hd);
         float[] kv = in.keyValueSource();
         Map<String, Double> millis = new LinkedHashMap<>();
 
@@ -90,20 +91,20 @@ public final class JavaAttention implements Backend {
         Workspace ws = Workspace.take(Shapes.arrayLength("Q", "[B, N, H*dk]", b, n, hd),
                 Shapes.arrayLength("K", "[B, H*dk, M rounded up]", b, hd, keyStride),
                 // V is read in whole vectors of channels: the slack keeps the last head's read in bounds
-                Shapes.arrayLength("V", "[B, M, H*dk] + " + lanes, (long) b * m * hd + lanes));
+                Shapes.arrayLength("V", "[B, M, H*dk rounded up] + " + lanes, (long) b * m * valueStride + lanes));
         float[] q = ws.q;
         float[] kt = ws.kt;
         float[] v = ws.v;
         project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
                 new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, hd, m, keyStride)),
-                new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, hd)));
+                new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, hd, valueStride)));
         long t1 = System.nanoTime();
         millis.put("projection", (t1 - t0) / 1e6);
 
         float[] headsOut = new float[b * n * hd];
         float[] weights = in.returnWeights()
                 ? new float[Shapes.arrayLength("weights", "[B, H, N, M]", b, h, n, m)] : null;
-        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, dk, scale, causal, q, kt, keyStride, v,
+        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, dk, scale, causal, q, kt, keyStride, v, valueStride,
                 in.keyValidLength(), in.attnBias(), headsOut, weights);
         CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
         long t2 = System.nanoTime();

@@ -59,6 +59,13 @@ final class VectorKernels implements Kernels {
         return (stride / L) % 2 == 0 ? stride + L : stride;
     }
 
+    /** {@code cols} rounded up to whole vectors, an odd number of them: see {@link #keyStride}. */
+    @Override
+    public int rowStride(int cols) {
+        int stride = PackedMatrix.roundUp(cols, L);
+        return (stride / L) % 2 == 0 ? stride + L : stride;
+    }
+
     @Override
     public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
         final int inner = w.inner;
@@ -71,7 +78,7 @@ final class VectorKernels implements Kernels {
                 tile = new float[8 * NR];
             }
             final float[] dst = direct ? out.data : tile;
-            final int ld = direct ? out.cols : NR;
+            final int ld = direct ? out.rowStride : NR;
             for (int r = r0; r < r1; ) {
                 final int rows = r1 - r >= 8 ? 8 : r1 - r >= 4 ? 4 : 1;
                 final int at = direct ? r * ld + col0 : 0;
