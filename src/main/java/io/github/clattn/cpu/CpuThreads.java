@@ -35,9 +35,11 @@ public final class CpuThreads {
     /**
      * How long an idle worker, and a caller waiting for the last tasks, spin before they park:
      * waking a parked thread takes tens of microseconds on a virtual machine, as long as a
-     * small call's whole parallel region.
+     * small call's whole parallel region, and the regions of one call follow each other within
+     * microseconds. (Measured at N = 128: spinning 20–100 µs made a call 13% faster on idle
+     * cores and about 5% slower on cores shared with other processes.)
      */
-    static final long SPIN_NANOS = 100_000;
+    static final long SPIN_NANOS = 30_000;
 
     private static final AtomicReference<Pool> POOL = new AtomicReference<>(new Pool(initialThreads()));
 
