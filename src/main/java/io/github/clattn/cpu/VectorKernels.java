@@ -49,9 +49,9 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * {@code m} rounded up to whole blocks of {@code 2·L} keys, plus {@code L} when that is an even
-     * number of cache lines: with a row length of a multiple of 4 KiB, the 64 channel rows a
-     * score block reads would all fall in one L1 set.
+     * {@code m} rounded up to whole blocks of {@code 2·L} keys, plus {@code L} so the row length is
+     * an odd number of vectors: with a row length of a multiple of 4 KiB (M = 1024), the 64
+     * channel rows a score block reads would all fall in the same L1 set.
      */
     @Override
     public int keyStride(int m) {
