@@ -5,29 +5,71 @@ import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
 import io.github.clattn.Backend;
-import java.util.stream.IntStream;
+import io.github.clattn.Shapes;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The pure-Java attention path: same contract and tolerance as the OpenCL path, on all cores.
+ * The pure-Java attention path: same contract and tolerance as the OpenCL path, tiled, on every
+ * thread of {@link CpuThreads}, with Vector API kernels when the JVM has
+ * {@code jdk.incubator.vector} and scalar ones otherwise ({@link AttentionOutput#path()} says
+ * {@code java-vector} or {@code java-scalar}).
  *
  * <pre>
- *   pass 1: Q = x·W_Q + b_q, K = ctx·W_K + b_k, V = ctx·W_V + b_v     Q [B,N,H*dk], K,V [B,M,H*dk]
- *   pass 2: per (b, h, query i): scores over the visible keys, row max, exp and sum, weighted V
- *   pass 3: out = heads_out·W_O + b_O
+ *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ [B, H*dk, M+pad];  V [B*M, H*dk+pad]
+ *                               one task per (projection, 64 rows, 128 columns); weights pre-packed
+ *   pass 2 (attention):         one task per (batch, head, query block): online softmax over key
+ *                               blocks, no N×M buffer ({@link AttentionPass})
+ *   pass 3 (output_projection): out = heads_out·W_O + b_O
  * </pre>
  *
- * Keys hidden by a mask are skipped by range, never multiplied by zero. Stateless apart from the
- * weights, so any number of threads may call it at once.
+ * Every output element is computed by one task in a fixed order, so results are bitwise the same
+ * for any number of threads. Memory per call is linear in N and M (apart from requested
+ * weights). The packed weights are read-only after construction: any number of threads may call
+ * {@link #forward} at once.
  */
 public final class JavaAttention implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(JavaAttention.class);
+
+    /** Rows of A per projection task: 64 rows of D floats stay in L2 while the panels stream. */
+    static final int PROJECTION_ROWS = 64;
+    /** Output columns per projection task. */
+    static final int PROJECTION_COLUMNS = 128;
+
+    private final Kernels kernels;
     private final AttentionWeights w;
     private final boolean causal;
     private final float scale;
+    private final PackedMatrix wQ;
+    private final PackedMatrix wK;
+    private final PackedMatrix wV;
+    private final PackedMatrix wO;
 
     public JavaAttention(AttentionWeights weights, AttentionOptions options) {
+        this(weights, options, JavaKernels.select());
+    }
+
+    JavaAttention(AttentionWeights weights, AttentionOptions options, Kernels kernels) {
+        this.kernels = kernels;
         this.w = weights;
         this.causal = options.causal();
         this.scale = options.effectiveScale(weights.headDim());
+        int d = weights.dModel();
+        int hd = weights.projectedDim();
+        int nr = kernels.panelWidth();
+        this.wQ = PackedMatrix.pack(weights.wQ(), weights.bQ(), d, hd, nr);
+        this.wK = PackedMatrix.pack(weights.wK(), weights.bK(), d, hd, nr);
+        this.wV = PackedMatrix.pack(weights.wV(), weights.bV(), d, hd, nr);
+        this.wO = weights.hasOutputProjection() ? PackedMatrix.pack(weights.wO(), weights.bO(), hd, d, nr) : null;
+        LOG.debug("Java attention layer D={} H={} dk={} on {} ({} threads)", d, weights.heads(), weights.headDim(),
+                kernels.path(), CpuThreads.threads());
+    }
+
+    /** The inner path this layer runs: {@code java-vector} or {@code java-scalar}. */
+    public String path() {
+        return kernels.path();
     }
 
     @Override
@@ -39,96 +81,127 @@ public final class JavaAttention implements Backend {
         final int h = w.heads();
         final int dk = w.headDim();
         final int hd = w.projectedDim();
+        final int lanes = kernels.lanes();
+        final int keyStride = kernels.keyStride(m);
+        final int valueStride = kernels.rowStride(hd);
         float[] kv = in.keyValueSource();
-        // pass 1: projections
-        float[] q = project(in.x(), w.wQ(), w.bQ(), b * n, d, hd);
-        float[] k = project(kv, w.wK(), w.bK(), b * m, d, hd);
-        float[] v = project(kv, w.wV(), w.bV(), b * m, d, hd);
+        Map<String, Double> millis = new LinkedHashMap<>();
+
+        long t0 = System.nanoTime();
+        Workspace ws = Workspace.take(Shapes.arrayLength("Q", "[B, N, H*dk]", b, n, hd),
+                Shapes.arrayLength("K", "[B, H*dk, M rounded up]", b, hd, keyStride),
+                // V is read in whole vectors of channels: the slack keeps the last head's read in bounds
+                Shapes.arrayLength("V", "[B, M, H*dk rounded up] + " + lanes, (long) b * m * valueStride + lanes));
+        float[] q = ws.q;
+        float[] kt = ws.kt;
+        float[] v = ws.v;
+        project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
+                new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, hd, m, keyStride)),
+                new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, hd, valueStride)));
+        long t1 = System.nanoTime();
+        millis.put("projection", (t1 - t0) / 1e6);
+
         float[] headsOut = new float[b * n * hd];
-        float[] weights = in.returnWeights() ? new float[b * h * n * m] : null;
-        int[] validLen = in.keyValidLength();
-        float[] bias = in.attnBias();
-        // pass 2: one task per (batch, query row); each does every head of that row
-        IntStream.range(0, b * n).parallel().forEach(row -> {
-            int batch = row / n;
-            int queryI = row % n;
-            long end = m;
-            if (causal) {
-                end = Math.min(end, queryI + (long) (m - n) + 1);
-            }
-            if (validLen != null) {
-                end = Math.min(end, validLen[batch]);
-            }
-            int visible = (int) Math.max(end, 0);
-            float[] p = new float[Math.max(visible, 1)];
-            for (int head = 0; head < h; head++) {
-                int qOff = row * hd + head * dk;
-                float rowMax = Float.NEGATIVE_INFINITY;
-                for (int keyJ = 0; keyJ < visible; keyJ++) {
-                    int kOff = (batch * m + keyJ) * hd + head * dk;
-                    float acc = 0f;
-                    for (int c = 0; c < dk; c++) {
-                        acc = Math.fma(q[qOff + c], k[kOff + c], acc);
-                    }
-                    float s = acc * scale;
-                    if (bias != null) {
-                        s += bias[queryI * m + keyJ];
-                    }
-                    p[keyJ] = s;
-                    rowMax = Math.max(rowMax, s);
-                }
-                if (rowMax == Float.NEGATIVE_INFINITY) {
-                    continue; // no visible key: zero weights, zero output
-                }
-                float sum = 0f;
-                for (int keyJ = 0; keyJ < visible; keyJ++) {
-                    float e = (float) Math.exp(p[keyJ] - rowMax);
-                    p[keyJ] = e;
-                    sum += e;
-                }
-                for (int keyJ = 0; keyJ < visible; keyJ++) {
-                    p[keyJ] /= sum;
-                }
-                int oOff = row * hd + head * dk;
-                for (int keyJ = 0; keyJ < visible; keyJ++) {
-                    float pj = p[keyJ];
-                    int vOff = (batch * m + keyJ) * hd + head * dk;
-                    for (int c = 0; c < dk; c++) {
-                        headsOut[oOff + c] = Math.fma(pj, v[vOff + c], headsOut[oOff + c]);
-                    }
-                }
-                if (weights != null) {
-                    System.arraycopy(p, 0, weights, ((batch * h + head) * n + queryI) * m, visible);
-                }
-            }
-        });
-        // pass 3: output projection
-        float[] out = w.hasOutputProjection() ? project(headsOut, w.wO(), w.bO(), b * n, hd, d) : null;
-        return new AttentionOutput(b, n, m, h, dk, d, headsOut, out, weights, "java", null);
+        float[] weights = in.returnWeights()
+                ? new float[Shapes.arrayLength("weights", "[B, H, N, M]", b, h, n, m)] : null;
+        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, dk, scale, causal, q, kt, keyStride, v, valueStride,
+                in.keyValidLength(), in.attnBias(), headsOut, weights);
+        CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
+        long t2 = System.nanoTime();
+        millis.put("attention", (t2 - t1) / 1e6);
+
+        float[] out = null;
+        if (wO != null) {
+            out = new float[b * n * d];
+            project(new Projection(headsOut, b * n, wO, ProjectionTarget.rowMajor(out, d)));
+            millis.put("output_projection", (System.nanoTime() - t2) / 1e6);
+        }
+        ws.release();
+        return new AttentionOutput(b, n, m, h, dk, d, headsOut, out, weights, kernels.path(), millis);
     }
 
-    /** C [rows, cols] = A [rows, inner] · W [inner, cols] + bias; rows split across cores. */
-    static float[] project(float[] a, float[] wt, float[] bias, int rows, int inner, int cols) {
-        float[] c = new float[rows * cols];
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            int cOff = r * cols;
-            if (bias != null) {
-                System.arraycopy(bias, 0, c, cOff, cols);
+    /**
+     * Q, Kᵀ and V of one call. Kept per calling thread for its next call when small (so a small
+     * call neither zeroes nor garbage-collects megabytes), allocated afresh when large. They need
+     * no clearing: every element a call reads is written by its projections first, except the
+     * padding keys and channels, which only reach scores and lanes that are masked or dropped.
+     */
+    private static final class Workspace {
+        /** Floats kept per thread between calls (16 MiB): N = 1024, D = 512 needs 1.6 M. */
+        static final int MAX_KEPT = 4 << 20;
+        private static final ThreadLocal<Workspace> KEPT = new ThreadLocal<>();
+
+        float[] q = new float[0];
+        float[] kt = new float[0];
+        float[] v = new float[0];
+
+        static Workspace take(int qLength, int ktLength, int vLength) {
+            Workspace ws = KEPT.get();
+            KEPT.remove();
+            if (ws == null) {
+                ws = new Workspace();
             }
-            int aOff = r * inner;
-            for (int kk = 0; kk < inner; kk++) {
-                float av = a[aOff + kk];
-                int wOff = kk * cols;
-                for (int j = 0; j < cols; j++) {
-                    c[cOff + j] = Math.fma(av, wt[wOff + j], c[cOff + j]);
-                }
+            ws.q = ws.q.length >= qLength ? ws.q : new float[qLength];
+            ws.kt = ws.kt.length >= ktLength ? ws.kt : new float[ktLength];
+            ws.v = ws.v.length >= vLength ? ws.v : new float[vLength];
+            return ws;
+        }
+
+        void release() {
+            if ((long) q.length + kt.length + v.length <= MAX_KEPT) {
+                KEPT.set(this);
             }
+        }
+    }
+
+    /** One projection {@code A [rows, inner] · W}, cut into (64 rows × 128 columns) tasks. */
+    private final class Projection {
+        final float[] a;
+        final int rows;
+        final PackedMatrix w;
+        final ProjectionTarget out;
+        final int panelsPerTask;
+        final int panelChunks;
+        final int tasks;
+
+        Projection(float[] a, int rows, PackedMatrix w, ProjectionTarget out) {
+            this.a = a;
+            this.rows = rows;
+            this.w = w;
+            this.out = out;
+            this.panelsPerTask = Math.max(1, PROJECTION_COLUMNS / w.panelWidth);
+            this.panelChunks = PackedMatrix.ceilDiv(w.panels, panelsPerTask);
+            this.tasks = PackedMatrix.ceilDiv(rows, PROJECTION_ROWS) * panelChunks;
+        }
+
+        void run(int task) {
+            int r0 = task / panelChunks * PROJECTION_ROWS;
+            int p0 = task % panelChunks * panelsPerTask;
+            kernels.project(a, r0, Math.min(rows, r0 + PROJECTION_ROWS), w, p0, Math.min(w.panels, p0 + panelsPerTask),
+                    out);
+        }
+    }
+
+    /** Runs every task of the projections in one parallel region. */
+    private void project(Projection... jobs) {
+        int[] first = new int[jobs.length + 1];
+        long work = 0;
+        for (int i = 0; i < jobs.length; i++) {
+            first[i + 1] = first[i] + jobs[i].tasks;
+            work += (long) jobs[i].rows * jobs[i].w.inner * jobs[i].w.cols;
+        }
+        int tasks = first[jobs.length];
+        CpuThreads.forEach(tasks, work / Math.max(tasks, 1), t -> {
+            int i = 0;
+            while (t >= first[i + 1]) {
+                i++;
+            }
+            jobs[i].run(t - first[i]);
         });
-        return c;
     }
 
     @Override
     public void close() {
-        // nothing held
+        // nothing held beyond the packed weights, which the garbage collector reclaims
     }
 }

@@ -1,0 +1,84 @@
+package io.github.clattn.cpu;
+
+/**
+ * The inner loops of the Java path, in a vectorized ({@code VectorKernels}) and a scalar
+ * ({@link ScalarKernels}) form. The tiling, masking and online softmax live in
+ * {@link AttentionPass} and {@link JavaAttention}; a kernel only sees dense, in-bounds ranges.
+ *
+ * <p>Every padded length is a multiple of {@link #lanes()}: a kernel may read and write whole
+ * vectors up to it. Each output element is produced by one fixed sequence of operations (dot
+ * products and sums in ascending index order), whichever rows are grouped together, so results
+ * do not depend on how work is split. Implementations are stateless and thread-safe.
+ */
+interface Kernels {
+    /** Most query rows one {@link #scores} or {@link #weightedValues} call takes. */
+    int ROW_BLOCK = 8;
+
+    /** The name {@link io.github.clattn.AttentionOutput#path()} reports, e.g. {@code java-vector}. */
+    String path();
+
+    /** Floats per vector (1 for the scalar kernels): the unit of every padded length. */
+    int lanes();
+
+    /** Columns per packed weight panel ({@link PackedMatrix}). */
+    int panelWidth();
+
+    /** The multiple every score width is rounded up to (the keys of one register block). */
+    int keyStep();
+
+    /**
+     * Row length of {@code Kᵀ} for {@code m} keys: at least {@code m} rounded up to
+     * {@link #keyStep()}, so whole register blocks of keys can be read past the last key.
+     */
+    int keyStride(int m);
+
+    /**
+     * Row length of {@code V} for {@code cols = H*dk} channels: at least {@code cols}, chosen so
+     * the rows of a key block do not all fall in the same few L1 sets.
+     */
+    int rowStride(int cols);
+
+    /**
+     * Projection block: {@code C[r] = A[r] · W + bias} for rows {@code [r0, r1)} and the columns of
+     * panels {@code [p0, p1)}, with {@code a [rows, w.inner]} row-major; each element is the bias
+     * plus the products in ascending k.
+     */
+    void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out);
+
+    /**
+     * Scaled scores of up to {@value #ROW_BLOCK} queries against {@code width} consecutive keys
+     * ({@code width} a multiple of {@link #keyStep()}):
+     * {@code s[r*lds + j] = scale * Σ_c q[qOff + r*ldq + c] · kt[ktOff + c*ldkt + j]}, c ascending.
+     */
+    void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
+                float scale, float[] s, int lds);
+
+    /**
+     * Adds {@code bias[biasOff + j]} (when bias is non-null) to {@code s[sOff + j]} for the visible
+     * keys {@code j < visible}, sets {@code s[sOff + j] = -∞} for {@code visible <= j < width}, and
+     * returns the maximum of {@code s[sOff .. sOff+width)}.
+     */
+    float biasMaskMax(float[] s, int sOff, int visible, int width, float[] bias, int biasOff);
+
+    /**
+     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0), and
+     * adds them to the {@link #lanes()} partial sums {@code sums[sumsOff ..]}: {@code p_j} goes to
+     * lane {@code j mod lanes()}, in ascending j. The caller adds the lanes up once, in order.
+     */
+    void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff);
+
+    /** {@code o[off + c] *= alpha} for {@code c < length} ({@code length} a multiple of {@link #lanes()}). */
+    void scale(float[] o, int off, int length, float alpha);
+
+    /**
+     * Weighted values of up to {@value #ROW_BLOCK} queries over the same {@code keys} keys:
+     * {@code o[oOff + r*ldo + c] += Σ_j p[pOff + r*ldp + j] · v[vOff + j*ldv + c]} for
+     * {@code c < width} ({@code width} a multiple of {@link #lanes()}), j ascending, one
+     * multiply-add at a time.
+     */
+    void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv, int width,
+                        float[] o, int oOff, int ldo);
+
+    /** {@code exp(x)} elementwise for {@code x <= 88}: {@code dst[dOff + i] = exp(src[sOff + i])}, {@code i < length}. */
+    void exp(float[] src, int sOff, float[] dst, int dOff, int length);
+}

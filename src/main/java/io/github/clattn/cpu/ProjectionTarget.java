@@ -1,0 +1,65 @@
+package io.github.clattn.cpu;
+
+/**
+ * Where a projection {@code C [rows, cols] = A · W + bias} writes its rows. Either row-major
+ * ({@code data[r*rowStride + col]}, {@code rowStride >= cols}), or transposed per batch row for
+ * the keys, so the score kernel can read 16 consecutive keys of one channel as a vector:
+ *
+ * <pre>
+ *   row-major                  C [rows, rowStride]
+ *   transposed per batch       Kᵀ [B, cols, paddedRows]    C[b*rowsPerBatch + key][col] at ((b*cols + col)*paddedRows + key)
+ * </pre>
+ *
+ * The padding keys {@code rowsPerBatch .. paddedRows-1} are never written: scores computed from
+ * them are always masked.
+ */
+final class ProjectionTarget {
+    final float[] data;
+    final int cols;
+    final int rowStride;
+    final boolean transposed;
+    final int rowsPerBatch;
+    final int paddedRows;
+
+    private ProjectionTarget(float[] data, int cols, int rowStride, boolean transposed, int rowsPerBatch,
+                             int paddedRows) {
+        this.data = data;
+        this.cols = cols;
+        this.rowStride = rowStride;
+        this.transposed = transposed;
+        this.rowsPerBatch = rowsPerBatch;
+        this.paddedRows = paddedRows;
+    }
+
+    static ProjectionTarget rowMajor(float[] data, int cols) {
+        return rowMajor(data, cols, cols);
+    }
+
+    static ProjectionTarget rowMajor(float[] data, int cols, int rowStride) {
+        return new ProjectionTarget(data, cols, rowStride, false, 0, 0);
+    }
+
+    static ProjectionTarget transposedPerBatch(float[] data, int cols, int rowsPerBatch, int paddedRows) {
+        return new ProjectionTarget(data, cols, 0, true, rowsPerBatch, paddedRows);
+    }
+
+    /** True when columns {@code [col0, col0+width)} of a row can be stored directly at {@code r*rowStride + col0}. */
+    boolean contiguous(int col0, int width) {
+        return !transposed && col0 + width <= cols;
+    }
+
+    /** Stores {@code tile[tileOff .. tileOff + min(width, cols-col0))} as row {@code r}, columns from {@code col0}. */
+    void storeRow(int r, int col0, float[] tile, int tileOff, int width) {
+        int count = Math.min(width, cols - col0);
+        if (!transposed) {
+            System.arraycopy(tile, tileOff, data, r * rowStride + col0, count);
+            return;
+        }
+        int b = r / rowsPerBatch;
+        int key = r - b * rowsPerBatch;
+        int base = (b * cols + col0) * paddedRows + key;
+        for (int jj = 0; jj < count; jj++) {
+            data[base + jj * paddedRows] = tile[tileOff + jj];
+        }
+    }
+}

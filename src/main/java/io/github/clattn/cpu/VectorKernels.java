@@ -1,0 +1,572 @@
+package io.github.clattn.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The kernels on {@code jdk.incubator.vector} (the platform's preferred width: 16 floats with
+ * AVX-512). Only {@link JavaKernels} loads this class, after checking that the module is in the
+ * boot layer; nothing else may name it.
+ *
+ * <pre>
+ *   project          register block 8 rows × 2 vectors of C; per k: 2 panel loads, 8 broadcasts, 16 FMAs
+ *   scores           the same block over (queries × keys), reading Kᵀ so 16 keys form one vector
+ *   weightedValues   4 queries × 4 vectors of channels; per key: 4 V loads, 4 broadcasts of p, 16 FMAs
+ *   exp              {@link FastExp}'s formula lane-wise
+ * </pre>
+ */
+final class VectorKernels implements Kernels {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    private static final int NR = 2 * L;
+
+    VectorKernels() {
+        if (L < 4) {
+            throw new IllegalStateException("preferred float vector has " + L + " lanes; the scalar path is faster");
+        }
+    }
+
+    @Override
+    public String path() {
+        return "java-vector";
+    }
+
+    @Override
+    public int lanes() {
+        return L;
+    }
+
+    @Override
+    public int panelWidth() {
+        return NR;
+    }
+
+    @Override
+    public int keyStep() {
+        return NR;
+    }
+
+    /**
+     * {@code m} rounded up to whole blocks of {@code 2·L} keys, plus {@code L} so the row length is
+     * an odd number of vectors: with a row length of a multiple of 4 KiB (M = 1024), the 64
+     * channel rows a score block reads would all fall in the same L1 set.
+     */
+    @Override
+    public int keyStride(int m) {
+        int stride = PackedMatrix.roundUp(m, NR);
+        return (stride / L) % 2 == 0 ? stride + L : stride;
+    }
+
+    /** {@code cols} rounded up to whole vectors, an odd number of them: see {@link #keyStride}. */
+    @Override
+    public int rowStride(int cols) {
+        int stride = PackedMatrix.roundUp(cols, L);
+        return (stride / L) % 2 == 0 ? stride + L : stride;
+    }
+
+    @Override
+    public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
+        final int inner = w.inner;
+        float[] tile = null;
+        for (int p = p0; p < p1; p++) {
+            final int panel = w.panelOffset(p);
+            final int col0 = p * NR;
+            final boolean direct = out.contiguous(col0, NR);
+            if (!direct && tile == null) {
+                tile = new float[8 * NR];
+            }
+            final float[] dst = direct ? out.data : tile;
+            final int ld = direct ? out.rowStride : NR;
+            for (int r = r0; r < r1; ) {
+                final int rows = r1 - r >= 8 ? 8 : r1 - r >= 4 ? 4 : 1;
+                final int at = direct ? r * ld + col0 : 0;
+                if (rows == 8) {
+                    project8x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at, ld);
+                } else if (rows == 4) {
+                    project4x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at, ld);
+                } else {
+                    project1x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at);
+                }
+                if (!direct) {
+                    for (int rr = 0; rr < rows; rr++) {
+                        out.storeRow(r + rr, col0, tile, rr * NR, NR);
+                    }
+                }
+                r += rows;
+            }
+        }
+    }
+
+    // The register blocks are methods of their own: C2 (JDK 17) keeps 16 accumulators in
+    // registers in a small method, but boxes them inside a larger loop nest.
+
+    /** C[8 rows, 2 vectors] = bias + Σ_k A[row][k] · panel[k]. */
+    private static void project8x2(float[] a, int a0, int inner, float[] wd, int panel, float[] bias, int col0,
+                                   float[] c, int at, int ldc) {
+        FloatVector c00 = FloatVector.fromArray(F, bias, col0);
+        FloatVector c01 = FloatVector.fromArray(F, bias, col0 + L);
+        FloatVector c10 = c00;
+        FloatVector c11 = c01;
+        FloatVector c20 = c00;
+        FloatVector c21 = c01;
+        FloatVector c30 = c00;
+        FloatVector c31 = c01;
+        FloatVector c40 = c00;
+        FloatVector c41 = c01;
+        FloatVector c50 = c00;
+        FloatVector c51 = c01;
+        FloatVector c60 = c00;
+        FloatVector c61 = c01;
+        FloatVector c70 = c00;
+        FloatVector c71 = c01;
+        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+            FloatVector w0 = FloatVector.fromArray(F, wd, wk);
+            FloatVector w1 = FloatVector.fromArray(F, wd, wk + L);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            c00 = x.fma(w0, c00);
+            c01 = x.fma(w1, c01);
+            x = FloatVector.broadcast(F, a[a0 + inner + k]);
+            c10 = x.fma(w0, c10);
+            c11 = x.fma(w1, c11);
+            x = FloatVector.broadcast(F, a[a0 + 2 * inner + k]);
+            c20 = x.fma(w0, c20);
+            c21 = x.fma(w1, c21);
+            x = FloatVector.broadcast(F, a[a0 + 3 * inner + k]);
+            c30 = x.fma(w0, c30);
+            c31 = x.fma(w1, c31);
+            x = FloatVector.broadcast(F, a[a0 + 4 * inner + k]);
+            c40 = x.fma(w0, c40);
+            c41 = x.fma(w1, c41);
+            x = FloatVector.broadcast(F, a[a0 + 5 * inner + k]);
+            c50 = x.fma(w0, c50);
+            c51 = x.fma(w1, c51);
+            x = FloatVector.broadcast(F, a[a0 + 6 * inner + k]);
+            c60 = x.fma(w0, c60);
+            c61 = x.fma(w1, c61);
+            x = FloatVector.broadcast(F, a[a0 + 7 * inner + k]);
+            c70 = x.fma(w0, c70);
+            c71 = x.fma(w1, c71);
+        }
+        c00.intoArray(c, at);
+        c01.intoArray(c, at + L);
+        c10.intoArray(c, at + ldc);
+        c11.intoArray(c, at + ldc + L);
+        c20.intoArray(c, at + 2 * ldc);
+        c21.intoArray(c, at + 2 * ldc + L);
+        c30.intoArray(c, at + 3 * ldc);
+        c31.intoArray(c, at + 3 * ldc + L);
+        c40.intoArray(c, at + 4 * ldc);
+        c41.intoArray(c, at + 4 * ldc + L);
+        c50.intoArray(c, at + 5 * ldc);
+        c51.intoArray(c, at + 5 * ldc + L);
+        c60.intoArray(c, at + 6 * ldc);
+        c61.intoArray(c, at + 6 * ldc + L);
+        c70.intoArray(c, at + 7 * ldc);
+        c71.intoArray(c, at + 7 * ldc + L);
+    }
+
+    private static void project4x2(float[] a, int a0, int inner, float[] wd, int panel, float[] bias, int col0,
+                                   float[] c, int at, int ldc) {
+        FloatVector c00 = FloatVector.fromArray(F, bias, col0);
+        FloatVector c01 = FloatVector.fromArray(F, bias, col0 + L);
+        FloatVector c10 = c00;
+        FloatVector c11 = c01;
+        FloatVector c20 = c00;
+        FloatVector c21 = c01;
+        FloatVector c30 = c00;
+        FloatVector c31 = c01;
+        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+            FloatVector w0 = FloatVector.fromArray(F, wd, wk);
+            FloatVector w1 = FloatVector.fromArray(F, wd, wk + L);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            c00 = x.fma(w0, c00);
+            c01 = x.fma(w1, c01);
+            x = FloatVector.broadcast(F, a[a0 + inner + k]);
+            c10 = x.fma(w0, c10);
+            c11 = x.fma(w1, c11);
+            x = FloatVector.broadcast(F, a[a0 + 2 * inner + k]);
+            c20 = x.fma(w0, c20);
+            c21 = x.fma(w1, c21);
+            x = FloatVector.broadcast(F, a[a0 + 3 * inner + k]);
+            c30 = x.fma(w0, c30);
+            c31 = x.fma(w1, c31);
+        }
+        c00.intoArray(c, at);
+        c01.intoArray(c, at + L);
+        c10.intoArray(c, at + ldc);
+        c11.intoArray(c, at + ldc + L);
+        c20.intoArray(c, at + 2 * ldc);
+        c21.intoArray(c, at + 2 * ldc + L);
+        c30.intoArray(c, at + 3 * ldc);
+        c31.intoArray(c, at + 3 * ldc + L);
+    }
+
+    private static void project1x2(float[] a, int a0, int inner, float[] wd, int panel, float[] bias, int col0,
+                                   float[] c, int at) {
+        FloatVector c0 = FloatVector.fromArray(F, bias, col0);
+        FloatVector c1 = FloatVector.fromArray(F, bias, col0 + L);
+        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            c0 = x.fma(FloatVector.fromArray(F, wd, wk), c0);
+            c1 = x.fma(FloatVector.fromArray(F, wd, wk + L), c1);
+        }
+        c0.intoArray(c, at);
+        c1.intoArray(c, at + L);
+    }
+
+    @Override
+    public void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
+                       float scale, float[] s, int lds) {
+        for (int r = 0; r < rows; ) {
+            final int block = rows - r >= 8 ? 8 : rows - r >= 4 ? 4 : 1;
+            final int q0 = qOff + r * ldq;
+            for (int j = 0; j < width; j += NR) {
+                if (block == 8) {
+                    scores8x2(q, q0, ldq, kt, ktOff + j, ldkt, dk, scale, s, r * lds + j, lds);
+                } else if (block == 4) {
+                    scores4x2(q, q0, ldq, kt, ktOff + j, ldkt, dk, scale, s, r * lds + j, lds);
+                } else {
+                    scores1x2(q, q0, kt, ktOff + j, ldkt, dk, scale, s, r * lds + j);
+                }
+            }
+            r += block;
+        }
+    }
+
+    /** s[8 queries, 2 vectors of keys] = scale · Σ_c q[row][c] · Kᵀ[c][keys]. */
+    private static void scores8x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
+                                  float[] s, int at, int lds) {
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s01 = s00;
+        FloatVector s10 = s00;
+        FloatVector s11 = s00;
+        FloatVector s20 = s00;
+        FloatVector s21 = s00;
+        FloatVector s30 = s00;
+        FloatVector s31 = s00;
+        FloatVector s40 = s00;
+        FloatVector s41 = s00;
+        FloatVector s50 = s00;
+        FloatVector s51 = s00;
+        FloatVector s60 = s00;
+        FloatVector s61 = s00;
+        FloatVector s70 = s00;
+        FloatVector s71 = s00;
+        for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
+            FloatVector k0 = FloatVector.fromArray(F, kt, kc);
+            FloatVector k1 = FloatVector.fromArray(F, kt, kc + L);
+            FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
+            s00 = x.fma(k0, s00);
+            s01 = x.fma(k1, s01);
+            x = FloatVector.broadcast(F, q[q0 + ldq + c]);
+            s10 = x.fma(k0, s10);
+            s11 = x.fma(k1, s11);
+            x = FloatVector.broadcast(F, q[q0 + 2 * ldq + c]);
+            s20 = x.fma(k0, s20);
+            s21 = x.fma(k1, s21);
+            x = FloatVector.broadcast(F, q[q0 + 3 * ldq + c]);
+            s30 = x.fma(k0, s30);
+            s31 = x.fma(k1, s31);
+            x = FloatVector.broadcast(F, q[q0 + 4 * ldq + c]);
+            s40 = x.fma(k0, s40);
+            s41 = x.fma(k1, s41);
+            x = FloatVector.broadcast(F, q[q0 + 5 * ldq + c]);
+            s50 = x.fma(k0, s50);
+            s51 = x.fma(k1, s51);
+            x = FloatVector.broadcast(F, q[q0 + 6 * ldq + c]);
+            s60 = x.fma(k0, s60);
+            s61 = x.fma(k1, s61);
+            x = FloatVector.broadcast(F, q[q0 + 7 * ldq + c]);
+            s70 = x.fma(k0, s70);
+            s71 = x.fma(k1, s71);
+        }
+        s00.mul(scale).intoArray(s, at);
+        s01.mul(scale).intoArray(s, at + L);
+        s10.mul(scale).intoArray(s, at + lds);
+        s11.mul(scale).intoArray(s, at + lds + L);
+        s20.mul(scale).intoArray(s, at + 2 * lds);
+        s21.mul(scale).intoArray(s, at + 2 * lds + L);
+        s30.mul(scale).intoArray(s, at + 3 * lds);
+        s31.mul(scale).intoArray(s, at + 3 * lds + L);
+        s40.mul(scale).intoArray(s, at + 4 * lds);
+        s41.mul(scale).intoArray(s, at + 4 * lds + L);
+        s50.mul(scale).intoArray(s, at + 5 * lds);
+        s51.mul(scale).intoArray(s, at + 5 * lds + L);
+        s60.mul(scale).intoArray(s, at + 6 * lds);
+        s61.mul(scale).intoArray(s, at + 6 * lds + L);
+        s70.mul(scale).intoArray(s, at + 7 * lds);
+        s71.mul(scale).intoArray(s, at + 7 * lds + L);
+    }
+
+    private static void scores4x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
+                                  float[] s, int at, int lds) {
+        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s01 = s00;
+        FloatVector s10 = s00;
+        FloatVector s11 = s00;
+        FloatVector s20 = s00;
+        FloatVector s21 = s00;
+        FloatVector s30 = s00;
+        FloatVector s31 = s00;
+        for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
+            FloatVector k0 = FloatVector.fromArray(F, kt, kc);
+            FloatVector k1 = FloatVector.fromArray(F, kt, kc + L);
+            FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
+            s00 = x.fma(k0, s00);
+            s01 = x.fma(k1, s01);
+            x = FloatVector.broadcast(F, q[q0 + ldq + c]);
+            s10 = x.fma(k0, s10);
+            s11 = x.fma(k1, s11);
+            x = FloatVector.broadcast(F, q[q0 + 2 * ldq + c]);
+            s20 = x.fma(k0, s20);
+            s21 = x.fma(k1, s21);
+            x = FloatVector.broadcast(F, q[q0 + 3 * ldq + c]);
+            s30 = x.fma(k0, s30);
+            s31 = x.fma(k1, s31);
+        }
+        s00.mul(scale).intoArray(s, at);
+        s01.mul(scale).intoArray(s, at + L);
+        s10.mul(scale).intoArray(s, at + lds);
+        s11.mul(scale).intoArray(s, at + lds + L);
+        s20.mul(scale).intoArray(s, at + 2 * lds);
+        s21.mul(scale).intoArray(s, at + 2 * lds + L);
+        s30.mul(scale).intoArray(s, at + 3 * lds);
+        s31.mul(scale).intoArray(s, at + 3 * lds + L);
+    }
+
+    private static void scores1x2(float[] q, int q0, float[] kt, int kt0, int ldkt, int dk, float scale, float[] s,
+                                  int at) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = s0;
+        for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
+            FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
+            s0 = x.fma(FloatVector.fromArray(F, kt, kc), s0);
+            s1 = x.fma(FloatVector.fromArray(F, kt, kc + L), s1);
+        }
+        s0.mul(scale).intoArray(s, at);
+        s1.mul(scale).intoArray(s, at + L);
+    }
+
+    @Override
+    public float biasMaskMax(float[] s, int sOff, int visible, int width, float[] bias, int biasOff) {
+        FloatVector max0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector max1 = max0;
+        int j = 0;
+        if (bias != null) {
+            for (; j + L <= visible; j += L) {
+                FloatVector x = FloatVector.fromArray(F, s, sOff + j).add(FloatVector.fromArray(F, bias, biasOff + j));
+                x.intoArray(s, sOff + j);
+                max0 = max0.max(x);
+            }
+            for (int t = j; t < visible; t++) {
+                s[sOff + t] += bias[biasOff + t];
+            }
+        }
+        for (int t = visible; t < width; t++) {
+            s[sOff + t] = Float.NEGATIVE_INFINITY;
+        }
+        for (; j + 2 * L <= width; j += 2 * L) { // two chains: max has a latency of several cycles
+            max0 = max0.max(FloatVector.fromArray(F, s, sOff + j));
+            max1 = max1.max(FloatVector.fromArray(F, s, sOff + j + L));
+        }
+        for (; j < width; j += L) {
+            max0 = max0.max(FloatVector.fromArray(F, s, sOff + j));
+        }
+        return max0.max(max1).reduceLanes(VectorOperators.MAX); // exact in any order
+    }
+
+    @Override
+    public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
+        expBlock(s, sOff, s, sOff, width, max, sums, sumsOff);
+    }
+
+    @Override
+    public void scale(float[] o, int off, int length, float alpha) {
+        for (int c = 0; c < length; c += L) {
+            FloatVector.fromArray(F, o, off + c).mul(alpha).intoArray(o, off + c);
+        }
+    }
+
+    @Override
+    public void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv,
+                               int width, float[] o, int oOff, int ldo) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int c = 0;
+            for (; c + 4 * L <= width; c += 4 * L) {
+                weightedValues4x4(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
+            }
+            for (; c < width; c += L) {
+                weightedValues4x1(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
+            }
+        }
+        for (; r < rows; r++) {
+            weightedValuesRow(p, pOff + r * ldp, keys, v, vOff, ldv, width, o, oOff + r * ldo);
+        }
+    }
+
+    private static void weightedValues4x4(float[] p, int pOff, int ldp, int keys, float[] v, int vOff, int ldv,
+                                          float[] o, int oOff, int ldo) {
+        final int o0 = oOff;
+        final int o1 = o0 + ldo;
+        final int o2 = o1 + ldo;
+        final int o3 = o2 + ldo;
+        FloatVector a00 = FloatVector.fromArray(F, o, o0);
+        FloatVector a01 = FloatVector.fromArray(F, o, o0 + L);
+        FloatVector a02 = FloatVector.fromArray(F, o, o0 + 2 * L);
+        FloatVector a03 = FloatVector.fromArray(F, o, o0 + 3 * L);
+        FloatVector a10 = FloatVector.fromArray(F, o, o1);
+        FloatVector a11 = FloatVector.fromArray(F, o, o1 + L);
+        FloatVector a12 = FloatVector.fromArray(F, o, o1 + 2 * L);
+        FloatVector a13 = FloatVector.fromArray(F, o, o1 + 3 * L);
+        FloatVector a20 = FloatVector.fromArray(F, o, o2);
+        FloatVector a21 = FloatVector.fromArray(F, o, o2 + L);
+        FloatVector a22 = FloatVector.fromArray(F, o, o2 + 2 * L);
+        FloatVector a23 = FloatVector.fromArray(F, o, o2 + 3 * L);
+        FloatVector a30 = FloatVector.fromArray(F, o, o3);
+        FloatVector a31 = FloatVector.fromArray(F, o, o3 + L);
+        FloatVector a32 = FloatVector.fromArray(F, o, o3 + 2 * L);
+        FloatVector a33 = FloatVector.fromArray(F, o, o3 + 3 * L);
+        final int p0 = pOff;
+        final int p1 = p0 + ldp;
+        final int p2 = p1 + ldp;
+        final int p3 = p2 + ldp;
+        for (int j = 0, vj = vOff; j < keys; j++, vj += ldv) {
+            FloatVector v0 = FloatVector.fromArray(F, v, vj);
+            FloatVector v1 = FloatVector.fromArray(F, v, vj + L);
+            FloatVector v2 = FloatVector.fromArray(F, v, vj + 2 * L);
+            FloatVector v3 = FloatVector.fromArray(F, v, vj + 3 * L);
+            FloatVector x = FloatVector.broadcast(F, p[p0 + j]);
+            a00 = x.fma(v0, a00);
+            a01 = x.fma(v1, a01);
+            a02 = x.fma(v2, a02);
+            a03 = x.fma(v3, a03);
+            x = FloatVector.broadcast(F, p[p1 + j]);
+            a10 = x.fma(v0, a10);
+            a11 = x.fma(v1, a11);
+            a12 = x.fma(v2, a12);
+            a13 = x.fma(v3, a13);
+            x = FloatVector.broadcast(F, p[p2 + j]);
+            a20 = x.fma(v0, a20);
+            a21 = x.fma(v1, a21);
+            a22 = x.fma(v2, a22);
+            a23 = x.fma(v3, a23);
+            x = FloatVector.broadcast(F, p[p3 + j]);
+            a30 = x.fma(v0, a30);
+            a31 = x.fma(v1, a31);
+            a32 = x.fma(v2, a32);
+            a33 = x.fma(v3, a33);
+        }
+        a00.intoArray(o, o0);
+        a01.intoArray(o, o0 + L);
+        a02.intoArray(o, o0 + 2 * L);
+        a03.intoArray(o, o0 + 3 * L);
+        a10.intoArray(o, o1);
+        a11.intoArray(o, o1 + L);
+        a12.intoArray(o, o1 + 2 * L);
+        a13.intoArray(o, o1 + 3 * L);
+        a20.intoArray(o, o2);
+        a21.intoArray(o, o2 + L);
+        a22.intoArray(o, o2 + 2 * L);
+        a23.intoArray(o, o2 + 3 * L);
+        a30.intoArray(o, o3);
+        a31.intoArray(o, o3 + L);
+        a32.intoArray(o, o3 + 2 * L);
+        a33.intoArray(o, o3 + 3 * L);
+    }
+
+    private static void weightedValues4x1(float[] p, int pOff, int ldp, int keys, float[] v, int vOff, int ldv,
+                                          float[] o, int oOff, int ldo) {
+        FloatVector a0 = FloatVector.fromArray(F, o, oOff);
+        FloatVector a1 = FloatVector.fromArray(F, o, oOff + ldo);
+        FloatVector a2 = FloatVector.fromArray(F, o, oOff + 2 * ldo);
+        FloatVector a3 = FloatVector.fromArray(F, o, oOff + 3 * ldo);
+        for (int j = 0, vj = vOff; j < keys; j++, vj += ldv) {
+            FloatVector v0 = FloatVector.fromArray(F, v, vj);
+            a0 = FloatVector.broadcast(F, p[pOff + j]).fma(v0, a0);
+            a1 = FloatVector.broadcast(F, p[pOff + ldp + j]).fma(v0, a1);
+            a2 = FloatVector.broadcast(F, p[pOff + 2 * ldp + j]).fma(v0, a2);
+            a3 = FloatVector.broadcast(F, p[pOff + 3 * ldp + j]).fma(v0, a3);
+        }
+        a0.intoArray(o, oOff);
+        a1.intoArray(o, oOff + ldo);
+        a2.intoArray(o, oOff + 2 * ldo);
+        a3.intoArray(o, oOff + 3 * ldo);
+    }
+
+    private static void weightedValuesRow(float[] p, int pOff, int keys, float[] v, int vOff, int ldv, int width,
+                                          float[] o, int oOff) {
+        int c = 0;
+        for (; c + 4 * L <= width; c += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, o, oOff + c);
+            FloatVector a1 = FloatVector.fromArray(F, o, oOff + c + L);
+            FloatVector a2 = FloatVector.fromArray(F, o, oOff + c + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(F, o, oOff + c + 3 * L);
+            for (int j = 0, vj = vOff + c; j < keys; j++, vj += ldv) {
+                FloatVector x = FloatVector.broadcast(F, p[pOff + j]);
+                a0 = x.fma(FloatVector.fromArray(F, v, vj), a0);
+                a1 = x.fma(FloatVector.fromArray(F, v, vj + L), a1);
+                a2 = x.fma(FloatVector.fromArray(F, v, vj + 2 * L), a2);
+                a3 = x.fma(FloatVector.fromArray(F, v, vj + 3 * L), a3);
+            }
+            a0.intoArray(o, oOff + c);
+            a1.intoArray(o, oOff + c + L);
+            a2.intoArray(o, oOff + c + 2 * L);
+            a3.intoArray(o, oOff + c + 3 * L);
+        }
+        for (; c < width; c += L) {
+            FloatVector a0 = FloatVector.fromArray(F, o, oOff + c);
+            for (int j = 0, vj = vOff + c; j < keys; j++, vj += ldv) {
+                a0 = FloatVector.broadcast(F, p[pOff + j]).fma(FloatVector.fromArray(F, v, vj), a0);
+            }
+            a0.intoArray(o, oOff + c);
+        }
+    }
+
+    @Override
+    public void exp(float[] src, int sOff, float[] dst, int dOff, int length) {
+        int vectors = length / L * L;
+        expBlock(src, sOff, dst, dOff, vectors, 0f, new float[L], 0);
+        for (int i = vectors; i < length; i++) {
+            dst[dOff + i] = FastExp.exp(src[sOff + i]);
+        }
+    }
+
+    /**
+     * {@code dst[j] = exp(src[j] - shift)} for {@code j < width} (a multiple of L), lane-wise sums
+     * added to {@code sums[sumsOff ..]}: {@link FastExp#exp(float)}'s operations, so its bits.
+     * One method with the whole formula inline: C2 only compiles Vector API calls to vector
+     * instructions where it knows the vector's exact class, which a FloatVector parameter of a
+     * method it chose not to inline hides (the calls then allocate, 50 times slower).
+     */
+    private static void expBlock(float[] src, int sOff, float[] dst, int dOff, int width, float shift, float[] sums,
+                                 int sumsOff) {
+        FloatVector sum = FloatVector.fromArray(F, sums, sumsOff);
+        for (int j = 0; j < width; j += L) {
+            FloatVector x = FloatVector.fromArray(F, src, sOff + j).sub(shift);
+            FloatVector xc = x.max(FastExp.LOWEST).min(FastExp.HIGHEST);
+            FloatVector t = xc.fma(FastExp.LOG2E, FastExp.MAGIC);
+            FloatVector n = t.sub(FastExp.MAGIC);
+            FloatVector r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), xc);
+            r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_LO), r);
+            FloatVector p = FloatVector.broadcast(F, FastExp.C7).fma(r, FloatVector.broadcast(F, FastExp.C6));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C5));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C4));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C3));
+            p = p.fma(r, FloatVector.broadcast(F, FastExp.C2));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            p = p.fma(r, FloatVector.broadcast(F, 1f));
+            FloatVector twoToN = t.reinterpretAsInts()
+                    .sub(FastExp.MAGIC_BITS - 127)
+                    .lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, FastExp.LOWEST);
+            FloatVector e = p.mul(twoToN).blend(0f, underflow);
+            e.intoArray(dst, dOff + j);
+            sum = sum.add(e);
+        }
+        sum.intoArray(sums, sumsOff);
+    }
+}
