@@ -197,7 +197,7 @@ final class AttentionPass {
         }
         for (int r = 0; r < rows; r++) {
             final float sum = sum(runningSum, r * lanes, lanes);
-            if (sum > 0) { // else no visible key: heads_out stays 0
+            if (sum != 0f) { // 0: no visible key, heads_out stays 0; NaN (NaN attended) propagates as in the reference
                 final float inv = 1f / sum;
                 final int at = (b * n + i0 + r) * hd + h * dk;
                 for (int c = 0; c < dk; c++) {
