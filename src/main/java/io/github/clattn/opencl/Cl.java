@@ -149,6 +149,21 @@ public final class Cl {
         }
     }
 
+    /** The device binary of a program built for exactly one device (CL_PROGRAM_BINARIES). */
+    static byte[] programBinary(cl_program program) {
+        before("clGetProgramInfo");
+        long[] size = new long[1];
+        check("clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)", CL.clGetProgramInfo(program, CL.CL_PROGRAM_BINARY_SIZES,
+                Sizeof.size_t, Pointer.to(size), null));
+        if (size[0] <= 0 || size[0] > Integer.MAX_VALUE - 8) {
+            throw new ClattnException("clGetProgramInfo(CL_PROGRAM_BINARY_SIZES) reported " + size[0] + " bytes");
+        }
+        byte[] binary = new byte[(int) size[0]];
+        check("clGetProgramInfo(CL_PROGRAM_BINARIES)", CL.clGetProgramInfo(program, CL.CL_PROGRAM_BINARIES,
+                Sizeof.POINTER, Pointer.to(new Pointer[] {Pointer.to(binary)}), null));
+        return binary;
+    }
+
     static String buildLog(cl_program program, cl_device_id device) {
         long[] size = new long[1];
         CL.clGetProgramBuildInfo(program, device, CL.CL_PROGRAM_BUILD_LOG, 0, null, size);
@@ -242,6 +257,13 @@ public final class Cl {
         before("clEnqueueWriteBuffer");
         check("clEnqueueWriteBuffer", CL.clEnqueueWriteBuffer(queue, buffer, true, 0, (long) host.length * Sizeof.cl_int,
                 Pointer.to(host), 0, null, null));
+    }
+
+    /** Fills the first {@code bytes} (a multiple of 4) of {@code buffer} with zeros; non-blocking. */
+    static void fillZero(cl_command_queue queue, cl_mem buffer, long bytes) {
+        before("clEnqueueFillBuffer");
+        check("clEnqueueFillBuffer", CL.clEnqueueFillBuffer(queue, buffer, Pointer.to(new float[] {0f}), Sizeof.cl_float,
+                0, bytes, 0, null, null));
     }
 
     static void read(cl_command_queue queue, cl_mem buffer, float[] host, int count) {

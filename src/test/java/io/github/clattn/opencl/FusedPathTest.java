@@ -1,0 +1,140 @@
+package io.github.clattn.opencl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.clattn.ConformanceCase;
+import io.github.clattn.Device;
+import io.github.clattn.TestDevices;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every conformance case and a seeded random sweep on the three OpenCL paths (fused CPU-style,
+ * fused GPU-style, staged) of the OpenCL test device, against the float64 reference.
+ *
+ * <p>The sweep's seed is {@code -Dclattn.test.seed} (default fixed); every failure message
+ * starts with the case's description, seed included, which is enough to reproduce it.
+ */
+class FusedPathTest {
+    private static final long SEED = Long.getLong("clattn.test.seed", 20_240_611L);
+    private static final int[] SPECIAL_LENGTHS = {1, 17, 63, 64, 65, 129, 257};
+    private static final int[] HEAD_DIMS = {1, 5, 12, 16, 20, 33, 64};
+
+    private static ClContext keepAlive;
+    private int liveBefore;
+
+    @BeforeAll
+    static void keepProgramsBuilt() {
+        // Holding the context keeps every program built by one test for the next.
+        keepAlive = ClContext.acquire(TestDevices.openCl());
+    }
+
+    @AfterAll
+    static void release() {
+        if (keepAlive != null) {
+            keepAlive.release();
+        }
+    }
+
+    @BeforeEach
+    void countObjects() {
+        liveBefore = liveExceptPrograms();
+    }
+
+    @AfterEach
+    void noLeaks() {
+        assertThat(liveExceptPrograms()).as("live OpenCL objects after the test (programs stay with the context)")
+                .isEqualTo(liveBefore);
+    }
+
+    static int liveExceptPrograms() {
+        return Cl.liveObjects() - Cl.liveObjectsByKind().getOrDefault("program", 0);
+    }
+
+    static Stream<Arguments> conformance() {
+        return ConformanceCase.names().stream()
+                .flatMap(name -> Stream.of(PathUnderTest.values()).map(p -> Arguments.of(name, p)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("conformance")
+    void conformanceCase(String name, PathUnderTest path) {
+        ConformanceCase c = ConformanceCase.load(name);
+        path.runAndCheck(TestDevices.openCl(), c.weights(), c.options(), c.input(), name);
+    }
+
+    /** One random case per flag combination (64), each on all three paths. */
+    static Stream<Arguments> sweep() {
+        SplittableRandom rng = new SplittableRandom(SEED);
+        List<Arguments> cases = new ArrayList<>();
+        for (int flags = 0; flags < RandomCase.ALL_FLAGS; flags++) {
+            long seed = rng.nextLong();
+            int n = length(rng);
+            int m = (flags & RandomCase.CROSS) != 0 ? length(rng) : n;
+            int dModel = 1 + rng.nextInt(70);
+            int heads = 1 + rng.nextInt(12);
+            int headDim = HEAD_DIMS[rng.nextInt(HEAD_DIMS.length)];
+            int batch = 1 + rng.nextInt(3);
+            cases.add(Arguments.of(seed, batch, n, m, dModel, heads, headDim, flags));
+        }
+        return cases.stream();
+    }
+
+    private static int length(SplittableRandom rng) {
+        return rng.nextBoolean() ? SPECIAL_LENGTHS[rng.nextInt(SPECIAL_LENGTHS.length)] : 1 + rng.nextInt(300);
+    }
+
+    @ParameterizedTest(name = "[{index}] B={1} N={2} M={3} D={4} H={5} dk={6} flags={7}")
+    @MethodSource("sweep")
+    void randomSweep(long seed, int batch, int n, int m, int dModel, int heads, int headDim, int flags) {
+        RandomCase c = RandomCase.of(seed, batch, n, m, dModel, heads, headDim, flags);
+        Device device = TestDevices.openCl();
+        for (PathUnderTest path : PathUnderTest.values()) {
+            path.runAndCheck(device, c.weights(), c.options(), c.input(),
+                    "[sweep base seed " + SEED + "] " + c.description());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(KernelVariant.class)
+    void lengthsAroundTileEdges(KernelVariant variant) {
+        // Every N (and M for cross-attention) from 1 to 40 with masks: all tails of 16-key steps
+        // and of 4- and 8-row blocks.
+        Device device = TestDevices.openCl();
+        PathUnderTest path = variant == KernelVariant.CPU ? PathUnderTest.FUSED_CPU : PathUnderTest.FUSED_GPU;
+        for (int n = 1; n <= 40; n++) {
+            int m = 41 - n;
+            RandomCase c = RandomCase.of(SEED + n, 2, n, m, 9, 3, 7,
+                    RandomCase.CAUSAL | RandomCase.CROSS | RandomCase.VALID | RandomCase.BIAS);
+            path.runAndCheck(device, c.weights(), c.options(), c.input(), c.description());
+        }
+    }
+
+    @Test
+    void pathIsStagedOnlyWhenWeightsAreRequested() {
+        RandomCase c = RandomCase.of(SEED, 1, 5, 5, 8, 2, 4, RandomCase.CAUSAL);
+        Device device = TestDevices.openCl();
+        try (OpenClAttention layer = new OpenClAttention(c.weights(), c.options(), device)) {
+            String fused = "opencl-fused-" + KernelVariant.forDevice(device).label();
+            assertThat(layer.forward(c.input()).path()).isEqualTo(fused);
+            var staged = layer.forward(RandomCase.withReturnWeights(c.input(), true));
+            assertThat(staged.path()).isEqualTo("opencl-staged");
+            assertThat(staged.stageMillis()).containsKeys("projection", "scores", "softmax", "weighting");
+            var again = layer.forward(c.input());
+            assertThat(again.path()).isEqualTo(fused);
+            assertThat(again.stageMillis()).containsOnlyKeys("projection", "attention");
+            assertThat(again.stageMillis().values()).allSatisfy(ms -> assertThat(ms).isGreaterThanOrEqualTo(0.0));
+        }
+    }
+}
