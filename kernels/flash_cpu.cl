@@ -1,12 +1,16 @@
 // flash_cpu.cl: fused attention for CPU devices: no __local memory, no barriers. Each work-item
-// owns FLASH_QR query rows of one (batch, head) and streams the keys they may see in steps of
-// 16, one float16 lane per key, never materialising a score matrix.
+// owns FLASH_RB blocks of FLASH_QR query rows of one (batch, head) and streams the keys they may
+// see in chunks of FLASH_KC keys: every row block in turn takes the chunk (which stays in cache)
+// in steps of 16, one float16 lane per key, with its state in registers. No score matrix is
+// ever stored.
 //
 // Per step of 16 keys j0 .. j0+15 and per query row (online softmax):
 //   s   = scale * q·k_j + attn_bias[i, j]            (16 lanes; hidden keys → -inf)
 //   m'  = max(m, max_j s)        m_use = (m' == -inf) ? 0 : m'     (a fully hidden step gives 0, not NaN)
 //   p_j = exp(s_j - m_use)       l = l·exp(m - m_use) + sum_j p_j
 //   o   = o·exp(m - m_use) + sum_j p_j · v_j
+// The rescaling by exp(m - m_use) is skipped when m' = m (it is exactly 1), which after the
+// first keys is most steps.
 // and at the end heads_out = o / l, or zeros where l = 0 (a query that sees no key).
 //
 // The keys a row may see are the prefix [0, end) (visible_keys in common.cl), so keys past the
@@ -16,10 +20,16 @@
 // the output. Causal steps above the diagonal are never visited.
 //
 // Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK].
-// Launch: global (ceil(N / FLASH_QR), B*H), any local size (1 is best on PoCL).
+// Launch: global (ceil(N / (FLASH_QR·FLASH_RB)), B*H), any local size (1 is best on PoCL).
 
 #ifndef FLASH_QR
-#define FLASH_QR 4 // query rows per work-item; each keeps DKP floats of accumulator in registers
+#define FLASH_QR 4 // query rows per register block; each keeps DKP floats of accumulator in registers
+#endif
+#ifndef FLASH_RB
+#define FLASH_RB 8 // register blocks per work-item, which share each chunk of keys while it is in cache
+#endif
+#ifndef FLASH_KC
+#define FLASH_KC 64 // keys per chunk (a multiple of 16)
 #endif
 #define DKV (DKP / 16) // float16 vectors per accumulator row
 
@@ -69,9 +79,9 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                     __global const float* attn_bias, __global const int* key_valid_len,
                     __global float* heads_out, const int N, const int M, const int H, const float scale,
                     const int causal, const int has_bias, const int has_valid_len) {
-    const int i0 = (int)get_global_id(0) * FLASH_QR;
+    const int first_row = (int)get_global_id(0) * (FLASH_QR * FLASH_RB);
     const int bh = (int)get_global_id(1);
-    if (i0 >= N) {
+    if (first_row >= N) {
         return;
     }
     const int b = bh / H;
@@ -80,112 +90,161 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
     const __global float* kt = Kt + (long)bh * DK * MP;
     const __global float* vh = V + (long)bh * M * DKP;
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int blocks = min(FLASH_RB, (N - first_row + FLASH_QR - 1) / FLASH_QR);
+    // The last row sees the most keys (visible_keys grows with the query index).
+    const int last_end = visible_keys(min(first_row + FLASH_QR * FLASH_RB - 1, N - 1), N, M, causal, has_valid_len,
+                                      key_valid_len, b);
 
-    // Rows past N repeat row N-1 (computed, never stored) so every row block is full.
-    const __global float* q[FLASH_QR];
-    const __global float* bias_row[FLASH_QR];
-    int end[FLASH_QR];
-    int end_min = M;
-    int end_max = 0;
-    float m[FLASH_QR];
-    float l[FLASH_QR];
-    float16 o[FLASH_QR][DKV];
-    #pragma unroll
-    for (int r = 0; r < FLASH_QR; r++) {
-        const long i = min(i0 + r, N - 1);
-        q[r] = Q + ((long)bh * N + i) * DK;
-        bias_row[r] = attn_bias + (has_bias ? i * M : 0);
-        end[r] = visible_keys(i, N, M, causal, has_valid_len, key_valid_len, b);
-        end_min = min(end_min, end[r]);
-        end_max = max(end_max, end[r]);
-        m[r] = CLATTN_NEG_INF;
-        l[r] = 0.0f;
-        #pragma unroll
-        for (int c = 0; c < DKV; c++) {
-            o[r][c] = (float16)(0.0f);
-        }
-    }
-
-    // Steps where every row sees all 16 keys.
-    const int full_end = end_min / 16 * 16;
-    int j0 = 0;
-    for (; j0 < full_end; j0 += 16) {
-        float16 s[FLASH_QR];
-        SCORES(s, kt + j0)
-        float16 p[FLASH_QR];
+    // Running state of every row block between chunks: o (unnormalised), m and l per row.
+    float16 o_saved[FLASH_RB][FLASH_QR][DKV];
+    float m_saved[FLASH_RB][FLASH_QR];
+    float l_saved[FLASH_RB][FLASH_QR];
+    for (int g = 0; g < blocks; g++) {
         #pragma unroll
         for (int r = 0; r < FLASH_QR; r++) {
-            float16 sr = s[r] * scale;
-            if (has_bias) {
-                sr += vload16(0, bias_row[r] + j0);
-            }
-            const float m_new = fmax(m[r], hmax16(sr));
-            const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-            p[r] = exp(sr - m_use);
-            const float alpha = exp(m[r] - m_use);
-            l[r] = l[r] * alpha + hsum16(p[r]);
-            m[r] = m_new;
+            m_saved[g][r] = CLATTN_NEG_INF;
+            l_saved[g][r] = 0.0f;
             #pragma unroll
             for (int c = 0; c < DKV; c++) {
-                o[r][c] *= alpha;
+                o_saved[g][r][c] = (float16)(0.0f);
             }
         }
-        ADD_VALUE(0, s0) ADD_VALUE(1, s1) ADD_VALUE(2, s2) ADD_VALUE(3, s3)
-        ADD_VALUE(4, s4) ADD_VALUE(5, s5) ADD_VALUE(6, s6) ADD_VALUE(7, s7)
-        ADD_VALUE(8, s8) ADD_VALUE(9, s9) ADD_VALUE(10, sa) ADD_VALUE(11, sb)
-        ADD_VALUE(12, sc) ADD_VALUE(13, sd) ADD_VALUE(14, se) ADD_VALUE(15, sf)
     }
 
-    // Steps where some keys are hidden from some rows: mask the scores, skip hidden values.
-    for (; j0 < end_max; j0 += 16) {
-        float16 s[FLASH_QR];
-        SCORES(s, kt + j0)
-        float p[FLASH_QR][16];
-        #pragma unroll
-        for (int r = 0; r < FLASH_QR; r++) {
-            float16 sr = s[r] * scale;
-            if (has_bias) {
-                float b16[16];
-                for (int t = 0; t < 16; t++) {
-                    b16[t] = j0 + t < end[r] ? bias_row[r][j0 + t] : 0.0f;
+    for (int k0 = 0; k0 < last_end; k0 += FLASH_KC) {
+        const int k1 = min(k0 + FLASH_KC, last_end);
+        for (int g = 0; g < blocks; g++) {
+            const int i0 = first_row + g * FLASH_QR;
+            // Rows past N repeat row N-1 (computed, never stored) so every row block is full.
+            const __global float* q[FLASH_QR];
+            const __global float* bias_row[FLASH_QR];
+            int end[FLASH_QR];
+            int end_min = M;
+            int end_max = 0;
+            float m[FLASH_QR];
+            float l[FLASH_QR];
+            float16 o[FLASH_QR][DKV];
+            #pragma unroll
+            for (int r = 0; r < FLASH_QR; r++) {
+                const long i = min(i0 + r, N - 1);
+                q[r] = Q + ((long)bh * N + i) * DK;
+                bias_row[r] = attn_bias + (has_bias ? i * M : 0);
+                end[r] = visible_keys(i, N, M, causal, has_valid_len, key_valid_len, b);
+                end_min = min(end_min, end[r]);
+                end_max = max(end_max, end[r]);
+                m[r] = m_saved[g][r];
+                l[r] = l_saved[g][r];
+                #pragma unroll
+                for (int c = 0; c < DKV; c++) {
+                    o[r][c] = o_saved[g][r][c];
                 }
-                sr += vload16(0, b16);
             }
-            sr = select(sr, (float16)(CLATTN_NEG_INF), (int16)(j0) + lane >= (int16)(end[r]));
-            const float m_new = fmax(m[r], hmax16(sr));
-            const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-            const float16 pr = exp(sr - m_use);
-            const float alpha = exp(m[r] - m_use);
-            l[r] = l[r] * alpha + hsum16(pr);
-            m[r] = m_new;
-            vstore16(pr, 0, p[r]);
-            #pragma unroll
-            for (int c = 0; c < DKV; c++) {
-                o[r][c] *= alpha;
+            if (k0 >= end_max) {
+                continue; // this block sees none of the chunk (causal: above the diagonal)
             }
-        }
-        for (int jj = 0; jj < 16 && j0 + jj < end_max; jj++) {
-            const __global float* vj = vh + (long)(j0 + jj) * DKP;
-            #pragma unroll
-            for (int c = 0; c < DKV; c++) {
-                const float16 vc = vload16(c, vj);
+
+            // Steps where every row sees all 16 keys.
+            const int full_end = min(k1, end_min / 16 * 16);
+            int j0 = k0;
+            for (; j0 < full_end; j0 += 16) {
+                float16 s[FLASH_QR];
+                SCORES(s, kt + j0)
+                float16 p[FLASH_QR];
                 #pragma unroll
                 for (int r = 0; r < FLASH_QR; r++) {
-                    if (j0 + jj < end[r]) {
-                        o[r][c] = fma((float16)(p[r][jj]), vc, o[r][c]);
+                    float16 sr = s[r] * scale;
+                    if (has_bias) {
+                        sr += vload16(0, bias_row[r] + j0);
                     }
+                    const float m_new = fmax(m[r], hmax16(sr));
+                    const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+                    p[r] = exp(sr - m_use);
+                    if (m_new > m[r]) { // rescale only when the running maximum grows
+                        const float alpha = exp(m[r] - m_use);
+                        l[r] *= alpha;
+                        #pragma unroll
+                        for (int c = 0; c < DKV; c++) {
+                            o[r][c] *= alpha;
+                        }
+                        m[r] = m_new;
+                    }
+                    l[r] += hsum16(p[r]);
+                }
+                ADD_VALUE(0, s0) ADD_VALUE(1, s1) ADD_VALUE(2, s2) ADD_VALUE(3, s3)
+                ADD_VALUE(4, s4) ADD_VALUE(5, s5) ADD_VALUE(6, s6) ADD_VALUE(7, s7)
+                ADD_VALUE(8, s8) ADD_VALUE(9, s9) ADD_VALUE(10, sa) ADD_VALUE(11, sb)
+                ADD_VALUE(12, sc) ADD_VALUE(13, sd) ADD_VALUE(14, se) ADD_VALUE(15, sf)
+            }
+
+            // Steps where some keys are hidden from some rows: mask the scores, skip hidden values.
+            const int partial_end = min(k1, end_max);
+            for (; j0 < partial_end; j0 += 16) {
+                float16 s[FLASH_QR];
+                SCORES(s, kt + j0)
+                float p[FLASH_QR][16];
+                #pragma unroll
+                for (int r = 0; r < FLASH_QR; r++) {
+                    float16 sr = s[r] * scale;
+                    if (has_bias) {
+                        float b16[16];
+                        for (int t = 0; t < 16; t++) {
+                            b16[t] = j0 + t < end[r] ? bias_row[r][j0 + t] : 0.0f;
+                        }
+                        sr += vload16(0, b16);
+                    }
+                    sr = select(sr, (float16)(CLATTN_NEG_INF), (int16)(j0) + lane >= (int16)(end[r]));
+                    const float m_new = fmax(m[r], hmax16(sr));
+                    const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+                    const float16 pr = exp(sr - m_use);
+                    if (m_new > m[r]) {
+                        const float alpha = exp(m[r] - m_use);
+                        l[r] *= alpha;
+                        #pragma unroll
+                        for (int c = 0; c < DKV; c++) {
+                            o[r][c] *= alpha;
+                        }
+                        m[r] = m_new;
+                    }
+                    l[r] += hsum16(pr);
+                    vstore16(pr, 0, p[r]);
+                }
+                for (int jj = 0; jj < 16 && j0 + jj < end_max; jj++) {
+                    const __global float* vj = vh + (long)(j0 + jj) * DKP;
+                    #pragma unroll
+                    for (int c = 0; c < DKV; c++) {
+                        const float16 vc = vload16(c, vj);
+                        #pragma unroll
+                        for (int r = 0; r < FLASH_QR; r++) {
+                            if (j0 + jj < end[r]) {
+                                o[r][c] = fma((float16)(p[r][jj]), vc, o[r][c]);
+                            }
+                        }
+                    }
+                }
+            }
+
+            #pragma unroll
+            for (int r = 0; r < FLASH_QR; r++) {
+                m_saved[g][r] = m[r];
+                l_saved[g][r] = l[r];
+                #pragma unroll
+                for (int c = 0; c < DKV; c++) {
+                    o_saved[g][r][c] = o[r][c];
                 }
             }
         }
     }
 
     const long hd = (long)H * DK;
-    for (int r = 0; r < FLASH_QR && i0 + r < N; r++) {
-        __global float* out = heads_out + ((long)b * N + i0 + r) * hd + (long)head * DK;
-        const float inv = 1.0f / l[r];
+    for (int row = 0; row < FLASH_QR * blocks && first_row + row < N; row++) {
+        const int g = row / FLASH_QR;
+        const int r = row % FLASH_QR;
+        __global float* out = heads_out + ((long)b * N + first_row + row) * hd + (long)head * DK;
+        const float l_row = l_saved[g][r];
+        const float inv = 1.0f / l_row;
         #pragma unroll
         for (int c = 0; c < DKV; c++) {
-            const float16 val = l[r] == 0.0f ? (float16)(0.0f) : o[r][c] * inv;
+            const float16 val = l_row == 0.0f ? (float16)(0.0f) : o_saved[g][r][c] * inv;
             if ((c + 1) * 16 <= DK) {
                 vstore16(val, c, out);
             } else {

@@ -7,7 +7,7 @@
 //   bias, which are zero-padded far enough that whole 16·GEMM_CV-column blocks can be read; C is stored by store_projected (layout.cl): plain [rows, cols], or
 //   scattered into the Q / Kt / V layout of the flash kernels.
 //
-// Launch: global (ceil(cols / (16·GEMM_CV)), ceil(rows / GEMM_RM)), any local size. Rows past
+// Launch: global (ceil(rows / GEMM_RM), ceil(cols / (16·GEMM_CV))), any local size. Rows past
 // the end are clamped for loading and never stored, so any rows, inner and cols work.
 
 #ifndef GEMM_RM
@@ -49,8 +49,9 @@ __kernel void gemm(__global const float* A, __global const float* W, __global co
                    __global float* out0, __global float* out1, __global float* out2,
                    const int rows, const int inner, const int cols, const int ldw, const int w_col,
                    const int layout, const int col_base, const int L, const int N, const int M, const int H) {
-    const int col0 = (int)get_global_id(0) * GEMM_CW;
-    const int row0 = (int)get_global_id(1) * GEMM_RM;
+    // Rows vary fastest, so consecutive work-items reuse one panel of W from cache.
+    const int row0 = (int)get_global_id(0) * GEMM_RM;
+    const int col0 = (int)get_global_id(1) * GEMM_CW;
     if (col0 >= cols || row0 >= rows) {
         return;
     }

@@ -90,7 +90,7 @@ final class FusedKernels {
         if (variant == KernelVariant.CPU) {
             long colsPerItem = 16L * params.get("GEMM_CV");
             long rowsPerItem = params.get("GEMM_RM");
-            return Cl.launch(queue, gemm, new long[] {ceilDiv(cols, colsPerItem), ceilDiv(rows, rowsPerItem)},
+            return Cl.launch(queue, gemm, new long[] {ceilDiv(rows, rowsPerItem), ceilDiv(cols, colsPerItem)},
                     new long[] {1, 1}, true);
         }
         long ts = params.get("GEMM_TS");
@@ -119,7 +119,8 @@ final class FusedKernels {
         Cl.setArg(flash, i++, hasValidLength ? 1 : 0);
         long batchHeads = (long) batch * heads;
         if (variant == KernelVariant.CPU) {
-            return Cl.launch(queue, flash, new long[] {ceilDiv(n, params.get("FLASH_QR")), batchHeads},
+            long rowsPerItem = (long) params.get("FLASH_QR") * params.get("FLASH_RB");
+            return Cl.launch(queue, flash, new long[] {ceilDiv(n, rowsPerItem), batchHeads},
                     new long[] {1, 1}, true);
         }
         long bq = params.get("FLASH_BQ");

@@ -15,7 +15,9 @@ import java.util.StringJoiner;
  * <pre>
  *   cpu: GEMM_RM   rows of C per work-item            (gemm_cpu.cl)
  *        GEMM_CV   float16 column vectors per work-item (gemm_cpu.cl)
- *        FLASH_QR  query rows per work-item            (flash_cpu.cl)
+ *        FLASH_QR  query rows per register block       (flash_cpu.cl)
+ *        FLASH_RB  register blocks per work-item       (flash_cpu.cl)
+ *        FLASH_KC  keys per chunk shared by the blocks (flash_cpu.cl)
  *   gpu: GEMM_TS   tile edge of a work-group            (gemm_gpu.cl)
  *        GEMM_WPT  outputs per work-item                (gemm_gpu.cl)
  *        FLASH_BQ  query rows per work-group            (flash_gpu.cl)
@@ -37,7 +39,9 @@ public final class KernelParams {
         if (variant == KernelVariant.CPU) {
             v.put("GEMM_RM", 8);
             v.put("GEMM_CV", 2);
-            v.put("FLASH_QR", 4);
+            v.put("FLASH_QR", 8);
+            v.put("FLASH_RB", 4);
+            v.put("FLASH_KC", 64);
         } else {
             v.put("GEMM_TS", 16);
             v.put("GEMM_WPT", 4);
@@ -81,6 +85,9 @@ public final class KernelParams {
             if (e.getValue() < 1 || e.getValue() > 1024) {
                 throw new IllegalArgumentException(e.getKey() + ": expected 1..1024, got " + e.getValue());
             }
+        }
+        if (variant == KernelVariant.CPU && get("FLASH_KC") % 16 != 0) {
+            throw new IllegalArgumentException("FLASH_KC: expected a multiple of 16, got " + get("FLASH_KC"));
         }
         if (variant == KernelVariant.GPU && get("GEMM_TS") % get("GEMM_WPT") != 0) {
             throw new IllegalArgumentException("GEMM_WPT: expected a divisor of GEMM_TS=" + get("GEMM_TS") + ", got "

@@ -36,15 +36,16 @@ import org.slf4j.LoggerFactory;
  * <p>The search is short: the projection GEMM ({@code 1024 × 512 · 512 × 1536}, the Q/K/V
  * projection of a 512-wide layer) over a handful of register or tile blockings, then the flash
  * kernel ({@code B=1, H=8, N=M=1024, dk=64}) over a handful of row or tile blockings, the best
- * GEMM parameters kept. Each candidate is built, run once to warm up, then timed {@value #REPEATS} times from
- * profiling events (median). On a 2-core CPU with PoCL it takes well under a minute.
+ * GEMM parameters kept. All candidates of a kernel are built first, then run in
+ * {@value #ROUNDS} interleaved rounds after a warm-up round, timed from profiling events; the
+ * median decides. On a 2-core CPU with PoCL it takes well under a minute.
  *
  * <p>Entry point for the command line: {@link #tune(Device, Consumer)}. Thread-safe (tuning
  * runs hold a lock; loading a stored file does not).
  */
 public final class Tuner {
     private static final Logger LOG = LoggerFactory.getLogger(Tuner.class);
-    private static final int REPEATS = 3;
+    private static final int ROUNDS = 5;
     private static final Object LOCK = new Object();
 
     /** One timed candidate: which kernel, the parameters, the median time and its rate. */
@@ -132,8 +133,9 @@ public final class Tuner {
                 }
             }
         } else if (variant == KernelVariant.CPU) {
-            for (int qr : new int[] {2, 4, 6, 8}) {
-                list.add(Map.of("FLASH_QR", qr));
+            int[][] rowsBlocksChunk = {{4, 8, 64}, {6, 4, 64}, {8, 2, 64}, {8, 4, 64}, {8, 4, 128}, {8, 8, 64}};
+            for (int[] c : rowsBlocksChunk) {
+                list.add(Map.of("FLASH_QR", c[0], "FLASH_RB", c[1], "FLASH_KC", c[2]));
             }
         } else if (kernel.equals("gemm")) {
             for (int ts : new int[] {16, 32}) {
@@ -168,30 +170,52 @@ public final class Tuner {
         }
     }
 
+    /**
+     * Builds every candidate, then times them in interleaved rounds (one run of each per round,
+     * after a warm-up round), so a change in machine load hits all candidates alike; the median
+     * over the rounds decides.
+     */
     private static KernelParams search(Bench bench, String kernel, KernelParams start, List<Map<String, Integer>> space,
                                        List<Trial> trials, Consumer<String> progress) {
-        KernelParams best = start;
-        double bestMillis = Double.POSITIVE_INFINITY;
-        for (Map<String, Integer> candidate : space) {
-            KernelParams p = start;
-            for (Map.Entry<String, Integer> e : candidate.entrySet()) {
-                p = p.with(e.getKey(), e.getValue());
+        List<FusedKernels> built = new ArrayList<>();
+        try {
+            for (Map<String, Integer> candidate : space) {
+                KernelParams p = start;
+                try {
+                    for (Map.Entry<String, Integer> e : candidate.entrySet()) {
+                        p = p.with(e.getKey(), e.getValue());
+                    }
+                    built.add(bench.build(p));
+                } catch (ClattnException | IllegalArgumentException e) {
+                    progress.accept(String.format(Locale.ROOT, "%-5s %-40s skipped: %s", kernel, p, e.getMessage()));
+                }
             }
-            Trial t;
-            try {
-                t = bench.time(kernel, p);
-            } catch (ClattnException | IllegalArgumentException e) {
-                progress.accept(String.format(Locale.ROOT, "%-5s %-40s skipped: %s", kernel, p, e.getMessage()));
-                continue;
+            double[][] millis = new double[built.size()][ROUNDS];
+            for (int round = -1; round < ROUNDS; round++) {
+                for (int c = 0; c < built.size(); c++) {
+                    double ms = bench.run(kernel, built.get(c));
+                    if (round >= 0) {
+                        millis[c][round] = ms;
+                    }
+                }
             }
-            trials.add(t);
-            progress.accept(t.toString());
-            if (t.millis() < bestMillis) {
-                bestMillis = t.millis();
-                best = p;
+            KernelParams best = start;
+            double bestMillis = Double.POSITIVE_INFINITY;
+            for (int c = 0; c < built.size(); c++) {
+                Arrays.sort(millis[c]);
+                double median = millis[c][ROUNDS / 2];
+                Trial t = new Trial(kernel, built.get(c).params, median, bench.flops(kernel) / (median * 1e6));
+                trials.add(t);
+                progress.accept(t.toString());
+                if (median < bestMillis) {
+                    bestMillis = median;
+                    best = built.get(c).params;
+                }
             }
+            return best;
+        } finally {
+            built.forEach(FusedKernels::release);
         }
-        return best;
     }
 
     private static void store(Device device, KernelParams best, List<Trial> trials, Path f) {
@@ -275,35 +299,30 @@ public final class Tuner {
             return m;
         }
 
-        Trial time(String kernel, KernelParams params) {
-            FusedKernels k = new FusedKernels(context, params.variant(), params, work.headDim());
+        FusedKernels build(KernelParams params) {
+            return new FusedKernels(context, params.variant(), params, work.headDim());
+        }
+
+        double flops(String kernel) {
+            return kernel.equals("gemm") ? work.gemmFlops() : work.flashFlops();
+        }
+
+        /** One run of {@code kernel}: its execution time from the profiling event, in ms. */
+        double run(String kernel, FusedKernels k) {
+            cl_event e;
+            if (kernel.equals("gemm")) {
+                int hd = work.heads() * work.headDim();
+                e = k.gemm(queue, x, w, bias, 0, ldw, q, kt, v, work.tokens(), work.dModel(), 3 * hd,
+                        FusedKernels.QKV, 0, work.tokens(), work.tokens(), work.tokens(), work.heads());
+            } else {
+                e = k.flash(queue, q, kt, v, none, none, headsOut, 1, work.tokens(), work.tokens(), work.heads(),
+                        (float) (1 / Math.sqrt(work.headDim())), false, false, false);
+            }
             try {
-                double[] millis = new double[REPEATS];
-                for (int rep = -1; rep < REPEATS; rep++) {
-                    cl_event e;
-                    if (kernel.equals("gemm")) {
-                        int hd = work.heads() * work.headDim();
-                        e = k.gemm(queue, x, w, bias, 0, ldw, q, kt, v, work.tokens(), work.dModel(), 3 * hd,
-                                FusedKernels.QKV, 0, work.tokens(), work.tokens(), work.tokens(), work.heads());
-                    } else {
-                        e = k.flash(queue, q, kt, v, none, none, headsOut, 1, work.tokens(), work.tokens(), work.heads(),
-                                (float) (1 / Math.sqrt(work.headDim())), false, false, false);
-                    }
-                    try {
-                        Cl.finish(queue);
-                        if (rep >= 0) {
-                            millis[rep] = Cl.eventMillis(e);
-                        }
-                    } finally {
-                        Cl.release(e);
-                    }
-                }
-                Arrays.sort(millis);
-                double median = millis[REPEATS / 2];
-                double flops = kernel.equals("gemm") ? work.gemmFlops() : work.flashFlops();
-                return new Trial(kernel, k.params, median, flops / (median * 1e6));
+                Cl.finish(queue);
+                return Cl.eventMillis(e);
             } finally {
-                k.release();
+                Cl.release(e);
             }
         }
 
