@@ -33,18 +33,21 @@
 #endif
 #define DKV (DKP / 16) // float16 vectors per accumulator row
 
+// Horizontal max and sum as a tree of halves. The halves are built from components rather than
+// with .lo / .hi, which unoptimised builds turn into shuffles with an undefined operand that
+// Oclgrind's uninitialised-value check reports; optimised builds compile both forms alike.
 inline float hmax16(const float16 v) {
-    const float8 a = fmax(v.lo, v.hi);
-    const float4 b = fmax(a.lo, a.hi);
-    const float2 c = fmax(b.lo, b.hi);
-    return fmax(c.x, c.y);
+    const float8 a = fmax((float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7),
+                          (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf));
+    const float4 b = fmax((float4)(a.s0, a.s1, a.s2, a.s3), (float4)(a.s4, a.s5, a.s6, a.s7));
+    return fmax(fmax(b.s0, b.s2), fmax(b.s1, b.s3));
 }
 
 inline float hsum16(const float16 v) {
-    const float8 a = v.lo + v.hi;
-    const float4 b = a.lo + a.hi;
-    const float2 c = b.lo + b.hi;
-    return c.x + c.y;
+    const float8 a = (float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7)
+                   + (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf);
+    const float4 b = (float4)(a.s0, a.s1, a.s2, a.s3) + (float4)(a.s4, a.s5, a.s6, a.s7);
+    return (b.s0 + b.s2) + (b.s1 + b.s3);
 }
 
 // The scores of 16 keys (columns j0.. of Kt, already offset) for each row: s[r] = q_r · k.

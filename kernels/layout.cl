@@ -56,3 +56,13 @@ inline void store_projected(const float value, const int row, const int col, con
     __global float* out = section == 0 ? out0 : (section == 1 ? out1 : out2);
     out[qkv_offset(section, row / L, head, d, row % L, N, M, H)] = value;
 }
+
+// Zeroes count floats of buf: the padding of a new Kt or V buffer. A kernel rather than
+// clEnqueueFillBuffer so that memory checkers that only track kernel stores (Oclgrind 21.10)
+// see the padding as initialised. Launch: global count (rounded up to any local size).
+__kernel void fill_zero(__global float* buf, const long count) {
+    const size_t i = get_global_id(0);
+    if (i < (size_t)count) {
+        buf[i] = 0.0f;
+    }
+}

@@ -259,13 +259,6 @@ public final class Cl {
                 Pointer.to(host), 0, null, null));
     }
 
-    /** Fills the first {@code bytes} (a multiple of 4) of {@code buffer} with zeros; non-blocking. */
-    static void fillZero(cl_command_queue queue, cl_mem buffer, long bytes) {
-        before("clEnqueueFillBuffer");
-        check("clEnqueueFillBuffer", CL.clEnqueueFillBuffer(queue, buffer, Pointer.to(new float[] {0f}), Sizeof.cl_float,
-                0, bytes, 0, null, null));
-    }
-
     static void read(cl_command_queue queue, cl_mem buffer, float[] host, int count) {
         before("clEnqueueReadBuffer");
         check("clEnqueueReadBuffer", CL.clEnqueueReadBuffer(queue, buffer, true, 0, (long) count * Sizeof.cl_float,

@@ -8,7 +8,7 @@ import org.jocl.cl_mem;
 import org.jocl.cl_program;
 
 /**
- * The fused path's two kernels for one head width and one parameter set: {@code gemm}
+ * The fused path's kernels for one head width and one parameter set: {@code gemm}
  * (projections, {@code gemm_cpu.cl} or {@code gemm_gpu.cl}) and {@code flash} (attention,
  * {@code flash_cpu.cl} or {@code flash_gpu.cl}), with their launch geometry. The program comes
  * from the context's cache; the kernel objects belong to this instance (one per layer, since
@@ -28,6 +28,7 @@ final class FusedKernels {
     final double buildMillis;
     private final cl_kernel gemm;
     private final cl_kernel flash;
+    private final cl_kernel fillZero;
 
     FusedKernels(ClContext context, KernelVariant variant, KernelParams params, int headDim) {
         this.variant = variant;
@@ -40,15 +41,25 @@ final class FusedKernels {
         long start = System.nanoTime();
         cl_program program = context.program(files, options);
         buildMillis = (System.nanoTime() - start) / 1e6;
-        gemm = Cl.createKernel(program, "gemm");
-        cl_kernel f;
+        List<cl_kernel> made = new java.util.ArrayList<>();
         try {
-            f = Cl.createKernel(program, "flash");
+            for (String name : new String[] {"gemm", "flash", "fill_zero"}) {
+                made.add(Cl.createKernel(program, name));
+            }
         } catch (RuntimeException e) {
-            Cl.release(gemm);
+            made.forEach(Cl::release);
             throw e;
         }
-        flash = f;
+        gemm = made.get(0);
+        flash = made.get(1);
+        fillZero = made.get(2);
+    }
+
+    /** Sets the first {@code floats} floats of {@code buffer} to zero (once, when a padded buffer is made). */
+    void zero(cl_command_queue queue, cl_mem buffer, long floats) {
+        Cl.setArg(fillZero, 0, buffer);
+        Cl.setArg(fillZero, 1, floats);
+        Cl.launch(queue, fillZero, new long[] {floats}, null, false);
     }
 
     /** Weight matrices are stored with their column count rounded up to this (zero padding). */
@@ -132,6 +143,7 @@ final class FusedKernels {
     }
 
     void release() {
+        Cl.release(fillZero);
         Cl.release(flash);
         Cl.release(gemm);
     }

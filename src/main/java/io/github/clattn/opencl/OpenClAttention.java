@@ -424,11 +424,16 @@ public final class OpenClAttention implements Backend {
         }
         long size = Math.max(bytes, Sizeof.cl_float);
         m = Cl.createBuffer(shared.context, CL.CL_MEM_READ_WRITE, size, null);
+        if (zeroed) {
+            try {
+                fused.zero(queue, m, size / Sizeof.cl_float);
+            } catch (RuntimeException e) {
+                Cl.release(m);
+                throw e;
+            }
+        }
         workspace.put(name, m);
         workspaceBytes.put(name, size);
-        if (zeroed) {
-            Cl.fillZero(queue, m, FusedKernels.roundUp(size, Sizeof.cl_float));
-        }
         return m;
     }
 
