@@ -91,9 +91,7 @@ final class ClContext {
             for (int i = 0; i < files.size(); i++) {
                 sources[i + 1] = source(files.get(i));
             }
-            String diskKey = "device=" + device.name() + "\nvendor=" + device.vendor() + "\nplatform="
-                    + device.platformName() + "\ndriver=" + device.driverVersion() + "\noptions=" + options
-                    + "\nfiles=" + files + "\nsource-sha256=" + CacheDir.sha256(String.join("\n", sources));
+            String diskKey = binaryKey(files, options, sources);
             long start = System.nanoTime();
             p = fromBinary(diskKey, options);
             if (p != null) {
@@ -120,6 +118,22 @@ final class ClContext {
             programs.put(key, p);
             return p;
         }
+    }
+
+    /** The key of a program's binary on disk: device, driver, build options and a hash of the sources. */
+    String binaryKey(List<String> files, String options) {
+        String[] sources = new String[files.size() + 1];
+        sources[0] = source("common.cl");
+        for (int i = 0; i < files.size(); i++) {
+            sources[i + 1] = source(files.get(i));
+        }
+        return binaryKey(files, options, sources);
+    }
+
+    private String binaryKey(List<String> files, String options, String[] sources) {
+        return "device=" + device.name() + "\nvendor=" + device.vendor() + "\nplatform=" + device.platformName()
+                + "\ndriver=" + device.driverVersion() + "\noptions=" + options + "\nfiles=" + files
+                + "\nsource-sha256=" + CacheDir.sha256(String.join("\n", sources));
     }
 
     /** The program from a cached binary, or null (nothing cached, or it did not load or build). */

@@ -245,10 +245,21 @@ public final class OpenClAttention implements Backend {
         long start = System.nanoTime();
         cl_program staged = shared.program(STAGED_FILES, STAGED_OPTIONS);
         buildMillis += (System.nanoTime() - start) / 1e6;
-        project = own(Cl.createKernel(staged, "project"));
-        scores = own(Cl.createKernel(staged, "scores"));
-        softmax = own(Cl.createKernel(staged, "softmax_rows"));
-        weighting = own(Cl.createKernel(staged, "weight_values"));
+        // All four or none, so that a failure here leaves the path unbuilt rather than half-built.
+        List<cl_kernel> made = new ArrayList<>();
+        try {
+            for (String name : new String[] {"project", "scores", "softmax_rows", "weight_values"}) {
+                made.add(Cl.createKernel(staged, name));
+            }
+        } catch (RuntimeException e) {
+            made.forEach(Cl::release);
+            throw e;
+        }
+        made.forEach(this::own);
+        project = made.get(0);
+        scores = made.get(1);
+        softmax = made.get(2);
+        weighting = made.get(3);
     }
 
     private AttentionOutput staged(AttentionInput in) {

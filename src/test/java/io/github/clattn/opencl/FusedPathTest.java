@@ -2,9 +2,12 @@ package io.github.clattn.opencl;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.clattn.AttentionInput;
+import io.github.clattn.AttentionOutput;
 import io.github.clattn.ConformanceCase;
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
+import io.github.clattn.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -135,6 +138,69 @@ class FusedPathTest {
             assertThat(again.path()).isEqualTo(fused);
             assertThat(again.stageMillis()).containsOnlyKeys("projection", "attention");
             assertThat(again.stageMillis().values()).allSatisfy(ms -> assertThat(ms).isGreaterThanOrEqualTo(0.0));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(PathUnderTest.class)
+    void nanOrInfInHiddenKeysAndValuesNeverReachesTheOutput(PathUnderTest path) {
+        // Cross-attention with key padding: batch row 0 sees 9 of 21 keys; the context rows past
+        // that are NaN or Inf, so are their keys and values.
+        RandomCase c = RandomCase.of(SEED, 2, 7, 21, 6, 2, 5, RandomCase.CROSS | RandomCase.BIAS);
+        float[] ctx = c.input().context().clone();
+        for (int j = 9; j < 21; j++) {
+            for (int e = 0; e < 6; e++) {
+                ctx[j * 6 + e] = j % 2 == 0 ? Float.NaN : Float.POSITIVE_INFINITY;
+            }
+        }
+        AttentionInput in = AttentionInput.builder(c.input().x(), 2, 7).context(ctx, 21)
+                .keyValidLength(new int[] {9, 21}).attnBias(c.input().attnBias()).build();
+        // Batch row 1 sees every key, NaN included: only row 0 must stay finite.
+        float[] x1 = in.x();
+        AttentionInput row0 = AttentionInput.builder(java.util.Arrays.copyOf(x1, 7 * 6), 1, 7)
+                .context(java.util.Arrays.copyOf(ctx, 21 * 6), 21).keyValidLength(new int[] {9})
+                .attnBias(in.attnBias()).build();
+        AttentionOutput got = path.runAndCheck(TestDevices.openCl(), c.weights(), c.options(), row0, c.description());
+        for (float v : got.headsOut()) {
+            assertThat(Float.isFinite(v)).as(path + " heads_out finite").isTrue();
+        }
+
+        // Causal self-attention with token 5 of 11 NaN: rows 0..4 cannot see it and match the
+        // reference; rows 5.. see it and are NaN, as in the reference.
+        RandomCase s = RandomCase.of(SEED + 1, 1, 11, 11, 6, 2, 5, RandomCase.CAUSAL);
+        float[] x = s.input().x().clone();
+        for (int e = 0; e < 6; e++) {
+            x[5 * 6 + e] = Float.NaN;
+        }
+        AttentionInput causal = RandomCase.withReturnWeights(AttentionInput.builder(x, 1, 11).build(),
+                path == PathUnderTest.STAGED);
+        AttentionOutput out;
+        try (OpenClAttention layer = new OpenClAttention(s.weights(), s.options(), TestDevices.openCl(),
+                path.variant(), null)) {
+            out = layer.forward(causal);
+        }
+        double[] want = io.github.clattn.Reference.compute(s.weights(), s.options(), causal).headsOut();
+        int hd = 10;
+        Tolerance.assertOutputClose(path + " rows before the NaN token",
+                java.util.Arrays.copyOf(out.headsOut(), 5 * hd), java.util.Arrays.copyOf(want, 5 * hd));
+        for (int i = 5 * hd; i < 11 * hd; i++) {
+            assertThat(Double.isNaN(want[i])).as("reference row " + i / hd + " is NaN").isTrue();
+            assertThat(Float.isNaN(out.headsOut()[i])).as(path + " row " + i / hd + " is NaN").isTrue();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(PathUnderTest.class)
+    void repeatedCallsAreBitwiseIdentical(PathUnderTest path) {
+        RandomCase c = RandomCase.of(SEED, 2, 70, 70, 12, 3, 7, RandomCase.CAUSAL | RandomCase.VALID | RandomCase.W_O);
+        AttentionInput in = RandomCase.withReturnWeights(c.input(), path == PathUnderTest.STAGED);
+        try (OpenClAttention a = new OpenClAttention(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null);
+             OpenClAttention b = new OpenClAttention(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null)) {
+            AttentionOutput first = a.forward(in);
+            for (int i = 0; i < 3; i++) {
+                assertThat(a.forward(in).out()).isEqualTo(first.out());
+                assertThat(b.forward(in).out()).isEqualTo(first.out());
+            }
         }
     }
 }
