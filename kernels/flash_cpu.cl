@@ -20,13 +20,15 @@
 // the output. Causal steps above the diagonal are never visited.
 //
 // Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK].
-// Launch: global (ceil(N / (FLASH_QR·FLASH_RB)), B*H), any local size (1 is best on PoCL).
+// row_blocks (at most FLASH_RB) is how many blocks each work-item takes in this launch: fewer for
+// short sequences, so that there are enough work-items to keep every core busy.
+// Launch: global (ceil(N / (FLASH_QR·row_blocks)), B*H), any local size (1 is best on PoCL).
 
 #ifndef FLASH_QR
 #define FLASH_QR 4 // query rows per register block; each keeps DKP floats of accumulator in registers
 #endif
 #ifndef FLASH_RB
-#define FLASH_RB 8 // register blocks per work-item, which share each chunk of keys while it is in cache
+#define FLASH_RB 8 // most register blocks per work-item, which share each chunk of keys while it is in cache
 #endif
 #ifndef FLASH_KC
 #define FLASH_KC 64 // keys per chunk (a multiple of 16)
@@ -81,8 +83,9 @@ inline float hsum16(const float16 v) {
 __kernel void flash(__global const float* Q, __global const float* Kt, __global const float* V,
                     __global const float* attn_bias, __global const int* key_valid_len,
                     __global float* heads_out, const int N, const int M, const int H, const float scale,
-                    const int causal, const int has_bias, const int has_valid_len) {
-    const int first_row = (int)get_global_id(0) * (FLASH_QR * FLASH_RB);
+                    const int causal, const int has_bias, const int has_valid_len, const int row_blocks) {
+    const int rb = clamp(row_blocks, 1, FLASH_RB); // row blocks per work-item this launch
+    const int first_row = (int)get_global_id(0) * (FLASH_QR * rb);
     const int bh = (int)get_global_id(1);
     if (first_row >= N) {
         return;
@@ -93,9 +96,9 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
     const __global float* kt = Kt + (long)bh * DK * MP;
     const __global float* vh = V + (long)bh * M * DKP;
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const int blocks = min(FLASH_RB, (N - first_row + FLASH_QR - 1) / FLASH_QR);
+    const int blocks = min(rb, (N - first_row + FLASH_QR - 1) / FLASH_QR);
     // The last row sees the most keys (visible_keys grows with the query index).
-    const int last_end = visible_keys(min(first_row + FLASH_QR * FLASH_RB - 1, N - 1), N, M, causal, has_valid_len,
+    const int last_end = visible_keys(min(first_row + FLASH_QR * rb - 1, N - 1), N, M, causal, has_valid_len,
                                       key_valid_len, b);
 
     // Running state of every row block between chunks: o (unnormalised), m and l per row.

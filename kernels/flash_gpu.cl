@@ -28,7 +28,8 @@ __kernel __attribute__((reqd_work_group_size(FLASH_BQ, 1, 1)))
 void flash(__global const float* Q, __global const float* Kt, __global const float* V,
            __global const float* attn_bias, __global const int* key_valid_len,
            __global float* heads_out, const int N, const int M, const int H, const float scale,
-           const int causal, const int has_bias, const int has_valid_len) {
+           const int causal, const int has_bias, const int has_valid_len,
+           const int row_blocks /* flash_cpu.cl only; the same signature for both variants */) {
     __local float k_tile[DK][FLASH_BK];
     __local float v_tile[FLASH_BK][DK];
     const int lid = (int)get_local_id(0);

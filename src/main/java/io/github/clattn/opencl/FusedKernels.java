@@ -26,6 +26,7 @@ final class FusedKernels {
     final KernelParams params;
     final int headDim;
     final double buildMillis;
+    private final int computeUnits;
     private final cl_kernel gemm;
     private final cl_kernel flash;
     private final cl_kernel fillZero;
@@ -34,6 +35,7 @@ final class FusedKernels {
         this.variant = variant;
         this.params = params.fittedTo(context.device, headDim);
         this.headDim = headDim;
+        this.computeUnits = context.device.computeUnits();
         List<String> files = variant == KernelVariant.CPU
                 ? List.of("layout.cl", "gemm_cpu.cl", "flash_cpu.cl")
                 : List.of("layout.cl", "gemm_gpu.cl", "flash_gpu.cl");
@@ -129,13 +131,29 @@ final class FusedKernels {
         Cl.setArg(flash, i++, hasBias ? 1 : 0);
         Cl.setArg(flash, i++, hasValidLength ? 1 : 0);
         long batchHeads = (long) batch * heads;
+        int rowBlocks = rowBlocks(n, batchHeads);
+        Cl.setArg(flash, i++, rowBlocks);
         if (variant == KernelVariant.CPU) {
-            long rowsPerItem = (long) params.get("FLASH_QR") * params.get("FLASH_RB");
+            long rowsPerItem = (long) params.get("FLASH_QR") * rowBlocks;
             return Cl.launch(queue, flash, new long[] {ceilDiv(n, rowsPerItem), batchHeads},
                     new long[] {1, 1}, true);
         }
         long bq = params.get("FLASH_BQ");
         return Cl.launch(queue, flash, new long[] {ceilDiv(n, bq) * bq, batchHeads}, new long[] {bq, 1}, true);
+    }
+
+    /**
+     * Row blocks per work-item of the CPU flash kernel: up to FLASH_RB (more rows share each key
+     * chunk while it is in cache), fewer when that would leave under FLASH_WI_PER_CU work-items
+     * per compute unit (short sequences would then keep only some cores busy).
+     */
+    int rowBlocks(long n, long batchHeads) {
+        if (variant != KernelVariant.CPU) {
+            return 1;
+        }
+        long items = n * batchHeads / params.get("FLASH_QR");
+        long perUnit = (long) params.get("FLASH_WI_PER_CU") * Math.max(1, computeUnits);
+        return (int) Math.max(1, Math.min(params.get("FLASH_RB"), items / perUnit));
     }
 
     private static long ceilDiv(long a, long b) {

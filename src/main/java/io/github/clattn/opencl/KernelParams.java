@@ -18,6 +18,8 @@ import java.util.StringJoiner;
  *        FLASH_QR  query rows per register block       (flash_cpu.cl)
  *        FLASH_RB  register blocks per work-item       (flash_cpu.cl)
  *        FLASH_KC  keys per chunk shared by the blocks (flash_cpu.cl)
+ *        FLASH_WI_PER_CU  fewest flash work-items per compute unit before a launch
+ *                  gives each work-item fewer than FLASH_RB blocks (host side)
  *   gpu: GEMM_TS   tile edge of a work-group            (gemm_gpu.cl)
  *        GEMM_WPT  outputs per work-item                (gemm_gpu.cl)
  *        FLASH_BQ  query rows per work-group            (flash_gpu.cl)
@@ -42,6 +44,7 @@ public final class KernelParams {
             v.put("FLASH_QR", 8);
             v.put("FLASH_RB", 4);
             v.put("FLASH_KC", 64);
+            v.put("FLASH_WI_PER_CU", 64);
         } else {
             v.put("GEMM_TS", 16);
             v.put("GEMM_WPT", 4);

@@ -398,7 +398,7 @@ public final class OpenClAttention implements Backend {
             weightsHost = new float[b * weights.heads() * n * m];
             Cl.read(queue, probabilities, weightsHost, weightsHost.length);
         }
-        Cl.finish(queue);
+        // The blocking reads on this in-order queue return after every kernel before them.
         Map<String, Double> millis = new LinkedHashMap<>();
         events.forEach((name, list) -> millis.put(name, list.stream().mapToDouble(Cl::eventMillis).sum()));
         return new AttentionOutput(b, n, m, weights.heads(), weights.headDim(), weights.dModel(), headsOutHost, outHost,

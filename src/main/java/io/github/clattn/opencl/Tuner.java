@@ -127,10 +127,9 @@ public final class Tuner {
     static List<Map<String, Integer>> candidates(KernelVariant variant, String kernel) {
         List<Map<String, Integer>> list = new ArrayList<>();
         if (variant == KernelVariant.CPU && kernel.equals("gemm")) {
-            for (int rm : new int[] {4, 6, 8}) {
-                for (int cv : new int[] {1, 2}) {
-                    list.add(Map.of("GEMM_RM", rm, "GEMM_CV", cv));
-                }
+            int[][] rowsVectors = {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}};
+            for (int[] c : rowsVectors) {
+                list.add(Map.of("GEMM_RM", c[0], "GEMM_CV", c[1]));
             }
         } else if (variant == KernelVariant.CPU) {
             int[][] rowsBlocksChunk = {{4, 8, 64}, {6, 4, 64}, {8, 2, 64}, {8, 4, 64}, {8, 4, 128}, {8, 8, 64}};

@@ -109,18 +109,24 @@ class FusedPathTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(KernelVariant.class)
-    void lengthsAroundTileEdges(KernelVariant variant) {
-        // Every N (and M for cross-attention) from 1 to 40 with masks: all tails of 16-key steps
-        // and of 4- and 8-row blocks.
+    static Stream<Arguments> variantsAndTiles() {
+        return Stream.of(KernelVariant.values()).flatMap(v -> Stream.of(
+                Arguments.of(v, KernelParams.defaults(v)), Arguments.of(v, OclgrindChild.SMALL.get(v))));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("variantsAndTiles")
+    void lengthsAroundTileEdges(KernelVariant variant, KernelParams params) {
+        // Every N from 1 to 70 against M = 71 - N, with masks: all tails of 16-key steps, of key
+        // chunks, of row blocks and of work-groups, in default and in small tiles (where every
+        // CPU work-item takes several row blocks).
         Device device = TestDevices.openCl();
         PathUnderTest path = variant == KernelVariant.CPU ? PathUnderTest.FUSED_CPU : PathUnderTest.FUSED_GPU;
-        for (int n = 1; n <= 40; n++) {
-            int m = 41 - n;
+        for (int n = 1; n <= 70; n++) {
+            int m = 71 - n;
             RandomCase c = RandomCase.of(SEED + n, 2, n, m, 9, 3, 7,
                     RandomCase.CAUSAL | RandomCase.CROSS | RandomCase.VALID | RandomCase.BIAS);
-            path.runAndCheck(device, c.weights(), c.options(), c.input(), c.description());
+            path.runAndCheck(device, c.weights(), c.options(), c.input(), c.description() + " " + params, params);
         }
     }
 

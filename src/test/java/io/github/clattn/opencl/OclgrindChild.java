@@ -23,10 +23,13 @@ import org.jocl.cl_program;
  * which the parent reads.
  */
 public final class OclgrindChild {
-    /** Small tiles so that tiny shapes still take several work-items, work-groups, chunks and tiles. */
+    /**
+     * Small tiles so that tiny shapes still take several work-items, work-groups, chunks and
+     * tiles, and every CPU flash work-item takes FLASH_RB row blocks.
+     */
     static final Map<KernelVariant, KernelParams> SMALL = Map.of(
             KernelVariant.CPU, KernelParams.defaults(KernelVariant.CPU).with("GEMM_RM", 3).with("GEMM_CV", 1)
-                    .with("FLASH_QR", 2).with("FLASH_RB", 2).with("FLASH_KC", 16),
+                    .with("FLASH_QR", 2).with("FLASH_RB", 2).with("FLASH_KC", 16).with("FLASH_WI_PER_CU", 1),
             KernelVariant.GPU, KernelParams.defaults(KernelVariant.GPU).with("GEMM_TS", 4).with("GEMM_WPT", 2)
                     .with("FLASH_BQ", 4).with("FLASH_BK", 8));
 

@@ -29,9 +29,15 @@ enum PathUnderTest {
 
     /** Runs one call on this path, checks the path name, and compares with the float64 reference. */
     AttentionOutput runAndCheck(Device device, AttentionWeights w, AttentionOptions o, AttentionInput in, String label) {
+        return runAndCheck(device, w, o, in, label, null);
+    }
+
+    /** As above with the fused kernels' parameters given (null: the device's tuning or defaults). */
+    AttentionOutput runAndCheck(Device device, AttentionWeights w, AttentionOptions o, AttentionInput in, String label,
+                                KernelParams params) {
         AttentionInput call = RandomCase.withReturnWeights(in, this == STAGED);
         AttentionOutput got;
-        try (OpenClAttention layer = new OpenClAttention(w, o, device, variant(), null)) {
+        try (OpenClAttention layer = new OpenClAttention(w, o, device, variant(), params)) {
             got = layer.forward(call);
         }
         String where = label + " on " + pathName;
