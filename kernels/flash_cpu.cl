@@ -1,40 +1,44 @@
 // flash_cpu.cl: fused attention for CPU devices: no __local memory, no barriers. Each work-item
-// owns FLASH_RB blocks of FLASH_QR query rows of one (batch, head) and streams the keys they may
-// see in chunks of FLASH_KC keys: every row block in turn takes the chunk (which stays in cache)
-// in steps of 16, one float16 lane per key, with its state in registers. No score matrix is
-// ever stored.
+// owns row_blocks (at most FLASH_RB) blocks of FLASH_QR query rows of one (batch, head) and
+// streams the keys they may see in chunks of FLASH_KC keys: every row block in turn takes the
+// chunk (which stays in cache) in steps of 16·FLASH_KV keys, one float16 lane per key, with its
+// state in registers. No score matrix is ever stored.
 //
-// Per step of 16 keys j0 .. j0+15 and per query row (online softmax):
-//   s   = scale * q·k_j + attn_bias[i, j]            (16 lanes; hidden keys → -inf)
+// Per step of keys j and per query row (online softmax):
+//   s   = scale * q·k_j + attn_bias[i, j]            (one lane per key; hidden keys → -inf)
 //   m'  = max(m, max_j s)        m_use = (m' == -inf) ? 0 : m'     (a fully hidden step gives 0, not NaN)
 //   p_j = exp(s_j - m_use)       l = l·exp(m - m_use) + sum_j p_j
 //   o   = o·exp(m - m_use) + sum_j p_j · v_j
-// The rescaling by exp(m - m_use) is skipped when m' = m (it is exactly 1), which after the
-// first keys is most steps.
-// and at the end heads_out = o / l, or zeros where l = 0 (a query that sees no key).
+// and at the end heads_out = o / l, or zeros where l = 0 (a query that sees no key). The
+// rescaling by exp(m - m_use) is skipped when m' = m (it is exactly 1), which after the first
+// keys is most steps.
 //
 // The keys a row may see are the prefix [0, end) (visible_keys in common.cl), so keys past the
-// largest end of the work-item's rows are never read and steps where every row sees all 16 keys
+// largest end of the work-item's rows are never read, and steps where every row sees every key
 // take a path without masks. In the few steps where rows differ, hidden keys are masked in the
 // scores and skipped in the value sum, so NaN or Inf in hidden keys or values never reaches
 // the output. Causal steps above the diagonal are never visited.
 //
-// Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK].
-// row_blocks (at most FLASH_RB) is how many blocks each work-item takes in this launch: fewer for
-// short sequences, so that there are enough work-items to keep every core busy.
+// Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK]; MP is a
+// multiple of KEY_ALIGN, so a masked step may read whole vectors of Kt past M.
+// row_blocks is chosen per launch by the host: fewer blocks for short sequences, so that there
+// are enough work-items to keep every core busy.
 // Launch: global (ceil(N / (FLASH_QR·row_blocks)), B*H), any local size (1 is best on PoCL).
 
 #ifndef FLASH_QR
 #define FLASH_QR 4 // query rows per register block; each keeps DKP floats of accumulator in registers
 #endif
+#ifndef FLASH_KV
+#define FLASH_KV 2 // float16 key vectors per step: 16·FLASH_KV keys per step (1, 2 or 4)
+#endif
 #ifndef FLASH_RB
 #define FLASH_RB 8 // most register blocks per work-item, which share each chunk of keys while it is in cache
 #endif
 #ifndef FLASH_KC
-#define FLASH_KC 64 // keys per chunk (a multiple of 16)
+#define FLASH_KC 64 // keys per chunk (a multiple of 16·FLASH_KV)
 #endif
-#define DKV (DKP / 16) // float16 vectors per accumulator row
-
+#define KS (16 * FLASH_KV) // keys per step
+#define DKV (DKP / 16)     // float16 vectors per accumulator row
 // Horizontal max and sum as a tree of halves. The halves are built from components rather than
 // with .lo / .hi, which unoptimised builds turn into shuffles with an undefined operand that
 // Oclgrind's uninitialised-value check reports; optimised builds compile both forms alike.
@@ -52,33 +56,51 @@ inline float hsum16(const float16 v) {
     return (b.s0 + b.s2) + (b.s1 + b.s3);
 }
 
-// The scores of 16 keys (columns j0.. of Kt, already offset) for each row: s[r] = q_r · k.
+// The scores of one step (columns j0 .. j0+KS-1 of Kt, kt_step already offset) for each row:
+// s[r][v] = q_r · k for the 16 keys of vector v.
 #define SCORES(s, kt_step)                                                    \
     _Pragma("unroll")                                                         \
     for (int r = 0; r < FLASH_QR; r++) {                                      \
-        s[r] = (float16)(0.0f);                                               \
+        _Pragma("unroll")                                                     \
+        for (int v = 0; v < FLASH_KV; v++) {                                  \
+            s[r][v] = (float16)(0.0f);                                        \
+        }                                                                     \
     }                                                                         \
     for (int d = 0; d < DK; d++) {                                            \
-        const float16 kd = vload16(0, (kt_step) + (long)d * MP);              \
+        float16 kd[FLASH_KV];                                                 \
+        _Pragma("unroll")                                                     \
+        for (int v = 0; v < FLASH_KV; v++) {                                  \
+            kd[v] = vload16(v, (kt_step) + (long)d * MP);                     \
+        }                                                                     \
         _Pragma("unroll")                                                     \
         for (int r = 0; r < FLASH_QR; r++) {                                  \
-            s[r] = fma((float16)(q[r][d]), kd, s[r]);                         \
+            const float16 qd = (float16)(q[r][d]);                            \
+            _Pragma("unroll")                                                 \
+            for (int v = 0; v < FLASH_KV; v++) {                              \
+                s[r][v] = fma(qd, kd[v], s[r][v]);                            \
+            }                                                                 \
         }                                                                     \
     }
 
-// One key of a step where every row sees all 16 keys: o_r += p_r[lane] * v_j for every row.
-#define ADD_VALUE(JJ, LANE)                                                   \
+// One key of a step where every row sees every key: o_r += p_r[v].lane * v_j for every row.
+#define ADD_VALUE(V, JJ, LANE)                                                \
     {                                                                         \
-        const __global float* vj = vh + (long)(j0 + JJ) * DKP;                \
+        const __global float* vj = vh + (long)(j0 + 16 * (V) + (JJ)) * DKP;   \
         _Pragma("unroll")                                                     \
         for (int c = 0; c < DKV; c++) {                                       \
             const float16 vc = vload16(c, vj);                                \
             _Pragma("unroll")                                                 \
             for (int r = 0; r < FLASH_QR; r++) {                              \
-                o[r][c] = fma((float16)(p[r].LANE), vc, o[r][c]);             \
+                o[r][c] = fma((float16)(p[r][V].LANE), vc, o[r][c]);          \
             }                                                                 \
         }                                                                     \
     }
+
+#define ADD_VALUES(V)                                                                         \
+    ADD_VALUE(V, 0, s0) ADD_VALUE(V, 1, s1) ADD_VALUE(V, 2, s2) ADD_VALUE(V, 3, s3)           \
+    ADD_VALUE(V, 4, s4) ADD_VALUE(V, 5, s5) ADD_VALUE(V, 6, s6) ADD_VALUE(V, 7, s7)           \
+    ADD_VALUE(V, 8, s8) ADD_VALUE(V, 9, s9) ADD_VALUE(V, 10, sa) ADD_VALUE(V, 11, sb)         \
+    ADD_VALUE(V, 12, sc) ADD_VALUE(V, 13, sd) ADD_VALUE(V, 14, se) ADD_VALUE(V, 15, sf)
 
 __kernel void flash(__global const float* Q, __global const float* Kt, __global const float* V,
                     __global const float* attn_bias, __global const int* key_valid_len,
@@ -149,22 +171,32 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                 continue; // this block sees none of the chunk (causal: above the diagonal)
             }
 
-            // Steps where every row sees all 16 keys.
-            const int full_end = min(k1, end_min / 16 * 16);
+            // Steps where every row sees every key of the step.
+            const int full_end = min(k1, end_min / KS * KS);
             int j0 = k0;
-            for (; j0 < full_end; j0 += 16) {
-                float16 s[FLASH_QR];
+            for (; j0 < full_end; j0 += KS) {
+                float16 s[FLASH_QR][FLASH_KV];
                 SCORES(s, kt + j0)
-                float16 p[FLASH_QR];
+                float16 p[FLASH_QR][FLASH_KV];
                 #pragma unroll
                 for (int r = 0; r < FLASH_QR; r++) {
-                    float16 sr = s[r] * scale;
-                    if (has_bias) {
-                        sr += vload16(0, bias_row[r] + j0);
+                    float step_max = CLATTN_NEG_INF;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        s[r][v] *= scale;
+                        if (has_bias) {
+                            s[r][v] += vload16(v, bias_row[r] + j0);
+                        }
+                        step_max = fmax(step_max, hmax16(s[r][v]));
                     }
-                    const float m_new = fmax(m[r], hmax16(sr));
+                    const float m_new = fmax(m[r], step_max);
                     const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-                    p[r] = exp(sr - m_use);
+                    float p_sum = 0.0f;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        p[r][v] = exp(s[r][v] - m_use);
+                        p_sum += hsum16(p[r][v]);
+                    }
                     if (m_new > m[r]) { // rescale only when the running maximum grows
                         const float alpha = exp(m[r] - m_use);
                         l[r] *= alpha;
@@ -174,34 +206,46 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                         }
                         m[r] = m_new;
                     }
-                    l[r] += hsum16(p[r]);
+                    l[r] += p_sum;
                 }
-                ADD_VALUE(0, s0) ADD_VALUE(1, s1) ADD_VALUE(2, s2) ADD_VALUE(3, s3)
-                ADD_VALUE(4, s4) ADD_VALUE(5, s5) ADD_VALUE(6, s6) ADD_VALUE(7, s7)
-                ADD_VALUE(8, s8) ADD_VALUE(9, s9) ADD_VALUE(10, sa) ADD_VALUE(11, sb)
-                ADD_VALUE(12, sc) ADD_VALUE(13, sd) ADD_VALUE(14, se) ADD_VALUE(15, sf)
+                #pragma unroll
+                for (int v = 0; v < FLASH_KV; v++) {
+                    ADD_VALUES(v)
+                }
             }
 
             // Steps where some keys are hidden from some rows: mask the scores, skip hidden values.
             const int partial_end = min(k1, end_max);
-            for (; j0 < partial_end; j0 += 16) {
-                float16 s[FLASH_QR];
+            for (; j0 < partial_end; j0 += KS) {
+                float16 s[FLASH_QR][FLASH_KV];
                 SCORES(s, kt + j0)
-                float p[FLASH_QR][16];
+                float p[FLASH_QR][KS];
                 #pragma unroll
                 for (int r = 0; r < FLASH_QR; r++) {
-                    float16 sr = s[r] * scale;
-                    if (has_bias) {
-                        float b16[16];
-                        for (int t = 0; t < 16; t++) {
-                            b16[t] = j0 + t < end[r] ? bias_row[r][j0 + t] : 0.0f;
+                    float step_max = CLATTN_NEG_INF;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        const int jv = j0 + 16 * v;
+                        float16 sr = s[r][v] * scale;
+                        if (has_bias) {
+                            float b16[16];
+                            for (int t = 0; t < 16; t++) {
+                                b16[t] = jv + t < end[r] ? bias_row[r][jv + t] : 0.0f;
+                            }
+                            sr += vload16(0, b16);
                         }
-                        sr += vload16(0, b16);
+                        s[r][v] = select(sr, (float16)(CLATTN_NEG_INF), (int16)(jv) + lane >= (int16)(end[r]));
+                        step_max = fmax(step_max, hmax16(s[r][v]));
                     }
-                    sr = select(sr, (float16)(CLATTN_NEG_INF), (int16)(j0) + lane >= (int16)(end[r]));
-                    const float m_new = fmax(m[r], hmax16(sr));
+                    const float m_new = fmax(m[r], step_max);
                     const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-                    const float16 pr = exp(sr - m_use);
+                    float p_sum = 0.0f;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        const float16 pr = exp(s[r][v] - m_use);
+                        p_sum += hsum16(pr);
+                        vstore16(pr, v, p[r]);
+                    }
                     if (m_new > m[r]) {
                         const float alpha = exp(m[r] - m_use);
                         l[r] *= alpha;
@@ -211,10 +255,9 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                         }
                         m[r] = m_new;
                     }
-                    l[r] += hsum16(pr);
-                    vstore16(pr, 0, p[r]);
+                    l[r] += p_sum;
                 }
-                for (int jj = 0; jj < 16 && j0 + jj < end_max; jj++) {
+                for (int jj = 0; jj < KS && j0 + jj < end_max; jj++) {
                     const __global float* vj = vh + (long)(j0 + jj) * DKP;
                     #pragma unroll
                     for (int c = 0; c < DKV; c++) {

@@ -16,7 +16,7 @@
 #ifndef DK
 #define DK 64 // head width dk; the host always passes the layer's value
 #endif
-#define KEY_ALIGN 16                       // Kt rows are padded to a multiple of this many keys
+#define KEY_ALIGN 64                       // Kt rows are padded to a multiple of this many keys
 #define DKP (((DK) + 15) / 16 * 16)        // V row length: DK rounded up to a float16
 
 inline long padded_keys(const int M) {

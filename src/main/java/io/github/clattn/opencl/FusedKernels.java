@@ -20,7 +20,7 @@ final class FusedKernels {
     /** Projection results scattered into the flash kernels' Q / Kt / V layout (layout.cl). */
     static final int QKV = 1;
     /** Keys per row of Kt are padded to a multiple of this (KEY_ALIGN in layout.cl). */
-    static final int KEY_ALIGN = 16;
+    static final int KEY_ALIGN = 64;
 
     final KernelVariant variant;
     final KernelParams params;

@@ -15,7 +15,8 @@ import java.util.StringJoiner;
  * <pre>
  *   cpu: GEMM_RM   rows of C per work-item            (gemm_cpu.cl)
  *        GEMM_CV   float16 column vectors per work-item (gemm_cpu.cl)
- *        FLASH_QR  query rows per register block       (flash_cpu.cl)
+ *        FLASH_QR  query rows per register block at dk = 64, scaled for other widths (flash_cpu.cl)
+ *        FLASH_KV  float16 key vectors per step        (flash_cpu.cl)
  *        FLASH_RB  register blocks per work-item       (flash_cpu.cl)
  *        FLASH_KC  keys per chunk shared by the blocks (flash_cpu.cl)
  *        FLASH_WI_PER_CU  fewest flash work-items per compute unit before a launch
@@ -41,8 +42,9 @@ public final class KernelParams {
         if (variant == KernelVariant.CPU) {
             v.put("GEMM_RM", 8);
             v.put("GEMM_CV", 2);
-            v.put("FLASH_QR", 8);
-            v.put("FLASH_RB", 4);
+            v.put("FLASH_QR", 6);
+            v.put("FLASH_KV", 2);
+            v.put("FLASH_RB", 8);
             v.put("FLASH_KC", 64);
             v.put("FLASH_WI_PER_CU", 64);
         } else {
@@ -79,6 +81,16 @@ public final class KernelParams {
         return new KernelParams(variant, v).validated();
     }
 
+    /** A copy with every entry of {@code changes} set, checked once all are applied. */
+    public KernelParams with(Map<String, Integer> changes) {
+        Map<String, Integer> v = new LinkedHashMap<>(values);
+        changes.forEach((name, value) -> {
+            get(name);
+            v.put(name, value);
+        });
+        return new KernelParams(variant, v).validated();
+    }
+
     /**
      * Checks the values against the kernels' constraints, independent of the device; throws
      * {@link IllegalArgumentException} naming the parameter.
@@ -89,8 +101,15 @@ public final class KernelParams {
                 throw new IllegalArgumentException(e.getKey() + ": expected 1..1024, got " + e.getValue());
             }
         }
-        if (variant == KernelVariant.CPU && get("FLASH_KC") % 16 != 0) {
-            throw new IllegalArgumentException("FLASH_KC: expected a multiple of 16, got " + get("FLASH_KC"));
+        if (variant == KernelVariant.CPU) {
+            int kv = get("FLASH_KV");
+            if (kv != 1 && kv != 2 && kv != 4) {
+                throw new IllegalArgumentException("FLASH_KV: expected 1, 2 or 4, got " + kv);
+            }
+            if (get("FLASH_KC") % (16 * kv) != 0) {
+                throw new IllegalArgumentException("FLASH_KC: expected a multiple of 16·FLASH_KV = " + 16 * kv + ", got "
+                        + get("FLASH_KC"));
+            }
         }
         if (variant == KernelVariant.GPU && get("GEMM_TS") % get("GEMM_WPT") != 0) {
             throw new IllegalArgumentException("GEMM_WPT: expected a divisor of GEMM_TS=" + get("GEMM_TS") + ", got "
@@ -100,13 +119,22 @@ public final class KernelParams {
     }
 
     /**
-     * The values adjusted to what {@code device} can launch for head width {@code dk}: GPU
-     * work-groups no larger than the device allows, and the flash kernel's two __local tiles
-     * ({@code 2 · FLASH_BK · dk} floats) within its local memory.
+     * The values adjusted to head width {@code dk} and to what {@code device} can launch: the
+     * CPU flash kernel's rows per block scaled to the head width; GPU work-groups no larger than
+     * the device allows, and the flash kernel's two __local tiles ({@code 2 · FLASH_BK · dk}
+     * floats) within its local memory.
      */
     KernelParams fittedTo(Device device, int dk) {
         if (variant == KernelVariant.CPU) {
-            return this;
+            // FLASH_QR is the block height for heads of 64 (four float16 accumulators per row);
+            // wider heads get fewer rows and narrower ones more (up to 8), so that the block's
+            // accumulators stay about as many as the registers that were tuned.
+            int vectorsPerRow = (dk + 15) / 16;
+            int qr = get("FLASH_QR");
+            int fitted = Math.max(1, Math.min(Math.max(qr, 8), qr * 4 / vectorsPerRow));
+            Map<String, Integer> v = new LinkedHashMap<>(values);
+            v.put("FLASH_QR", fitted);
+            return new KernelParams(variant, v);
         }
         Map<String, Integer> v = new LinkedHashMap<>(values);
         long maxGroup = Math.max(1, device.maxWorkGroupSize());

@@ -132,9 +132,10 @@ public final class Tuner {
                 list.add(Map.of("GEMM_RM", c[0], "GEMM_CV", c[1]));
             }
         } else if (variant == KernelVariant.CPU) {
-            int[][] rowsBlocksChunk = {{4, 8, 64}, {6, 4, 64}, {8, 2, 64}, {8, 4, 64}, {8, 4, 128}, {8, 8, 64}};
-            for (int[] c : rowsBlocksChunk) {
-                list.add(Map.of("FLASH_QR", c[0], "FLASH_RB", c[1], "FLASH_KC", c[2]));
+            int[][] rowsKeysBlocksChunk = {{4, 2, 8, 64}, {6, 2, 8, 64}, {8, 2, 4, 64}, {8, 1, 4, 64}, {6, 2, 4, 128},
+                {4, 4, 8, 64}};
+            for (int[] c : rowsKeysBlocksChunk) {
+                list.add(Map.of("FLASH_QR", c[0], "FLASH_KV", c[1], "FLASH_RB", c[2], "FLASH_KC", c[3]));
             }
         } else if (kernel.equals("gemm")) {
             for (int ts : new int[] {16, 32}) {
@@ -177,14 +178,14 @@ public final class Tuner {
     private static KernelParams search(Bench bench, String kernel, KernelParams start, List<Map<String, Integer>> space,
                                        List<Trial> trials, Consumer<String> progress) {
         List<FusedKernels> built = new ArrayList<>();
+        List<KernelParams> requested = new ArrayList<>();
         try {
             for (Map<String, Integer> candidate : space) {
                 KernelParams p = start;
                 try {
-                    for (Map.Entry<String, Integer> e : candidate.entrySet()) {
-                        p = p.with(e.getKey(), e.getValue());
-                    }
+                    p = start.with(candidate);
                     built.add(bench.build(p));
+                    requested.add(p);
                 } catch (ClattnException | IllegalArgumentException e) {
                     progress.accept(String.format(Locale.ROOT, "%-5s %-40s skipped: %s", kernel, p, e.getMessage()));
                 }
@@ -203,12 +204,13 @@ public final class Tuner {
             for (int c = 0; c < built.size(); c++) {
                 Arrays.sort(millis[c]);
                 double median = millis[c][ROUNDS / 2];
-                Trial t = new Trial(kernel, built.get(c).params, median, bench.flops(kernel) / (median * 1e6));
+                // The parameters as requested: a layer fits them to its own head width again.
+                Trial t = new Trial(kernel, requested.get(c), median, bench.flops(kernel) / (median * 1e6));
                 trials.add(t);
                 progress.accept(t.toString());
                 if (median < bestMillis) {
                     bestMillis = median;
-                    best = built.get(c).params;
+                    best = requested.get(c);
                 }
             }
             return best;

@@ -110,8 +110,11 @@ class FusedPathTest {
     }
 
     static Stream<Arguments> variantsAndTiles() {
-        return Stream.of(KernelVariant.values()).flatMap(v -> Stream.of(
-                Arguments.of(v, KernelParams.defaults(v)), Arguments.of(v, OclgrindChild.SMALL.get(v))));
+        KernelParams cpuWide = KernelParams.defaults(KernelVariant.CPU).with("FLASH_QR", 2).with("FLASH_KV", 4)
+                .with("FLASH_RB", 3).with("FLASH_KC", 64).with("FLASH_WI_PER_CU", 1);
+        return Stream.concat(Stream.of(KernelVariant.values()).flatMap(v -> Stream.of(
+                Arguments.of(v, KernelParams.defaults(v)), Arguments.of(v, OclgrindChild.SMALL.get(v)))),
+                Stream.of(Arguments.of(KernelVariant.CPU, cpuWide)));
     }
 
     @ParameterizedTest(name = "{0} {1}")

@@ -29,7 +29,8 @@ public final class OclgrindChild {
      */
     static final Map<KernelVariant, KernelParams> SMALL = Map.of(
             KernelVariant.CPU, KernelParams.defaults(KernelVariant.CPU).with("GEMM_RM", 3).with("GEMM_CV", 1)
-                    .with("FLASH_QR", 2).with("FLASH_RB", 2).with("FLASH_KC", 16).with("FLASH_WI_PER_CU", 1),
+                    .with("FLASH_QR", 1).with("FLASH_KV", 1).with("FLASH_RB", 2).with("FLASH_KC", 16)
+                    .with("FLASH_WI_PER_CU", 1),
             KernelVariant.GPU, KernelParams.defaults(KernelVariant.GPU).with("GEMM_TS", 4).with("GEMM_WPT", 2)
                     .with("FLASH_BQ", 4).with("FLASH_BK", 8));
 

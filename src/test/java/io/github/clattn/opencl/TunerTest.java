@@ -45,7 +45,7 @@ class TunerTest {
                 ? List.of(Map.of("GEMM_RM", 2, "GEMM_CV", 1), Map.of("GEMM_RM", 3, "GEMM_CV", 1))
                 : List.of(Map.of("GEMM_TS", 4, "GEMM_WPT", 2), Map.of("GEMM_TS", 8, "GEMM_WPT", 4));
         List<Map<String, Integer>> flash = variant == KernelVariant.CPU
-                ? List.of(Map.of("FLASH_QR", 2, "FLASH_RB", 2, "FLASH_KC", 16), Map.of("FLASH_QR", 3, "FLASH_RB", 1))
+                ? List.of(Map.of("FLASH_QR", 2, "FLASH_KV", 1, "FLASH_RB", 2, "FLASH_KC", 16), Map.of("FLASH_QR", 3, "FLASH_RB", 1))
                 : List.of(Map.of("FLASH_BQ", 8, "FLASH_BK", 8), Map.of("FLASH_BQ", 16, "FLASH_BK", 4));
         List<String> progress = new ArrayList<>();
         Tuner.Result result = Tuner.tune(device, variant, TINY, gemm, flash, progress::add);
@@ -102,11 +102,8 @@ class TunerTest {
                 List<Map<String, Integer>> space = Tuner.candidates(v, kernel);
                 assertThat(space).as(v + " " + kernel).isNotEmpty().hasSizeLessThanOrEqualTo(9);
                 for (Map<String, Integer> candidate : space) {
-                    KernelParams p = KernelParams.defaults(v);
-                    for (Map.Entry<String, Integer> e : candidate.entrySet()) {
-                        p = p.with(e.getKey(), e.getValue());
-                    }
-                    assertThat(p.variant()).isEqualTo(v);
+                    KernelParams p = KernelParams.defaults(v).with(candidate);
+                    assertThat(p.values()).containsAllEntriesOf(candidate);
                 }
             }
         }
