@@ -73,9 +73,11 @@ def numpy_attention(x, ctx, w_q, w_k, w_v, heads, causal):
         # Bottom-right aligned: query i sees key j when j <= i + (M - N).
         hidden = np.triu(np.ones((n, m), dtype=bool), k=m - n + 1)
         s[..., hidden] = -np.inf
-    s -= s.max(axis=-1, keepdims=True)
-    np.exp(s, out=s)
-    s /= s.sum(axis=-1, keepdims=True)
+    # A row with no visible key (causal with M < N) becomes NaN here; only the time matters.
+    with np.errstate(invalid="ignore"):
+        s -= s.max(axis=-1, keepdims=True)
+        np.exp(s, out=s)
+        s /= s.sum(axis=-1, keepdims=True)
     return (s @ v).transpose(0, 2, 1, 3).reshape(b, n, d)
 
 
