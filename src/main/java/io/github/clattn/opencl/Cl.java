@@ -164,6 +164,21 @@ public final class Cl {
         }
     }
 
+    /** The device binary of a program built for exactly one device (CL_PROGRAM_BINARIES). */
+    static byte[] programBinary(cl_program program) {
+        before("clGetProgramInfo");
+        long[] size = new long[1];
+        check("clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)", CL.clGetProgramInfo(program, CL.CL_PROGRAM_BINARY_SIZES,
+                Sizeof.size_t, Pointer.to(size), null));
+        if (size[0] <= 0 || size[0] > Integer.MAX_VALUE - 8) {
+            throw new ClattnException("clGetProgramInfo(CL_PROGRAM_BINARY_SIZES) reported " + size[0] + " bytes");
+        }
+        byte[] binary = new byte[(int) size[0]];
+        check("clGetProgramInfo(CL_PROGRAM_BINARIES)", CL.clGetProgramInfo(program, CL.CL_PROGRAM_BINARIES,
+                Sizeof.POINTER, Pointer.to(new Pointer[] {Pointer.to(binary)}), null));
+        return binary;
+    }
+
     static String buildLog(cl_program program, cl_device_id device) {
         long[] size = new long[1];
         CL.clGetProgramBuildInfo(program, device, CL.CL_PROGRAM_BUILD_LOG, 0, null, size);

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;
 import org.jocl.cl_program;
@@ -18,13 +19,16 @@ import org.slf4j.LoggerFactory;
 /**
  * One OpenCL context per device, shared by every layer on that device and reference-counted:
  * the last {@link #release()} releases the context and every program built in it. Programs are
- * built once per (kernel files, build options) and cached; kernel sources come from the classpath
+ * made once per (kernel files, build options) and kept, in memory for the context's life and as
+ * binaries on disk across processes; kernel sources come from the classpath
  * ({@code io/github/clattn/kernels/*.cl}), never from a file path.
  */
 final class ClContext {
     private static final Logger LOG = LoggerFactory.getLogger(ClContext.class);
     private static final String KERNEL_ROOT = "io/github/clattn/kernels/";
     private static final Map<Device, ClContext> SHARED = new HashMap<>();
+    private static final AtomicInteger BINARY_LOADS = new AtomicInteger();
+    private static final AtomicInteger SOURCE_BUILDS = new AtomicInteger();
 
     final Device device;
     final cl_device_id deviceId;
@@ -70,7 +74,10 @@ final class ClContext {
 
     /**
      * The program made of {@code files} (in order, after {@code common.cl}) built with
-     * {@code options}; built on first request and cached for the life of the context.
+     * {@code options}; made on first request and kept for the life of the context. It is loaded
+     * from the on-disk binary cache ({@link ProgramBinaryCache}) when a binary for this device,
+     * driver, options and source is there and builds; otherwise it is built from source and the
+     * binary is stored for the next process.
      */
     cl_program program(List<String> files, String options) {
         String key = files + "|" + options;
@@ -84,19 +91,79 @@ final class ClContext {
             for (int i = 0; i < files.size(); i++) {
                 sources[i + 1] = source(files.get(i));
             }
+            String diskKey = binaryKey(files, options, sources);
             long start = System.nanoTime();
-            p = Cl.createProgram(context, sources);
-            try {
-                Cl.build(p, deviceId, options);
-            } catch (RuntimeException e) {
-                Cl.release(p);
-                throw e;
+            p = fromBinary(diskKey, options);
+            if (p != null) {
+                BINARY_LOADS.incrementAndGet();
+                LOG.debug("Loaded {} with '{}' on {} from the binary cache in {} ms", files, options, device.name(),
+                        (System.nanoTime() - start) / 1_000_000);
+            } else {
+                p = Cl.createProgram(context, sources);
+                try {
+                    Cl.build(p, deviceId, options);
+                } catch (RuntimeException e) {
+                    Cl.release(p);
+                    throw e;
+                }
+                SOURCE_BUILDS.incrementAndGet();
+                LOG.debug("Built {} with '{}' on {} in {} ms", files, options, device.name(),
+                        (System.nanoTime() - start) / 1_000_000);
+                try {
+                    ProgramBinaryCache.store(diskKey, Cl.programBinary(p));
+                } catch (RuntimeException e) {
+                    LOG.debug("No program binary to cache: {}", e.toString());
+                }
             }
-            LOG.debug("Built {} with '{}' on {} in {} ms", files, options, device.name(),
-                    (System.nanoTime() - start) / 1_000_000);
             programs.put(key, p);
             return p;
         }
+    }
+
+    /** The key of a program's binary on disk: device, driver, build options and a hash of the sources. */
+    String binaryKey(List<String> files, String options) {
+        String[] sources = new String[files.size() + 1];
+        sources[0] = source("common.cl");
+        for (int i = 0; i < files.size(); i++) {
+            sources[i + 1] = source(files.get(i));
+        }
+        return binaryKey(files, options, sources);
+    }
+
+    private String binaryKey(List<String> files, String options, String[] sources) {
+        return "device=" + device.name() + "\nvendor=" + device.vendor() + "\nplatform=" + device.platformName()
+                + "\ndriver=" + device.driverVersion() + "\noptions=" + options + "\nfiles=" + files
+                + "\nsource-sha256=" + CacheDir.sha256(String.join("\n", sources));
+    }
+
+    /** The program from a cached binary, or null (nothing cached, or it did not load or build). */
+    private cl_program fromBinary(String diskKey, String options) {
+        byte[] binary = ProgramBinaryCache.load(diskKey);
+        if (binary == null) {
+            return null;
+        }
+        cl_program p = null;
+        try {
+            p = Cl.createProgramWithBinary(context, deviceId, binary);
+            Cl.build(p, deviceId, options);
+            return p;
+        } catch (RuntimeException e) {
+            LOG.debug("Cached program binary rejected ({}); building from source", e.getMessage());
+            if (p != null) {
+                Cl.release(p);
+            }
+            return null;
+        }
+    }
+
+    /** Programs loaded from the disk cache in this process (for tests). */
+    static int binaryLoads() {
+        return BINARY_LOADS.get();
+    }
+
+    /** Programs built from source in this process (for tests). */
+    static int sourceBuilds() {
+        return SOURCE_BUILDS.get();
     }
 
     /** The text of a kernel file from the classpath. */

@@ -1,0 +1,308 @@
+// flash_cpu.cl: fused attention for CPU devices: no __local memory, no barriers. Each work-item
+// owns row_blocks (at most FLASH_RB) blocks of FLASH_QR query rows of one (batch, head) and
+// streams the keys they may see in chunks of FLASH_KC keys: every row block in turn takes the
+// chunk (which stays in cache) in steps of 16·FLASH_KV keys, one float16 lane per key, with its
+// state in registers. No score matrix is ever stored.
+//
+// Per step of keys j and per query row (online softmax):
+//   s   = scale * q·k_j + attn_bias[i, j]            (one lane per key; hidden keys → -inf)
+//   m'  = max(m, max_j s)        m_use = (m' == -inf) ? 0 : m'     (a fully hidden step gives 0, not NaN)
+//   p_j = exp(s_j - m_use)       l = l·exp(m - m_use) + sum_j p_j
+//   o   = o·exp(m - m_use) + sum_j p_j · v_j
+// and at the end heads_out = o / l, or zeros where l = 0 (a query that sees no key). The
+// rescaling by exp(m - m_use) is skipped when m' = m (it is exactly 1), which after the first
+// keys is most steps.
+//
+// The keys a row may see are the prefix [0, end) (visible_keys in common.cl), so keys past the
+// largest end of the work-item's rows are never read, and steps where every row sees every key
+// take a path without masks. In the few steps where rows differ, hidden keys are masked in the
+// scores and skipped in the value sum, so NaN or Inf in hidden keys or values never reaches
+// the output. Causal steps above the diagonal are never visited.
+//
+// Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK]; MP is a
+// multiple of KEY_ALIGN, so a masked step may read whole vectors of Kt past M.
+// row_blocks is chosen per launch by the host: fewer blocks for short sequences, so that there
+// are enough work-items to keep every core busy.
+// Launch: global (ceil(N / (FLASH_QR·row_blocks)), B*H), any local size (1 is best on PoCL).
+
+#ifndef FLASH_QR
+#define FLASH_QR 4 // query rows per register block; each keeps DKP floats of accumulator in registers
+#endif
+#ifndef FLASH_KV
+#define FLASH_KV 2 // float16 key vectors per step: 16·FLASH_KV keys per step (1, 2 or 4)
+#endif
+#ifndef FLASH_RB
+#define FLASH_RB 8 // most register blocks per work-item, which share each chunk of keys while it is in cache
+#endif
+#ifndef FLASH_KC
+#define FLASH_KC 64 // keys per chunk (a multiple of 16·FLASH_KV)
+#endif
+#define KS (16 * FLASH_KV) // keys per step
+#define DKV (DKP / 16)     // float16 vectors per accumulator row
+// Horizontal max and sum as a tree of halves. The halves are built from components rather than
+// with .lo / .hi, which unoptimised builds turn into shuffles with an undefined operand that
+// Oclgrind's uninitialised-value check reports; optimised builds compile both forms alike.
+inline float hmax16(const float16 v) {
+    const float8 a = fmax((float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7),
+                          (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf));
+    const float4 b = fmax((float4)(a.s0, a.s1, a.s2, a.s3), (float4)(a.s4, a.s5, a.s6, a.s7));
+    return fmax(fmax(b.s0, b.s2), fmax(b.s1, b.s3));
+}
+
+inline float hsum16(const float16 v) {
+    const float8 a = (float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7)
+                   + (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf);
+    const float4 b = (float4)(a.s0, a.s1, a.s2, a.s3) + (float4)(a.s4, a.s5, a.s6, a.s7);
+    return (b.s0 + b.s2) + (b.s1 + b.s3);
+}
+
+// The scores of one step (columns j0 .. j0+KS-1 of Kt, kt_step already offset) for each row:
+// s[r][v] = q_r · k for the 16 keys of vector v.
+#define SCORES(s, kt_step)                                                    \
+    _Pragma("unroll")                                                         \
+    for (int r = 0; r < FLASH_QR; r++) {                                      \
+        _Pragma("unroll")                                                     \
+        for (int v = 0; v < FLASH_KV; v++) {                                  \
+            s[r][v] = (float16)(0.0f);                                        \
+        }                                                                     \
+    }                                                                         \
+    for (int d = 0; d < DK; d++) {                                            \
+        float16 kd[FLASH_KV];                                                 \
+        _Pragma("unroll")                                                     \
+        for (int v = 0; v < FLASH_KV; v++) {                                  \
+            kd[v] = vload16(v, (kt_step) + (long)d * MP);                     \
+        }                                                                     \
+        _Pragma("unroll")                                                     \
+        for (int r = 0; r < FLASH_QR; r++) {                                  \
+            const float16 qd = (float16)(q[r][d]);                            \
+            _Pragma("unroll")                                                 \
+            for (int v = 0; v < FLASH_KV; v++) {                              \
+                s[r][v] = fma(qd, kd[v], s[r][v]);                            \
+            }                                                                 \
+        }                                                                     \
+    }
+
+// One key of a step where every row sees every key: o_r += p_r[v].lane * v_j for every row.
+#define ADD_VALUE(V, JJ, LANE)                                                \
+    {                                                                         \
+        const __global float* vj = vh + (long)(j0 + 16 * (V) + (JJ)) * DKP;   \
+        _Pragma("unroll")                                                     \
+        for (int c = 0; c < DKV; c++) {                                       \
+            const float16 vc = vload16(c, vj);                                \
+            _Pragma("unroll")                                                 \
+            for (int r = 0; r < FLASH_QR; r++) {                              \
+                o[r][c] = fma((float16)(p[r][V].LANE), vc, o[r][c]);          \
+            }                                                                 \
+        }                                                                     \
+    }
+
+#define ADD_VALUES(V)                                                                         \
+    ADD_VALUE(V, 0, s0) ADD_VALUE(V, 1, s1) ADD_VALUE(V, 2, s2) ADD_VALUE(V, 3, s3)           \
+    ADD_VALUE(V, 4, s4) ADD_VALUE(V, 5, s5) ADD_VALUE(V, 6, s6) ADD_VALUE(V, 7, s7)           \
+    ADD_VALUE(V, 8, s8) ADD_VALUE(V, 9, s9) ADD_VALUE(V, 10, sa) ADD_VALUE(V, 11, sb)         \
+    ADD_VALUE(V, 12, sc) ADD_VALUE(V, 13, sd) ADD_VALUE(V, 14, se) ADD_VALUE(V, 15, sf)
+
+__kernel void flash(__global const float* Q, __global const float* Kt, __global const float* V,
+                    __global const float* attn_bias, __global const int* key_valid_len,
+                    __global float* heads_out, const int N, const int M, const int H, const float scale,
+                    const int causal, const int has_bias, const int has_valid_len, const int row_blocks) {
+    const int rb = clamp(row_blocks, 1, FLASH_RB); // row blocks per work-item this launch
+    const int first_row = (int)get_global_id(0) * (FLASH_QR * rb);
+    const int bh = (int)get_global_id(1);
+    if (first_row >= N) {
+        return;
+    }
+    const int b = bh / H;
+    const int head = bh % H;
+    const long MP = padded_keys(M);
+    const __global float* kt = Kt + (long)bh * DK * MP;
+    const __global float* vh = V + (long)bh * M * DKP;
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int blocks = min(rb, (N - first_row + FLASH_QR - 1) / FLASH_QR);
+    // The last row sees the most keys (visible_keys grows with the query index).
+    const int last_end = visible_keys(min(first_row + FLASH_QR * rb - 1, N - 1), N, M, causal, has_valid_len,
+                                      key_valid_len, b);
+
+    // Running state of every row block between chunks: o (unnormalised), m and l per row.
+    float16 o_saved[FLASH_RB][FLASH_QR][DKV];
+    float m_saved[FLASH_RB][FLASH_QR];
+    float l_saved[FLASH_RB][FLASH_QR];
+    for (int g = 0; g < blocks; g++) {
+        #pragma unroll
+        for (int r = 0; r < FLASH_QR; r++) {
+            m_saved[g][r] = CLATTN_NEG_INF;
+            l_saved[g][r] = 0.0f;
+            #pragma unroll
+            for (int c = 0; c < DKV; c++) {
+                o_saved[g][r][c] = (float16)(0.0f);
+            }
+        }
+    }
+
+    for (int k0 = 0; k0 < last_end; k0 += FLASH_KC) {
+        const int k1 = min(k0 + FLASH_KC, last_end);
+        for (int g = 0; g < blocks; g++) {
+            const int i0 = first_row + g * FLASH_QR;
+            // Rows past N repeat row N-1 (computed, never stored) so every row block is full.
+            const __global float* q[FLASH_QR];
+            const __global float* bias_row[FLASH_QR];
+            int end[FLASH_QR];
+            int end_min = M;
+            int end_max = 0;
+            float m[FLASH_QR];
+            float l[FLASH_QR];
+            float16 o[FLASH_QR][DKV];
+            #pragma unroll
+            for (int r = 0; r < FLASH_QR; r++) {
+                const long i = min(i0 + r, N - 1);
+                q[r] = Q + ((long)bh * N + i) * DK;
+                bias_row[r] = attn_bias + (has_bias ? i * M : 0);
+                end[r] = visible_keys(i, N, M, causal, has_valid_len, key_valid_len, b);
+                end_min = min(end_min, end[r]);
+                end_max = max(end_max, end[r]);
+                m[r] = m_saved[g][r];
+                l[r] = l_saved[g][r];
+                #pragma unroll
+                for (int c = 0; c < DKV; c++) {
+                    o[r][c] = o_saved[g][r][c];
+                }
+            }
+            if (k0 >= end_max) {
+                continue; // this block sees none of the chunk (causal: above the diagonal)
+            }
+
+            // Steps where every row sees every key of the step.
+            const int full_end = min(k1, end_min / KS * KS);
+            int j0 = k0;
+            for (; j0 < full_end; j0 += KS) {
+                float16 s[FLASH_QR][FLASH_KV];
+                SCORES(s, kt + j0)
+                float16 p[FLASH_QR][FLASH_KV];
+                #pragma unroll
+                for (int r = 0; r < FLASH_QR; r++) {
+                    float step_max = CLATTN_NEG_INF;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        s[r][v] *= scale;
+                        if (has_bias) {
+                            s[r][v] += vload16(v, bias_row[r] + j0);
+                        }
+                        step_max = fmax(step_max, hmax16(s[r][v]));
+                    }
+                    const float m_new = fmax(m[r], step_max);
+                    const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+                    float p_sum = 0.0f;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        p[r][v] = exp(s[r][v] - m_use);
+                        p_sum += hsum16(p[r][v]);
+                    }
+                    if (m_new > m[r]) { // rescale only when the running maximum grows
+                        const float alpha = exp(m[r] - m_use);
+                        l[r] *= alpha;
+                        #pragma unroll
+                        for (int c = 0; c < DKV; c++) {
+                            o[r][c] *= alpha;
+                        }
+                        m[r] = m_new;
+                    }
+                    l[r] += p_sum;
+                }
+                #pragma unroll
+                for (int v = 0; v < FLASH_KV; v++) {
+                    ADD_VALUES(v)
+                }
+            }
+
+            // Steps where some keys are hidden from some rows: mask the scores, skip hidden values.
+            const int partial_end = min(k1, end_max);
+            for (; j0 < partial_end; j0 += KS) {
+                float16 s[FLASH_QR][FLASH_KV];
+                SCORES(s, kt + j0)
+                float p[FLASH_QR][KS];
+                #pragma unroll
+                for (int r = 0; r < FLASH_QR; r++) {
+                    float step_max = CLATTN_NEG_INF;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        const int jv = j0 + 16 * v;
+                        float16 sr = s[r][v] * scale;
+                        if (has_bias) {
+                            float b16[16];
+                            for (int t = 0; t < 16; t++) {
+                                b16[t] = jv + t < end[r] ? bias_row[r][jv + t] : 0.0f;
+                            }
+                            sr += vload16(0, b16);
+                        }
+                        s[r][v] = select(sr, (float16)(CLATTN_NEG_INF), (int16)(jv) + lane >= (int16)(end[r]));
+                        step_max = fmax(step_max, hmax16(s[r][v]));
+                    }
+                    const float m_new = fmax(m[r], step_max);
+                    const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+                    float p_sum = 0.0f;
+                    #pragma unroll
+                    for (int v = 0; v < FLASH_KV; v++) {
+                        const float16 pr = exp(s[r][v] - m_use);
+                        p_sum += hsum16(pr);
+                        vstore16(pr, v, p[r]);
+                    }
+                    if (m_new > m[r]) {
+                        const float alpha = exp(m[r] - m_use);
+                        l[r] *= alpha;
+                        #pragma unroll
+                        for (int c = 0; c < DKV; c++) {
+                            o[r][c] *= alpha;
+                        }
+                        m[r] = m_new;
+                    }
+                    l[r] += p_sum;
+                }
+                for (int jj = 0; jj < KS && j0 + jj < end_max; jj++) {
+                    const __global float* vj = vh + (long)(j0 + jj) * DKP;
+                    #pragma unroll
+                    for (int c = 0; c < DKV; c++) {
+                        const float16 vc = vload16(c, vj);
+                        #pragma unroll
+                        for (int r = 0; r < FLASH_QR; r++) {
+                            if (j0 + jj < end[r]) {
+                                o[r][c] = fma((float16)(p[r][jj]), vc, o[r][c]);
+                            }
+                        }
+                    }
+                }
+            }
+
+            #pragma unroll
+            for (int r = 0; r < FLASH_QR; r++) {
+                m_saved[g][r] = m[r];
+                l_saved[g][r] = l[r];
+                #pragma unroll
+                for (int c = 0; c < DKV; c++) {
+                    o_saved[g][r][c] = o[r][c];
+                }
+            }
+        }
+    }
+
+    const long hd = (long)H * DK;
+    for (int row = 0; row < FLASH_QR * blocks && first_row + row < N; row++) {
+        const int g = row / FLASH_QR;
+        const int r = row % FLASH_QR;
+        __global float* out = heads_out + ((long)b * N + first_row + row) * hd + (long)head * DK;
+        const float l_row = l_saved[g][r];
+        const float inv = 1.0f / l_row;
+        #pragma unroll
+        for (int c = 0; c < DKV; c++) {
+            const float16 val = l_row == 0.0f ? (float16)(0.0f) : o_saved[g][r][c] * inv;
+            if ((c + 1) * 16 <= DK) {
+                vstore16(val, c, out);
+            } else {
+                float lanes[16];
+                vstore16(val, 0, lanes);
+                for (int t = 0; c * 16 + t < DK; t++) {
+                    out[c * 16 + t] = lanes[t];
+                }
+            }
+        }
+    }
+}

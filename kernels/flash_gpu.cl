@@ -1,0 +1,108 @@
+// flash_gpu.cl: fused attention for GPUs: a work-group of FLASH_BQ work-items takes FLASH_BQ
+// query rows of one (batch, head), one row each, and walks the keys in tiles of FLASH_BK that
+// the whole group stages in __local memory; no score matrix is ever stored.
+//
+// Per tile and per query row (online softmax; see flash_cpu.cl for the same recurrence):
+//   s_j = scale * q·k_j + attn_bias[i, j]   for the tile's keys j the row may see
+//   m' = max(m, max_j s_j), m_use = (m' == -inf) ? 0 : m', p_j = exp(s_j - m_use)
+//   l = l·exp(m - m_use) + sum_j p_j,  o = o·exp(m - m_use) + sum_j p_j·v_j
+// then heads_out = o / l, or zeros where l = 0.
+//
+// A row only touches the keys it may see (the prefix [0, end), visible_keys in common.cl), so
+// hidden keys and values never reach its output; the group stops after the last row's end, so
+// causal tiles above the diagonal are skipped. The tile loop bound is the same for the whole
+// group, so every work-item reaches every barrier.
+//
+// Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK].
+// Launch: local (FLASH_BQ), global (ceil(N / FLASH_BQ) · FLASH_BQ, B*H).
+// __local use: 2 · FLASH_BK · DK floats (the host shrinks FLASH_BK to fit the device).
+
+#ifndef FLASH_BQ
+#define FLASH_BQ 64 // query rows per work-group = work-group size
+#endif
+#ifndef FLASH_BK
+#define FLASH_BK 32 // keys per tile staged in __local memory
+#endif
+
+__kernel __attribute__((reqd_work_group_size(FLASH_BQ, 1, 1)))
+void flash(__global const float* Q, __global const float* Kt, __global const float* V,
+           __global const float* attn_bias, __global const int* key_valid_len,
+           __global float* heads_out, const int N, const int M, const int H, const float scale,
+           const int causal, const int has_bias, const int has_valid_len,
+           const int row_blocks /* flash_cpu.cl only; the same signature for both variants */) {
+    __local float k_tile[DK][FLASH_BK];
+    __local float v_tile[FLASH_BK][DK];
+    const int lid = (int)get_local_id(0);
+    const int i0 = (int)get_group_id(0) * FLASH_BQ;
+    const int bh = (int)get_group_id(1);
+    const int b = bh / H;
+    const int head = bh % H;
+    const long MP = padded_keys(M);
+    const __global float* kt = Kt + (long)bh * DK * MP;
+    const __global float* vh = V + (long)bh * M * DKP;
+    const long i = (long)i0 + lid;
+    const int active = i < N;
+    // The group's last row sees the most keys (visible_keys grows with the query index).
+    const long i_last = min((long)i0 + FLASH_BQ - 1, (long)N - 1);
+    const int group_end = visible_keys(i_last, N, M, causal, has_valid_len, key_valid_len, b);
+    const int end = active ? visible_keys(i, N, M, causal, has_valid_len, key_valid_len, b) : 0;
+
+    float q[DK];
+    float o[DK];
+    for (int d = 0; d < DK; d++) {
+        q[d] = active ? Q[((long)bh * N + i) * DK + d] : 0.0f;
+        o[d] = 0.0f;
+    }
+    const __global float* bias_row = attn_bias + (has_bias && active ? i * M : 0);
+    float m = CLATTN_NEG_INF;
+    float l = 0.0f;
+
+    for (int j0 = 0; j0 < group_end; j0 += FLASH_BK) {
+        barrier(CLK_LOCAL_MEM_FENCE); // the previous tile is no longer read
+        for (int e = lid; e < DK * FLASH_BK; e += FLASH_BQ) {
+            const int kd = e / FLASH_BK;
+            const int kj = e % FLASH_BK;
+            k_tile[kd][kj] = j0 + kj < group_end ? kt[(long)kd * MP + j0 + kj] : 0.0f;
+            const int vj = e / DK;
+            const int vd = e % DK;
+            v_tile[vj][vd] = j0 + vj < group_end ? vh[(long)(j0 + vj) * DKP + vd] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int count = min(FLASH_BK, end - j0); // this row's visible keys in the tile
+        if (count > 0) {
+            float s[FLASH_BK];
+            float tile_max = CLATTN_NEG_INF;
+            for (int jj = 0; jj < count; jj++) {
+                float acc = 0.0f;
+                for (int d = 0; d < DK; d++) {
+                    acc = fma(q[d], k_tile[d][jj], acc);
+                }
+                s[jj] = acc * scale + (has_bias ? bias_row[j0 + jj] : 0.0f);
+                tile_max = fmax(tile_max, s[jj]);
+            }
+            const float m_new = fmax(m, tile_max);
+            const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+            const float alpha = exp(m - m_use);
+            l *= alpha;
+            for (int d = 0; d < DK; d++) {
+                o[d] *= alpha;
+            }
+            for (int jj = 0; jj < count; jj++) {
+                const float p = exp(s[jj] - m_use);
+                l += p;
+                for (int d = 0; d < DK; d++) {
+                    o[d] = fma(p, v_tile[jj][d], o[d]);
+                }
+            }
+            m = m_new;
+        }
+    }
+
+    if (active) {
+        __global float* out = heads_out + ((long)b * N + i) * ((long)H * DK) + (long)head * DK;
+        const float inv = 1.0f / l;
+        for (int d = 0; d < DK; d++) {
+            out[d] = l == 0.0f ? 0.0f : o[d] * inv;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+// gemm_cpu.cl: projection GEMM for CPU devices (PoCL and the like): no __local memory, no
+// barriers; each work-item owns a register block of GEMM_RM rows × 16·GEMM_CV columns held in
+// float16 accumulators and streams one row of W per step with vload16.
+//
+//   C[r, c] = bias[c] + sum_k A[r, k] * W[k, c]
+//   A [rows, inner]; W [inner, ldw] and bias [ldw]; this launch uses columns w_col .. of W and
+//   bias, which are zero-padded far enough that whole 16·GEMM_CV-column blocks can be read; C is stored by store_projected (layout.cl): plain [rows, cols], or
+//   scattered into the Q / Kt / V layout of the flash kernels.
+//
+// Launch: global (ceil(rows / GEMM_RM), ceil(cols / (16·GEMM_CV))), any local size. Rows past
+// the end are clamped for loading and never stored, so any rows, inner and cols work.
+
+#ifndef GEMM_RM
+#define GEMM_RM 8 // rows of C per work-item
+#endif
+#ifndef GEMM_CV
+#define GEMM_CV 2 // float16 column vectors per work-item (16·GEMM_CV columns)
+#endif
+#define GEMM_CW (16 * GEMM_CV)
+
+// Stores 16 consecutive columns of one row: whole vectors where they land contiguously (plain
+// rows, or 16 dims of one head of Q or V), element by element otherwise.
+inline void store16(const float16 v, const int row, const int col, const int cols,
+                    __global float* out0, __global float* out1, __global float* out2,
+                    const int layout, const int col_base, const int L, const int N, const int M, const int H) {
+    if (col + 16 <= cols) {
+        if (layout == 0) {
+            vstore16(v, 0, out0 + (long)row * cols + col);
+            return;
+        }
+        const int hd = H * DK;
+        const int gc = col_base + col;
+        const int section = gc / hd;
+        const int d = gc % DK;
+        if (section != 1 && d + 16 <= DK) {
+            __global float* out = section == 0 ? out0 : out2;
+            vstore16(v, 0, out + qkv_offset(section, row / L, (gc % hd) / DK, d, row % L, N, M, H));
+            return;
+        }
+    }
+    float lanes[16];
+    vstore16(v, 0, lanes);
+    for (int t = 0; t < 16 && col + t < cols; t++) {
+        store_projected(lanes[t], row, col + t, cols, out0, out1, out2, layout, col_base, L, N, M, H);
+    }
+}
+
+__kernel void gemm(__global const float* A, __global const float* W, __global const float* bias,
+                   __global float* out0, __global float* out1, __global float* out2,
+                   const int rows, const int inner, const int cols, const int ldw, const int w_col,
+                   const int layout, const int col_base, const int L, const int N, const int M, const int H) {
+    // Rows vary fastest, so consecutive work-items reuse one panel of W from cache.
+    const int row0 = (int)get_global_id(0) * GEMM_RM;
+    const int col0 = (int)get_global_id(1) * GEMM_CW;
+    if (col0 >= cols || row0 >= rows) {
+        return;
+    }
+    const __global float* a[GEMM_RM];
+    float16 acc[GEMM_RM][GEMM_CV];
+    #pragma unroll
+    for (int r = 0; r < GEMM_RM; r++) {
+        a[r] = A + (long)min(row0 + r, rows - 1) * inner;
+        #pragma unroll
+        for (int v = 0; v < GEMM_CV; v++) {
+            acc[r][v] = vload16(v, bias + w_col + col0);
+        }
+    }
+    const __global float* w = W + w_col + col0;
+    for (int k = 0; k < inner; k++, w += ldw) {
+        float16 wk[GEMM_CV];
+        #pragma unroll
+        for (int v = 0; v < GEMM_CV; v++) {
+            wk[v] = vload16(v, w);
+        }
+        #pragma unroll
+        for (int r = 0; r < GEMM_RM; r++) {
+            const float16 ark = (float16)(a[r][k]);
+            #pragma unroll
+            for (int v = 0; v < GEMM_CV; v++) {
+                acc[r][v] = fma(ark, wk[v], acc[r][v]);
+            }
+        }
+    }
+    for (int r = 0; r < GEMM_RM && row0 + r < rows; r++) {
+        #pragma unroll
+        for (int v = 0; v < GEMM_CV; v++) {
+            store16(acc[r][v], row0 + r, col0 + 16 * v, cols, out0, out1, out2, layout, col_base, L, N, M, H);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package io.github.clattn.opencl;
+
+import io.github.clattn.Device;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * clattn's per-user cache folder, holding program binaries ({@code programs/}) and tuned kernel
+ * parameters ({@code tuning/}). It is the system property {@value #PROPERTY} when set, else
+ * {@code $XDG_CACHE_HOME/clattn}, else {@code ~/.cache/clattn}; it is read on every use, so a
+ * property set before a layer is opened takes effect. Files are written to a temporary name and
+ * moved into place, so a reader never sees half a file.
+ */
+public final class CacheDir {
+    /** System property naming the cache folder. */
+    public static final String PROPERTY = "clattn.cache.dir";
+
+    private CacheDir() {
+    }
+
+    /** The cache folder now in effect (it may not exist yet). */
+    public static Path path() {
+        String p = System.getProperty(PROPERTY);
+        if (p != null && !p.isBlank()) {
+            return Paths.get(p);
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank()) {
+            return Paths.get(xdg, "clattn");
+        }
+        return Paths.get(System.getProperty("user.home"), ".cache", "clattn");
+    }
+
+    /** A file-name-safe form of a device's name and driver version, the key of its files. */
+    static String deviceKey(Device device) {
+        String raw = device.name() + "_" + device.driverVersion();
+        return raw.replaceAll("[^A-Za-z0-9._+-]+", "_");
+    }
+
+    /** Writes {@code data} to {@code target} through a temporary file in the same folder. */
+    static void writeAtomically(Path target, byte[] data) throws IOException {
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
+        try {
+            Files.write(tmp, data);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    static String sha256(String text) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package io.github.clattn.opencl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.clattn.AttentionInput;
+import io.github.clattn.AttentionOutput;
+import io.github.clattn.ConformanceCase;
+import io.github.clattn.Device;
+import io.github.clattn.TestDevices;
+import io.github.clattn.Tolerance;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every conformance case and a seeded random sweep on the three OpenCL paths (fused CPU-style,
+ * fused GPU-style, staged) of the OpenCL test device, against the float64 reference.
+ *
+ * <p>The sweep's seed is {@code -Dclattn.test.seed} (default fixed); every failure message
+ * starts with the case's description, seed included, which is enough to reproduce it.
+ */
+class FusedPathTest {
+    private static final long SEED = Long.getLong("clattn.test.seed", 20_240_611L);
+    private static final int[] SPECIAL_LENGTHS = {1, 17, 63, 64, 65, 129, 257};
+    private static final int[] HEAD_DIMS = {1, 5, 12, 16, 20, 33, 64};
+
+    private static ClContext keepAlive;
+    private int liveBefore;
+
+    @BeforeAll
+    static void keepProgramsBuilt() {
+        // Holding the context keeps every program built by one test for the next.
+        keepAlive = ClContext.acquire(TestDevices.openCl());
+    }
+
+    @AfterAll
+    static void release() {
+        if (keepAlive != null) {
+            keepAlive.release();
+        }
+    }
+
+    @BeforeEach
+    void countObjects() {
+        liveBefore = liveExceptPrograms();
+    }
+
+    @AfterEach
+    void noLeaks() {
+        assertThat(liveExceptPrograms()).as("live OpenCL objects after the test (programs stay with the context)")
+                .isEqualTo(liveBefore);
+    }
+
+    static int liveExceptPrograms() {
+        return Cl.liveObjects() - Cl.liveObjectsByKind().getOrDefault("program", 0);
+    }
+
+    static Stream<Arguments> conformance() {
+        return ConformanceCase.names().stream()
+                .flatMap(name -> Stream.of(PathUnderTest.values()).map(p -> Arguments.of(name, p)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("conformance")
+    void conformanceCase(String name, PathUnderTest path) {
+        ConformanceCase c = ConformanceCase.load(name);
+        path.runAndCheck(TestDevices.openCl(), c.weights(), c.options(), c.input(), name);
+    }
+
+    /** One random case per flag combination (64), each on all three paths. */
+    static Stream<Arguments> sweep() {
+        SplittableRandom rng = new SplittableRandom(SEED);
+        List<Arguments> cases = new ArrayList<>();
+        for (int flags = 0; flags < RandomCase.ALL_FLAGS; flags++) {
+            long seed = rng.nextLong();
+            int n = length(rng);
+            int m = (flags & RandomCase.CROSS) != 0 ? length(rng) : n;
+            int dModel = 1 + rng.nextInt(70);
+            int heads = 1 + rng.nextInt(12);
+            int headDim = HEAD_DIMS[rng.nextInt(HEAD_DIMS.length)];
+            int batch = 1 + rng.nextInt(3);
+            cases.add(Arguments.of(seed, batch, n, m, dModel, heads, headDim, flags));
+        }
+        return cases.stream();
+    }
+
+    private static int length(SplittableRandom rng) {
+        return rng.nextBoolean() ? SPECIAL_LENGTHS[rng.nextInt(SPECIAL_LENGTHS.length)] : 1 + rng.nextInt(300);
+    }
+
+    @ParameterizedTest(name = "[{index}] B={1} N={2} M={3} D={4} H={5} dk={6} flags={7}")
+    @MethodSource("sweep")
+    void randomSweep(long seed, int batch, int n, int m, int dModel, int heads, int headDim, int flags) {
+        RandomCase c = RandomCase.of(seed, batch, n, m, dModel, heads, headDim, flags);
+        Device device = TestDevices.openCl();
+        for (PathUnderTest path : PathUnderTest.values()) {
+            path.runAndCheck(device, c.weights(), c.options(), c.input(),
+                    "[sweep base seed " + SEED + "] " + c.description());
+        }
+    }
+
+    static Stream<Arguments> variantsAndTiles() {
+        KernelParams cpuWide = KernelParams.defaults(KernelVariant.CPU).with("FLASH_QR", 2).with("FLASH_KV", 4)
+                .with("FLASH_RB", 3).with("FLASH_KC", 64).with("FLASH_WI_PER_CU", 1);
+        return Stream.concat(Stream.of(KernelVariant.values()).flatMap(v -> Stream.of(
+                Arguments.of(v, KernelParams.defaults(v)), Arguments.of(v, OclgrindChild.SMALL.get(v)))),
+                Stream.of(Arguments.of(KernelVariant.CPU, cpuWide)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("variantsAndTiles")
+    void lengthsAroundTileEdges(KernelVariant variant, KernelParams params) {
+        // Every N from 1 to 70 against M = 71 - N, with masks: all tails of 16-key steps, of key
+        // chunks, of row blocks and of work-groups, in default and in small tiles (where every
+        // CPU work-item takes several row blocks).
+        Device device = TestDevices.openCl();
+        PathUnderTest path = variant == KernelVariant.CPU ? PathUnderTest.FUSED_CPU : PathUnderTest.FUSED_GPU;
+        for (int n = 1; n <= 70; n++) {
+            int m = 71 - n;
+            RandomCase c = RandomCase.of(SEED + n, 2, n, m, 9, 3, 7,
+                    RandomCase.CAUSAL | RandomCase.CROSS | RandomCase.VALID | RandomCase.BIAS);
+            path.runAndCheck(device, c.weights(), c.options(), c.input(), c.description() + " " + params, params);
+        }
+    }
+
+    @Test
+    void pathIsStagedOnlyWhenWeightsAreRequested() {
+        RandomCase c = RandomCase.of(SEED, 1, 5, 5, 8, 2, 4, RandomCase.CAUSAL);
+        Device device = TestDevices.openCl();
+        try (OpenClAttention layer = new OpenClAttention(c.weights(), c.options(), device)) {
+            String fused = "opencl-fused-" + KernelVariant.forDevice(device).label();
+            assertThat(layer.forward(c.input()).path()).isEqualTo(fused);
+            var staged = layer.forward(RandomCase.withReturnWeights(c.input(), true));
+            assertThat(staged.path()).isEqualTo("opencl-staged");
+            assertThat(staged.stageMillis()).containsKeys("projection", "scores", "softmax", "weighting");
+            var again = layer.forward(c.input());
+            assertThat(again.path()).isEqualTo(fused);
+            assertThat(again.stageMillis()).containsOnlyKeys("projection", "attention");
+            assertThat(again.stageMillis().values()).allSatisfy(ms -> assertThat(ms).isGreaterThanOrEqualTo(0.0));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(PathUnderTest.class)
+    void nanOrInfInHiddenKeysAndValuesNeverReachesTheOutput(PathUnderTest path) {
+        // Cross-attention with key padding: batch row 0 sees 9 of 21 keys; the context rows past
+        // that are NaN or Inf, so are their keys and values.
+        RandomCase c = RandomCase.of(SEED, 2, 7, 21, 6, 2, 5, RandomCase.CROSS | RandomCase.BIAS);
+        float[] ctx = c.input().context().clone();
+        for (int j = 9; j < 21; j++) {
+            for (int e = 0; e < 6; e++) {
+                ctx[j * 6 + e] = j % 2 == 0 ? Float.NaN : Float.POSITIVE_INFINITY;
+            }
+        }
+        AttentionInput in = AttentionInput.builder(c.input().x(), 2, 7).context(ctx, 21)
+                .keyValidLength(new int[] {9, 21}).attnBias(c.input().attnBias()).build();
+        // Batch row 1 sees every key, NaN included: only row 0 must stay finite.
+        float[] x1 = in.x();
+        AttentionInput row0 = AttentionInput.builder(java.util.Arrays.copyOf(x1, 7 * 6), 1, 7)
+                .context(java.util.Arrays.copyOf(ctx, 21 * 6), 21).keyValidLength(new int[] {9})
+                .attnBias(in.attnBias()).build();
+        AttentionOutput got = path.runAndCheck(TestDevices.openCl(), c.weights(), c.options(), row0, c.description());
+        for (float v : got.headsOut()) {
+            assertThat(Float.isFinite(v)).as(path + " heads_out finite").isTrue();
+        }
+
+        // Causal self-attention with token 5 of 11 NaN: rows 0..4 cannot see it and match the
+        // reference; rows 5.. see it and are NaN, as in the reference.
+        RandomCase s = RandomCase.of(SEED + 1, 1, 11, 11, 6, 2, 5, RandomCase.CAUSAL);
+        float[] x = s.input().x().clone();
+        for (int e = 0; e < 6; e++) {
+            x[5 * 6 + e] = Float.NaN;
+        }
+        AttentionInput causal = RandomCase.withReturnWeights(AttentionInput.builder(x, 1, 11).build(),
+                path == PathUnderTest.STAGED);
+        AttentionOutput out;
+        try (OpenClAttention layer = new OpenClAttention(s.weights(), s.options(), TestDevices.openCl(),
+                path.variant(), null)) {
+            out = layer.forward(causal);
+        }
+        double[] want = io.github.clattn.Reference.compute(s.weights(), s.options(), causal).headsOut();
+        int hd = 10;
+        Tolerance.assertOutputClose(path + " rows before the NaN token",
+                java.util.Arrays.copyOf(out.headsOut(), 5 * hd), java.util.Arrays.copyOf(want, 5 * hd));
+        for (int i = 5 * hd; i < 11 * hd; i++) {
+            assertThat(Double.isNaN(want[i])).as("reference row " + i / hd + " is NaN").isTrue();
+            assertThat(Float.isNaN(out.headsOut()[i])).as(path + " row " + i / hd + " is NaN").isTrue();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(PathUnderTest.class)
+    void repeatedCallsAreBitwiseIdentical(PathUnderTest path) {
+        RandomCase c = RandomCase.of(SEED, 2, 70, 70, 12, 3, 7, RandomCase.CAUSAL | RandomCase.VALID | RandomCase.W_O);
+        AttentionInput in = RandomCase.withReturnWeights(c.input(), path == PathUnderTest.STAGED);
+        try (OpenClAttention a = new OpenClAttention(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null);
+             OpenClAttention b = new OpenClAttention(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null)) {
+            AttentionOutput first = a.forward(in);
+            for (int i = 0; i < 3; i++) {
+                assertThat(a.forward(in).out()).isEqualTo(first.out());
+                assertThat(b.forward(in).out()).isEqualTo(first.out());
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.github.clattn.opencl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.clattn.Device;
+import io.github.clattn.TestDevices;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The tuner on tiny workloads: what it stores, that layers use it, and what it ignores. */
+class TunerTest {
+    private static final Tuner.Workload TINY = new Tuner.Workload(40, 24, 2, 12);
+
+    @TempDir
+    Path dir;
+    private String savedCacheDir;
+
+    @BeforeEach
+    void useTemporaryCache() {
+        savedCacheDir = System.getProperty(CacheDir.PROPERTY);
+        System.setProperty(CacheDir.PROPERTY, dir.toString());
+    }
+
+    @AfterEach
+    void restoreCache() {
+        System.setProperty(CacheDir.PROPERTY, savedCacheDir != null ? savedCacheDir : TestCacheDir.folder().toString());
+    }
+
+    @ParameterizedTest
+    @EnumSource(KernelVariant.class)
+    void tuningStoresTheFastestCandidateAndNewLayersUseIt(KernelVariant variant) {
+        Device device = TestDevices.openCl();
+        List<Map<String, Integer>> gemm = variant == KernelVariant.CPU
+                ? List.of(Map.of("GEMM_RM", 2, "GEMM_CV", 1), Map.of("GEMM_RM", 3, "GEMM_CV", 1))
+                : List.of(Map.of("GEMM_TS", 4, "GEMM_WPT", 2), Map.of("GEMM_TS", 8, "GEMM_WPT", 4));
+        List<Map<String, Integer>> flash = variant == KernelVariant.CPU
+                ? List.of(Map.of("FLASH_QR", 2, "FLASH_KV", 1, "FLASH_RB", 2, "FLASH_KC", 16), Map.of("FLASH_QR", 3, "FLASH_RB", 1))
+                : List.of(Map.of("FLASH_BQ", 8, "FLASH_BK", 8), Map.of("FLASH_BQ", 16, "FLASH_BK", 4));
+        List<String> progress = new ArrayList<>();
+        Tuner.Result result = Tuner.tune(device, variant, TINY, gemm, flash, progress::add);
+
+        assertThat(result.file()).isEqualTo(Tuner.file(device)).exists();
+        assertThat(result.trials()).hasSize(4).allSatisfy(t -> assertThat(t.millis()).isPositive());
+        Tuner.Trial fastestGemm = result.trials().subList(0, 2).stream()
+                .min((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
+        Tuner.Trial fastestFlash = result.trials().subList(2, 4).stream()
+                .min((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
+        assertThat(result.best()).isEqualTo(fastestFlash.params());
+        fastestGemm.params().values().entrySet().stream().filter(e -> e.getKey().startsWith("GEMM_"))
+                .forEach(e -> assertThat(result.best().get(e.getKey())).as(e.getKey()).isEqualTo(e.getValue()));
+        assertThat(progress).hasSizeGreaterThanOrEqualTo(6).last().asString().contains("Best");
+
+        assertThat(Tuner.stored(device)).contains(result.best());
+        assertThat(Tuner.paramsFor(device, variant)).isEqualTo(result.best());
+        RandomCase c = RandomCase.of(5, 2, 23, 23, 10, 2, 12, RandomCase.CAUSAL | RandomCase.W_O);
+        try (OpenClAttention layer = new OpenClAttention(c.weights(), c.options(), device, variant, null)) {
+            assertThat(layer.kernelParams()).isEqualTo(result.best().fittedTo(device, 12));
+        }
+        PathUnderTest path = variant == KernelVariant.CPU ? PathUnderTest.FUSED_CPU : PathUnderTest.FUSED_GPU;
+        path.runAndCheck(device, c.weights(), c.options(), c.input(), "tuned " + result.best());
+    }
+
+    @Test
+    void filesForAnotherDeviceOrDriverOrThatDoNotParseAreIgnored() throws Exception {
+        Device device = TestDevices.openCl();
+        Path f = Tuner.file(device);
+        Files.createDirectories(f.getParent());
+        String valid = "device=" + device.name().replace(":", "\\:") + "\ndriver=" + device.driverVersion()
+                + "\nvariant=cpu\nGEMM_RM=4\nGEMM_CV=1\nFLASH_QR=2\nFLASH_RB=3\nFLASH_KC=32\n";
+        Files.writeString(f, valid);
+        KernelParams stored = Tuner.stored(device).orElseThrow();
+        assertThat(stored.values()).containsEntry("GEMM_RM", 4).containsEntry("FLASH_RB", 3);
+        assertThat(Tuner.paramsFor(device, KernelVariant.CPU)).isEqualTo(stored);
+        assertThat(Tuner.paramsFor(device, KernelVariant.GPU)).as("stored for the other variant")
+                .isEqualTo(KernelParams.defaults(KernelVariant.GPU));
+
+        for (String bad : List.of(valid.replace("driver=", "driver=other "), valid.replace("device=", "device=other "),
+                valid.replace("GEMM_RM=4", "GEMM_RM=four"), valid.replace("GEMM_RM=4", "GEMM_RM=0"),
+                valid.replace("FLASH_KC=32", "FLASH_KC=20"), valid.replace("variant=cpu", "variant=fpga"),
+                "\u0000\u0001 garbage")) {
+            Files.writeString(f, bad);
+            assertThat(Tuner.stored(device)).as("stored from:\n" + bad).isEqualTo(Optional.empty());
+            assertThat(Tuner.paramsFor(device, KernelVariant.CPU)).isEqualTo(KernelParams.defaults(KernelVariant.CPU));
+        }
+    }
+
+    @Test
+    void everyDefaultCandidateIsValid() {
+        for (KernelVariant v : KernelVariant.values()) {
+            for (String kernel : List.of("gemm", "flash")) {
+                List<Map<String, Integer>> space = Tuner.candidates(v, kernel);
+                assertThat(space).as(v + " " + kernel).isNotEmpty().hasSizeLessThanOrEqualTo(9);
+                for (Map<String, Integer> candidate : space) {
+                    KernelParams p = KernelParams.defaults(v).with(candidate);
+                    assertThat(p.values()).containsAllEntriesOf(candidate);
+                }
+            }
+        }
+    }
+
+    @Test
+    void parametersAreCheckedAndFittedToTheDevice() {
+        assertThatThrownBy(() -> KernelParams.defaults(KernelVariant.CPU).with("GEMM_TS", 8))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("GEMM_TS");
+        assertThatThrownBy(() -> KernelParams.defaults(KernelVariant.GPU).with("GEMM_WPT", 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("GEMM_WPT");
+        Device device = TestDevices.openCl();
+        KernelParams big = KernelParams.defaults(KernelVariant.GPU).with("FLASH_BK", 1024);
+        KernelParams fitted = big.fittedTo(device, 256);
+        assertThat(2L * fitted.get("FLASH_BK") * 256 * Float.BYTES).isLessThanOrEqualTo(device.localMemBytes());
+        assertThat((long) fitted.get("FLASH_BQ")).isLessThanOrEqualTo(device.maxWorkGroupSize());
+    }
+}
