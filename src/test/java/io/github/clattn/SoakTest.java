@@ -30,9 +30,11 @@ class SoakTest {
         long beforeBytes = Cl.liveBufferBytes();
         Random r = new Random(42);
         try (Attention a = Attention.open(layer.weights(), layer.options(), TestDevices.bySpec(spec))) {
-            // The largest shape first (with weights, the staged path's largest buffers) fixes the workspace size.
-            a.forward(AttentionInput.builder(layer.input().x(), 2, MAX_N).keyValidLength(new int[] {MAX_N, 1})
-                    .returnWeights(true).build());
+            // The largest shape first, on both OpenCL paths, fixes the workspace size.
+            for (boolean weights : new boolean[] {true, false}) { // the staged and the fused path
+                a.forward(AttentionInput.builder(layer.input().x(), 2, MAX_N).keyValidLength(new int[] {MAX_N, 1})
+                        .returnWeights(weights).build());
+            }
             int warmObjects = Cl.liveObjects();
             long warmDeviceBytes = Cl.liveBufferBytes();
             long warmHeap = usedHeapAfterGc();

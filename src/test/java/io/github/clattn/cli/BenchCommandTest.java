@@ -70,10 +70,11 @@ class BenchCommandTest {
             assertThat((Double) p.get("first_call_ms")).isPositive();
         }
         Map<String, Object> cl = points.get(0);
-        assertThat(cl).containsEntry("path", "opencl-staged").containsEntry("device", openCl.name());
+        assertThat((String) cl.get("path")).startsWith("opencl-fused-");
+        assertThat(cl).containsEntry("device", openCl.name());
         @SuppressWarnings("unchecked")
         Map<String, Object> stages = (Map<String, Object>) cl.get("stage_ms");
-        assertThat(stages).containsKeys("projection", "scores", "softmax", "weighting");
+        assertThat(stages).containsKeys("projection", "attention");
         stages.values().forEach(v -> assertThat((Double) v).isGreaterThanOrEqualTo(0));
         assertThat((Double) cl.get("build_ms")).isGreaterThanOrEqualTo(0);
         Map<String, Object> java = points.get(2);
@@ -109,15 +110,15 @@ class BenchCommandTest {
         assertThat(lines).hasSize(5);
         List<String> header = Arrays.asList(lines.get(0).split(",", -1));
         assertThat(header).contains("device", "seq", "context_len", "median_ms", "min_ms", "max_ms", "gflops",
-                "max_abs_err", "path", "build_ms", "first_call_ms", "stage_projection_ms", "stage_scores_ms",
-                "stage_softmax_ms", "stage_weighting_ms");
+                "max_abs_err", "path", "build_ms", "first_call_ms", "stage_projection_ms", "stage_attention_ms");
         for (String line : lines.subList(1, 5)) {
             String[] cells = line.split(",", -1);
             assertThat(cells).as(line).hasSize(header.size());
             assertThat(Double.parseDouble(cells[header.indexOf("median_ms")])).isPositive();
         }
-        String javaRow = lines.get(3);
-        assertThat(javaRow.split(",", -1)[header.indexOf("stage_scores_ms")]).as("no stage times on the Java path").isEmpty();
+        String openClRow = lines.get(1);
+        assertThat(Double.parseDouble(openClRow.split(",", -1)[header.indexOf("stage_attention_ms")]))
+                .as("OpenCL kernel time of the attention stage").isPositive();
     }
 
     @Test
@@ -134,7 +135,7 @@ class BenchCommandTest {
         assertThat(lines.get(header)).contains("median ms", "min ms", "max ms", "GFLOP/s", "max|err|", "build ms", "path");
         List<String> rows = lines.subList(header + 1, lines.size());
         assertThat(rows).hasSize(4);
-        assertThat(rows.get(0)).startsWith(openCl.spec()).contains("opencl-staged", "projection", "scores");
+        assertThat(rows.get(0)).startsWith(openCl.spec()).contains("opencl-fused-", "projection", "attention");
         assertThat(rows.get(3)).startsWith("java").containsPattern(" java-(vector|scalar) ");
         int gflopsColumn = lines.get(header).indexOf("GFLOP/s") + "GFLOP/s".length();
         for (String row : rows) {

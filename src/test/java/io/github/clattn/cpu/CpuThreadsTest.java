@@ -46,7 +46,6 @@ class CpuThreadsTest {
         for (int t = 0; t < tasks; t++) {
             assertThat(runs.get(t)).as("runs of task %d", t).isEqualTo(1);
         }
-        assertThat(threadNames).contains(Thread.currentThread().getName());
         assertThat(threadNames).allMatch(name -> name.equals(Thread.currentThread().getName())
                 || name.startsWith("clattn-cpu-"));
     }
