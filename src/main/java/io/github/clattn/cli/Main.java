@@ -32,8 +32,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Multi-head scaled dot-product attention on OpenCL devices and on a pure-Java path.",
-        // A "tune" subcommand (io.github.clattn.cli.TuneCommand) joins this list when the tuner lands.
-        subcommands = {DevicesCommand.class, RunCommand.class, BenchCommand.class, HelpCommand.class},
+        subcommands = {DevicesCommand.class, RunCommand.class, BenchCommand.class, TuneCommand.class,
+            HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footerHeading = "%n",
         footer = {"Start with 'clattn devices', then 'clattn bench'.", "",
