@@ -74,7 +74,7 @@ final class BenchCommand extends CliCommand {
     @Option(names = "--warmup", paramLabel = "W", defaultValue = "2",
             description = "Untimed calls after the first call (default ${DEFAULT-VALUE}).")
     int warmup;
-    @Option(names = "--warmup-ms", paramLabel = "MS", defaultValue = "300",
+    @Option(names = "--warmup-ms", paramLabel = "MS", defaultValue = "1000",
             description = "With --warmup > 0, keep warming up until this much time has passed too, so the JIT has "
                     + "compiled the Java path's kernels before timing (default ${DEFAULT-VALUE}).")
     long warmupMillis;
