@@ -82,6 +82,23 @@ public final class AttentionInput {
         return this;
     }
 
+    /**
+     * How many keys query {@code query} of batch row {@code batch} may see. Both masks hide a suffix
+     * of the keys, so the visible keys are always the prefix {@code [0, end)}:
+     * {@code end = min(M, query + (M - N) + 1 if causal, keyValidLength[batch])}, at least 0.
+     */
+    public static int visibleKeys(int queryLength, int contextLength, boolean causal, int[] keyValidLength, int batch,
+                                  int query) {
+        long end = contextLength;
+        if (causal) {
+            end = Math.min(end, query + (long) (contextLength - queryLength) + 1);
+        }
+        if (keyValidLength != null) {
+            end = Math.min(end, keyValidLength[batch]);
+        }
+        return (int) Math.max(end, 0);
+    }
+
     public int batch() {
         return batch;
     }

@@ -91,7 +91,6 @@ final class SampledReference {
                 keys[j] = project(ctx, offset, d, w.wK(), w.bK(), hd);
                 values[j] = project(ctx, offset, d, w.wV(), w.bV(), hd);
             });
-            int visibleByPadding = valid == null ? m : valid[b];
             for (int r = 0; r < rows.size(); r++) {
                 Row row = rows.get(r);
                 if (row.batch() != b) {
@@ -100,7 +99,7 @@ final class SampledReference {
                 int i = row.query();
                 // pass 2: the query
                 double[] q = project(x, (b * n + i) * d, d, w.wQ(), w.bQ(), hd);
-                int visible = Math.min(visibleByPadding, options.causal() ? Math.max(0, Math.min(m, i + m - n + 1)) : m);
+                int visible = AttentionInput.visibleKeys(n, m, options.causal(), valid, b, i);
                 double[] out = new double[hd];
                 for (int head = 0; head < h; head++) {
                     int c0 = head * dk;

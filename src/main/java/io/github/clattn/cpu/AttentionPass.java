@@ -1,5 +1,6 @@
 package io.github.clattn.cpu;
 
+import io.github.clattn.AttentionInput;
 import io.github.clattn.Shapes;
 import java.util.Arrays;
 
@@ -104,14 +105,7 @@ final class AttentionPass {
 
     /** The number of keys query {@code i} of batch row {@code b} sees: the prefix {@code [0, end)}. */
     private int visibleKeys(int b, int i) {
-        long end = m;
-        if (causal) {
-            end = Math.min(end, i + (long) (m - n) + 1);
-        }
-        if (validLength != null) {
-            end = Math.min(end, validLength[b]);
-        }
-        return (int) Math.max(end, 0);
+        return AttentionInput.visibleKeys(n, m, causal, validLength, b, i);
     }
 
     /** Runs one task; tasks of the last query blocks (the most keys under a causal mask) come first. */

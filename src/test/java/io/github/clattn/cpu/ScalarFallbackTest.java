@@ -6,13 +6,10 @@ import io.github.clattn.Attention;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.Reference;
 import io.github.clattn.Tolerance;
+import io.github.clattn.ForkedJvm;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,24 +21,11 @@ class ScalarFallbackTest {
 
     @Test
     void aJvmWithoutTheVectorModuleRunsTheScalarPathCorrectly() throws IOException, InterruptedException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                ScalarFallbackTest.class.getName()));
-        Path out = Files.createTempFile("clattn-scalar", ".out");
-        try {
-            Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-            boolean finished = child.waitFor(3, TimeUnit.MINUTES);
-            if (!finished) {
-                child.destroyForcibly();
-            }
-            String output = Files.readString(out, StandardCharsets.UTF_8);
-            assertThat(finished).as("child JVM finished in time; output:%n%s", output).isTrue();
-            assertThat(child.exitValue()).as("child JVM exit code; output:%n%s", output).isZero();
-            assertThat(output).contains("vector module present: false").contains("path: java-scalar")
-                    .contains("matches the control");
-        } finally {
-            Files.deleteIfExists(out);
-        }
+        ForkedJvm.Result child = ForkedJvm.run(ScalarFallbackTest.class, Map.of(), List.of("-Xmx512m"));
+        String output = child.stdout() + child.stderr();
+        assertThat(child.exitCode()).as("child JVM exit code; output:%n%s", output).isZero();
+        assertThat(child.stdout()).contains("vector module present: false").contains("path: java-scalar")
+                .contains("matches the control");
     }
 
     /** The child: random conformance-like cases through the public API, checked against the control. */
