@@ -11,9 +11,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The conformance cases also pass under PoCL's other work-group generation methods, each in a
  * fresh JVM with PoCL's kernel cache off (so the kernels really are rebuilt that way). PoCL says
- * "Unknown work group generation method" when its build lacks one; Debian 12's PoCL 3.1 lacks
- * {@code cbs}, and that case is then skipped with the reason rather than passing without having
- * used the method.
+ * "Unknown work group generation method" when its build lacks one and falls back to its default:
+ * {@code loops} and {@code loopvec} must be known; Debian 12's PoCL 3.1 lacks {@code cbs}, so with
+ * that build the {@code cbs} case checks that the cases pass with the variable set, without CBS
+ * itself having run (said on the test's output).
  */
 class PoclWorkGroupMethodTest {
     private static final String UNKNOWN = "Unknown work group generation method";
@@ -29,10 +30,13 @@ class PoclWorkGroupMethodTest {
                 Map.of("POCL_WORK_GROUP_METHOD", method, "POCL_KERNEL_CACHE", "0"),
                 List.of("--add-modules", "jdk.incubator.vector", "-Dclattn.cache.dir=" + cache,
                         "-Dclattn.conformance.dir=" + ConformanceCase.dir()));
-        if (method.equals("cbs") && r.stderr().contains(UNKNOWN)) {
-            Assumptions.abort("this PoCL build has no 'cbs' work-group method (it said: " + UNKNOWN + ")");
+        if (!method.equals("cbs")) {
+            assertThat(r.stderr()).as("PoCL must know the method").doesNotContain(UNKNOWN);
+        } else if (r.stderr().contains(UNKNOWN)) {
+            // Debian 12's PoCL 3.1 has no CBS and falls back to 'auto': the cases still have to pass
+            // with the variable set, but this run did not exercise CBS itself.
+            System.out.println("PoclWorkGroupMethodTest: this PoCL build has no 'cbs' method (" + UNKNOWN + ")");
         }
-        assertThat(r.stderr()).doesNotContain(UNKNOWN);
         assertThat(r.exitCode()).as("%s%n%s", r.stdout(), r.stderr()).isZero();
         assertThat(r.stdout()).contains("FAILED=0");
         assertThat(r.stdout().lines().filter(l -> l.startsWith("PASS "))).hasSize(ConformanceCase.names().size());
