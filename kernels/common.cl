@@ -4,6 +4,9 @@
 // the prefix [0, visible_keys):
 //   causal (bottom-right aligned): key j visible iff j <= i + (M - N)
 //   key padding:                   key j visible iff j <  key_valid_len[b]
+// Query head h reads key/value head kv_head(h) (grouped-query attention: H query heads share
+// HKV key/value heads in consecutive groups; HKV = H is plain multi-head attention). The same
+// rules are AttentionInput.visibleKeys and core.Heads.kvHead in Java.
 // Indices are 64-bit (size_t / long) wherever a product of sizes can exceed 2^31.
 
 #define CLATTN_NEG_INF (-INFINITY)
@@ -18,4 +21,8 @@ inline int visible_keys(const long query, const int N, const int M, const int ca
         end = min(end, (long)key_valid_len[batch]);
     }
     return (int)max(end, 0L);
+}
+
+inline int kv_head(const int h, const int H, const int HKV) {
+    return h / (H / HKV);
 }

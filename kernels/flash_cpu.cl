@@ -19,14 +19,15 @@
 // scores and skipped in the value sum, so NaN or Inf in hidden keys or values never reaches
 // the output. Causal steps above the diagonal are never visited.
 //
-// Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK]; MP is a
-// multiple of KEY_ALIGN, so a masked step may read whole vectors of Kt past M.
+// Layout (layout.cl): Q [B,H,N,DK], Kt [B,HKV,DK,KS], V [B,HKV,KS,DKP], heads_out [B,N,H*DK];
+// query head h reads K/V head kv_head(h). KS (key_stride) is a multiple of KEY_ALIGN, itself a
+// multiple of the keys per step, so a masked step may read whole vectors of Kt past M.
 // row_blocks is chosen per launch by the host: fewer blocks for short sequences, so that there
 // are enough work-items to keep every core busy.
 // Launch: global (ceil(N / (FLASH_QR·row_blocks)), B*H), any local size (1 is best on PoCL).
 
 #ifndef FLASH_QR
-#define FLASH_QR 4 // query rows per register block; each keeps DKP floats of accumulator in registers
+#define FLASH_QR 6 // query rows per register block; each keeps DKP floats of accumulator in registers
 #endif
 #ifndef FLASH_KV
 #define FLASH_KV 2 // float16 key vectors per step: 16·FLASH_KV keys per step (1, 2 or 4)
@@ -38,6 +39,9 @@
 #define FLASH_KC 64 // keys per chunk (a multiple of 16·FLASH_KV)
 #endif
 #define KS (16 * FLASH_KV) // keys per step
+#if KEY_ALIGN % KS != 0
+#error "KEY_ALIGN must be a multiple of the keys per step 16*FLASH_KV"
+#endif
 #define DKV (DKP / 16)     // float16 vectors per accumulator row
 // Horizontal max and sum as a tree of halves. The halves are built from components rather than
 // with .lo / .hi, which unoptimised builds turn into shuffles with an undefined operand that
@@ -70,7 +74,7 @@ inline float hsum16(const float16 v) {
         float16 kd[FLASH_KV];                                                 \
         _Pragma("unroll")                                                     \
         for (int v = 0; v < FLASH_KV; v++) {                                  \
-            kd[v] = vload16(v, (kt_step) + (long)d * MP);                     \
+            kd[v] = vload16(v, (kt_step) + (long)d * key_stride);             \
         }                                                                     \
         _Pragma("unroll")                                                     \
         for (int r = 0; r < FLASH_QR; r++) {                                  \
@@ -104,8 +108,9 @@ inline float hsum16(const float16 v) {
 
 __kernel void flash(__global const float* Q, __global const float* Kt, __global const float* V,
                     __global const float* attn_bias, __global const int* key_valid_len,
-                    __global float* heads_out, const int N, const int M, const int H, const float scale,
-                    const int causal, const int has_bias, const int has_valid_len, const int row_blocks) {
+                    __global float* heads_out, const int N, const int M, const int key_stride, const int H,
+                    const int HKV, const float scale, const int causal, const int has_bias, const int has_valid_len,
+                    const int row_blocks) {
     const int rb = clamp(row_blocks, 1, FLASH_RB); // row blocks per work-item this launch
     const int first_row = (int)get_global_id(0) * (FLASH_QR * rb);
     const int bh = (int)get_global_id(1);
@@ -114,9 +119,9 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
     }
     const int b = bh / H;
     const int head = bh % H;
-    const long MP = padded_keys(M);
-    const __global float* kt = Kt + (long)bh * DK * MP;
-    const __global float* vh = V + (long)bh * M * DKP;
+    const long kvh = (long)b * HKV + kv_head(head, H, HKV);
+    const __global float* kt = Kt + kvh * DK * key_stride;
+    const __global float* vh = V + kvh * key_stride * DKP;
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const int blocks = min(rb, (N - first_row + FLASH_QR - 1) / FLASH_QR);
     // The last row sees the most keys (visible_keys grows with the query index).

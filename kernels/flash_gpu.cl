@@ -13,7 +13,8 @@
 // causal tiles above the diagonal are skipped. The tile loop bound is the same for the whole
 // group, so every work-item reaches every barrier.
 //
-// Layout (layout.cl): Q [B,H,N,DK], Kt [B,H,DK,MP], V [B,H,M,DKP], heads_out [B,N,H*DK].
+// Layout (layout.cl): Q [B,H,N,DK], Kt [B,HKV,DK,KS], V [B,HKV,KS,DKP], heads_out [B,N,H*DK];
+// query head h reads K/V head kv_head(h).
 // Launch: local (FLASH_BQ), global (ceil(N / FLASH_BQ) · FLASH_BQ, B*H).
 // __local use: 2 · FLASH_BK · DK floats (the host shrinks FLASH_BK to fit the device).
 
@@ -27,8 +28,8 @@
 __kernel __attribute__((reqd_work_group_size(FLASH_BQ, 1, 1)))
 void flash(__global const float* Q, __global const float* Kt, __global const float* V,
            __global const float* attn_bias, __global const int* key_valid_len,
-           __global float* heads_out, const int N, const int M, const int H, const float scale,
-           const int causal, const int has_bias, const int has_valid_len,
+           __global float* heads_out, const int N, const int M, const int key_stride, const int H,
+           const int HKV, const float scale, const int causal, const int has_bias, const int has_valid_len,
            const int row_blocks /* flash_cpu.cl only; the same signature for both variants */) {
     __local float k_tile[DK][FLASH_BK];
     __local float v_tile[FLASH_BK][DK];
@@ -37,9 +38,9 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
     const int bh = (int)get_group_id(1);
     const int b = bh / H;
     const int head = bh % H;
-    const long MP = padded_keys(M);
-    const __global float* kt = Kt + (long)bh * DK * MP;
-    const __global float* vh = V + (long)bh * M * DKP;
+    const long kvh = (long)b * HKV + kv_head(head, H, HKV);
+    const __global float* kt = Kt + kvh * DK * key_stride;
+    const __global float* vh = V + kvh * key_stride * DKP;
     const long i = (long)i0 + lid;
     const int active = i < N;
     // The group's last row sees the most keys (visible_keys grows with the query index).
@@ -62,7 +63,7 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
         for (int e = lid; e < DK * FLASH_BK; e += FLASH_BQ) {
             const int kd = e / FLASH_BK;
             const int kj = e % FLASH_BK;
-            k_tile[kd][kj] = j0 + kj < group_end ? kt[(long)kd * MP + j0 + kj] : 0.0f;
+            k_tile[kd][kj] = j0 + kj < group_end ? kt[(long)kd * key_stride + j0 + kj] : 0.0f;
             const int vj = e / DK;
             const int vd = e % DK;
             v_tile[vj][vd] = j0 + vj < group_end ? vh[(long)(j0 + vj) * DKP + vd] : 0.0f;

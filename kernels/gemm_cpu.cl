@@ -22,33 +22,33 @@
 // rows, or 16 dims of one head of Q or V), element by element otherwise.
 inline void store16(const float16 v, const int row, const int col, const int cols,
                     __global float* out0, __global float* out1, __global float* out2,
-                    const int layout, const int col_base, const int L, const int N, const int M, const int H) {
+                    const int layout, const int col_base, const int L, const int N, const int key_stride,
+                    const int H, const int HKV) {
     if (col + 16 <= cols) {
         if (layout == 0) {
             vstore16(v, 0, out0 + (long)row * cols + col);
             return;
         }
-        const int hd = H * DK;
-        const int gc = col_base + col;
-        const int section = gc / hd;
-        const int d = gc % DK;
+        int section, head, d;
+        qkv_locate(col_base + col, H, HKV, &section, &head, &d);
         if (section != 1 && d + 16 <= DK) {
             __global float* out = section == 0 ? out0 : out2;
-            vstore16(v, 0, out + qkv_offset(section, row / L, (gc % hd) / DK, d, row % L, N, M, H));
+            vstore16(v, 0, out + qkv_offset(section, row / L, head, d, row % L, N, key_stride, H, HKV));
             return;
         }
     }
     float lanes[16];
     vstore16(v, 0, lanes);
     for (int t = 0; t < 16 && col + t < cols; t++) {
-        store_projected(lanes[t], row, col + t, cols, out0, out1, out2, layout, col_base, L, N, M, H);
+        store_projected(lanes[t], row, col + t, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H, HKV);
     }
 }
 
 __kernel void gemm(__global const float* A, __global const float* W, __global const float* bias,
                    __global float* out0, __global float* out1, __global float* out2,
                    const int rows, const int inner, const int cols, const int ldw, const int w_col,
-                   const int layout, const int col_base, const int L, const int N, const int M, const int H) {
+                   const int layout, const int col_base, const int L, const int N, const int key_stride,
+                   const int H, const int HKV) {
     // Rows vary fastest, so consecutive work-items reuse one panel of W from cache.
     const int row0 = (int)get_global_id(0) * GEMM_RM;
     const int col0 = (int)get_global_id(1) * GEMM_CW;
@@ -84,7 +84,8 @@ __kernel void gemm(__global const float* A, __global const float* W, __global co
     for (int r = 0; r < GEMM_RM && row0 + r < rows; r++) {
         #pragma unroll
         for (int v = 0; v < GEMM_CV; v++) {
-            store16(acc[r][v], row0 + r, col0 + 16 * v, cols, out0, out1, out2, layout, col_base, L, N, M, H);
+            store16(acc[r][v], row0 + r, col0 + 16 * v, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H,
+                    HKV);
         }
     }
 }

@@ -1,7 +1,8 @@
 package io.github.clattn;
 
-import io.github.clattn.cpu.JavaAttention;
-import io.github.clattn.opencl.OpenClAttention;
+import io.github.clattn.core.Backend;
+import io.github.clattn.core.Backends;
+import io.github.clattn.core.Shapes;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -64,19 +65,16 @@ public final class Attention implements AutoCloseable {
         Shapes.notNull("weights", weights);
         Shapes.notNull("options", options);
         Shapes.notNull("device", device);
-        if (device.isJava()) {
-            return new Attention(weights, options, device, new JavaAttention(weights, options));
-        }
         try {
-            return new Attention(weights, options, device, new OpenClAttention(weights, options, device));
+            return new Attention(weights, options, device, Backends.of(device).open(weights, options, device, null));
         } catch (ClattnException | LinkageError e) {
-            if (!device.automatic()) {
+            if (!device.automatic() || device.isJava()) {
                 throw e;
             }
             Devices.warnFallback("device " + device + " failed to start: " + e.getMessage());
-            LOG.debug("OpenCL start failure", e);
-            Device java = Device.java().asAutomatic();
-            return new Attention(weights, options, java, new JavaAttention(weights, options));
+            LOG.debug("Device start failure", e);
+            Device java = Backends.fallback().devices().get(0).asAutomatic();
+            return new Attention(weights, options, java, Backends.fallback().open(weights, options, java, null));
         }
     }
 
@@ -140,7 +138,7 @@ public final class Attention implements AutoCloseable {
             if (!recreated) {
                 recreated = true;
                 try {
-                    backend = new OpenClAttention(weights, options, device);
+                    backend = Backends.of(device).open(weights, options, device, null);
                     LOG.warn("OpenCL device {} failed {} calls in a row; recreated its context and buffers", device,
                             FAILURES_BEFORE_RECOVERY);
                     return;
@@ -149,7 +147,7 @@ public final class Attention implements AutoCloseable {
                 }
             }
             LOG.warn("OpenCL device {} keeps failing; this layer uses the pure-Java path from now on", device);
-            device = Device.java().asAutomatic();
+            device = Backends.fallback().devices().get(0).asAutomatic();
         } finally {
             lifecycle.writeLock().unlock();
         }
@@ -159,7 +157,8 @@ public final class Attention implements AutoCloseable {
 
     private synchronized Backend fallbackBackend() {
         if (javaFallback == null) {
-            javaFallback = new JavaAttention(weights, options);
+            Device java = Backends.fallback().devices().get(0);
+            javaFallback = Backends.fallback().open(weights, options, java, null);
         }
         return javaFallback;
     }

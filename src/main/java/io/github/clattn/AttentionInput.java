@@ -1,5 +1,7 @@
 package io.github.clattn;
 
+import io.github.clattn.core.Shapes;
+
 /**
  * The activations of one forward call, row-major float32.
  *

@@ -1,5 +1,7 @@
 package io.github.clattn;
 
+import io.github.clattn.core.Shapes;
+
 /**
  * The learned tensors of one multi-head attention layer, all row-major float32.
  *

@@ -1,17 +1,19 @@
 package io.github.clattn;
 
-import io.github.clattn.opencl.OpenClRuntime;
+import io.github.clattn.core.BackendProvider;
+import io.github.clattn.core.Backends;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Lists the devices attention can run on and chooses one from a spec string.
+ * Lists the devices attention can run on, chooses one from a spec string, and checks or tunes it.
  *
  * <p>Specs (case-insensitive):
  * <ul>
@@ -26,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *   <li>anything else: the first device whose name contains the text.</li>
  * </ul>
  * An explicit OpenCL spec never falls back: it throws {@link ClattnException} when no such
- * device exists. Thread-safe; OpenCL enumeration happens once per process.
+ * device exists. Thread-safe; each backend enumerates its devices once per process.
  */
 public final class Devices {
     public static final String DEVICE_PROPERTY = "clattn.device";
@@ -36,25 +38,31 @@ public final class Devices {
 
     private static final Logger LOG = LoggerFactory.getLogger(Devices.class);
     private static final AtomicBoolean FALLBACK_WARNED = new AtomicBoolean();
+    private static final String OPENCL = "opencl";
 
     private Devices() {
     }
 
     /** Every OpenCL device of every platform, in platform then device order. Empty without OpenCL. */
     public static List<Device> openCl() {
-        return OpenClRuntime.devices();
+        return Backends.all().stream().filter(p -> p.name().equals(OPENCL)).findFirst()
+                .map(BackendProvider::devices).orElse(List.of());
     }
 
-    /** Every OpenCL device followed by the Java path. */
+    /** Every device of every backend, the Java path last. */
     public static List<Device> list() {
-        List<Device> all = new ArrayList<>(openCl());
-        all.add(Device.java());
+        List<Device> all = new ArrayList<>();
+        for (BackendProvider p : Backends.all()) {
+            all.addAll(p.devices());
+        }
         return all;
     }
 
     /** Why OpenCL cannot be used (library, ICD or device missing), or empty when it can. */
     public static Optional<String> openClUnavailableReason() {
-        return Optional.ofNullable(OpenClRuntime.unavailableReason());
+        return Backends.all().stream().filter(p -> p.name().equals(OPENCL)).findFirst()
+                .map(p -> p.unavailableReason().orElse(null))
+                .or(() -> Optional.of("this build has no OpenCL backend"));
     }
 
     /** The automatic choice, honouring the property and environment overrides. */
@@ -69,12 +77,30 @@ public final class Devices {
             LOG.debug("Device chosen by {}={}", source, override);
             return select(override);
         }
-        Optional<Device> best = bestOpenCl();
+        Optional<Device> best = best();
         if (best.isPresent()) {
             return best.get().asAutomatic();
         }
         warnFallback(openClUnavailableReason().orElse("no OpenCL device found"));
-        return Device.java().asAutomatic();
+        return Backends.fallback().devices().get(0).asAutomatic();
+    }
+
+    /** The device of lowest rank over every backend but the fallback. */
+    private static Optional<Device> best() {
+        Optional<Device> best = Optional.empty();
+        int bestRank = Integer.MAX_VALUE;
+        for (BackendProvider p : Backends.all()) {
+            if (p.isFallback()) {
+                continue;
+            }
+            Optional<Device> d = p.devices().stream()
+                    .min(Comparator.comparingInt(p::rank).thenComparingInt(Device::index));
+            if (d.isPresent() && p.rank(d.get()) < bestRank) {
+                best = d;
+                bestRank = p.rank(d.get());
+            }
+        }
+        return best;
     }
 
     /** Logs the one fallback WARN of this process; later calls log at DEBUG. */
@@ -89,79 +115,66 @@ public final class Devices {
     /** Chooses a device from a spec (see the class comment). */
     public static Device select(String spec) {
         if (spec == null || spec.isBlank()) {
-            throw new IllegalArgumentException("device: expected a device spec (auto, java, opencl, opencl:I, gpu, "
-                    + "accelerator, opencl-cpu or part of a device name), got " + (spec == null ? "null" : "'" + spec + "'"));
+            throw new IllegalArgumentException("device: expected a device spec (" + forms()
+                    + " or part of a device name), got " + (spec == null ? "null" : "'" + spec + "'"));
         }
         String s = spec.trim().toLowerCase(Locale.ROOT);
-        switch (s) {
-            case "auto":
-                return auto();
-            case "java":
-            case "cpu":
-                return Device.java();
-            case "opencl":
-                return bestOpenCl().orElseThrow(() -> noOpenCl("opencl", "any OpenCL device"));
-            case "gpu":
-                return ofType(Device.Type.GPU, spec);
-            case "accelerator":
-                return ofType(Device.Type.ACCELERATOR, spec);
-            case "opencl-cpu":
-                return ofType(Device.Type.CPU, spec);
-            default:
-                break;
+        if (s.equals("auto")) {
+            return auto();
         }
-        if (s.startsWith("opencl:")) {
-            String number = s.substring("opencl:".length());
-            int index;
-            try {
-                index = Integer.parseInt(number);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("device: expected opencl:I with an integer I, got '" + spec + "'");
+        for (BackendProvider p : Backends.all()) {
+            Optional<Device> d = p.select(s);
+            if (d.isPresent()) {
+                return d.get();
             }
-            List<Device> devices = openCl();
-            if (devices.isEmpty()) {
-                throw noOpenCl(spec, "OpenCL device " + index);
-            }
-            if (index < 0 || index >= devices.size()) {
-                throw new IllegalArgumentException("device: '" + spec + "' is out of range: expected opencl:0 to opencl:"
-                        + (devices.size() - 1) + "; devices: " + devices);
-            }
-            return devices.get(index);
         }
         for (Device d : list()) {
             if (d.name().toLowerCase(Locale.ROOT).contains(s)) {
                 return d;
             }
         }
-        throw new IllegalArgumentException("device: no device matches '" + spec + "'; expected auto, java, opencl, "
-                + "opencl:I, gpu, accelerator, opencl-cpu or part of one of these names: " + list());
+        throw new IllegalArgumentException("device: no device matches '" + spec + "'; expected " + forms()
+                + " or part of one of these names: " + list());
     }
 
-    private static Device ofType(Device.Type type, String spec) {
-        return openCl().stream().filter(d -> d.type() == type).findFirst()
-                .orElseThrow(() -> noOpenCl(spec, "an OpenCL device of type " + type));
+    private static String forms() {
+        List<String> forms = new ArrayList<>(List.of("auto"));
+        Backends.all().forEach(p -> forms.addAll(p.specForms()));
+        return String.join(", ", forms);
     }
 
-    private static Optional<Device> bestOpenCl() {
-        return openCl().stream().min(Comparator.comparingInt(Devices::rank).thenComparingInt(Device::index));
+    /**
+     * Runs clattn's self-check on {@code device}: a fixed, seeded battery of problems (every feature
+     * combination, sizes that are not multiples of any tile, more than 2¹⁶ keys) on every kernel
+     * variant the device can run, each compared with a float64 reference. Drivers miscompile; run
+     * this once on a new device or driver.
+     *
+     * @param progress receives each case as it completes (may be null)
+     */
+    public static Verification verify(Device device, Consumer<Verification.Case> progress) {
+        return io.github.clattn.reference.SelfCheck.run(device, progress);
     }
 
-    private static int rank(Device d) {
-        switch (d.type()) {
-            case GPU:
-                return 0;
-            case ACCELERATOR:
-                return 1;
-            case CPU:
-                return 2;
-            default:
-                return 3;
-        }
+    /** {@link #verify(Device, Consumer)} on the device a spec names. */
+    public static Verification verify(String spec) {
+        return verify(select(spec), null);
     }
 
-    private static ClattnException noOpenCl(String spec, String wanted) {
-        String reason = openClUnavailableReason().orElse(openCl().isEmpty() ? "no OpenCL device found" : "no such device");
-        return new ClattnException("device '" + spec + "': wanted " + wanted + " but " + reason + "; " + INSTALL_HINT
-                + (openCl().isEmpty() ? "" : "; devices: " + openCl()));
+    /**
+     * Finds the fastest kernel parameters of a kernel variant on {@code device} (every candidate
+     * is first checked against the float64 reference; one that fails is dropped with a WARN) and
+     * stores them for every layer opened later on that device and driver.
+     *
+     * @param variant  a kernel variant of the device ({@code cpu} or {@code gpu} on OpenCL), or null for its default
+     * @param progress receives one line per candidate
+     */
+    public static Tuning tune(Device device, String variant, Consumer<String> progress) {
+        BackendProvider p = Backends.of(device);
+        return p.tune(device, variant == null ? p.defaultVariant(device) : variant, progress == null ? s -> { } : progress);
+    }
+
+    /** The kernel variants {@code device} can run, its default first ({@code cpu}, {@code gpu}; {@code vector}, {@code scalar}). */
+    public static List<String> variants(Device device) {
+        return Backends.of(device).variants(device);
     }
 }

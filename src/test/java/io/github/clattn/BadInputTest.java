@@ -182,10 +182,10 @@ class BadInputTest {
         Device device = TestDevices.openCl();
         // The staged path (weights requested) needs a [B,H,N,M] score buffer: make it exceed the
         // device's maximum allocation while every host array stays small.
-        long maxFloats = device.maxAllocBytes() / 4;
+        long maxFloats = device.info().maxAllocBytes() / 4;
         int n = (int) Math.min(Math.sqrt(maxFloats) + 2, 46000);
         if ((long) n * n <= maxFloats) {
-            org.junit.jupiter.api.Assumptions.abort("device allows " + device.maxAllocBytes() + " bytes per buffer");
+            org.junit.jupiter.api.Assumptions.abort("device allows " + device.info().maxAllocBytes() + " bytes per buffer");
         }
         AttentionWeights w = AttentionWeights.builder(1, 1, 1).projections(new float[1], new float[1], new float[1]).build();
         try (Attention a = Attention.open(w, AttentionOptions.DEFAULT, device)) {
@@ -193,7 +193,7 @@ class BadInputTest {
             assertThatThrownBy(() -> a.forward(AttentionInput.builder(new float[n], 1, n).returnWeights(true).build()))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("CL_DEVICE_MAX_MEM_ALLOC_SIZE")
-                    .hasMessageContaining(Long.toString(device.maxAllocBytes()));
+                    .hasMessageContaining(Long.toString(device.info().maxAllocBytes()));
             assertThat(Cl.liveObjects()).as("nothing allocated for a refused call").isEqualTo(live);
         }
     }

@@ -2,6 +2,8 @@ package io.github.clattn;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -23,12 +25,12 @@ class ConcurrencyTest {
         return TestDevices.specs();
     }
 
-    private static RandomProblem problem(int i) {
+    private static Problem problem(int i) {
         int n = new int[] {1, 17, 5, 40, 64, 3}[i % 6];
         int m = new int[] {9, 33, 2, 64}[i % 4];
-        return RandomProblem.of(100 + i % 6, RandomProblem.CROSS | RandomProblem.VALID_LEN | RandomProblem.BIAS
-                | RandomProblem.OUTPUT_PROJECTION | (i % 2 == 0 ? RandomProblem.CAUSAL : 0), 1 + i % 2, n,
-                n == m ? m + 1 : m, 12, 3, 7, 1f);
+        Problem.Builder b = Problem.builder(100 + i % 6, 1 + i % 2, n, n == m ? m + 1 : m, 12, 3, 7)
+                .with(Feature.CROSS, Feature.KEY_PADDING, Feature.ATTN_BIAS, Feature.OUTPUT_PROJECTION);
+        return (i % 2 == 0 ? b.with(Feature.CAUSAL) : b).build();
     }
 
     /** The same layer weights for every problem, so one layer can serve all shapes. */
@@ -39,7 +41,7 @@ class ConcurrencyTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void repeatedCallsAreBitwiseIdentical(String spec) {
-        RandomProblem p = problem(3);
+        Problem p = problem(3);
         try (Attention a = Attention.open(p.weights(), p.options(), TestDevices.bySpec(spec))) {
             float[] first = a.forward(p.input()).out();
             for (int i = 0; i < 5; i++) {
@@ -56,7 +58,7 @@ class ConcurrencyTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void eightThreadsOnOneLayerGetTheSingleThreadedResults(String spec) throws Exception {
-        RandomProblem layer = problem(0);
+        Problem layer = problem(0);
         try (Attention a = Attention.open(layer.weights(), layer.options(), TestDevices.bySpec(spec))) {
             List<float[]> expected = new ArrayList<>();
             for (int s = 0; s < 6; s++) {
@@ -69,7 +71,7 @@ class ConcurrencyTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void eightThreadsOnSeparateLayersSharingADevice(String spec) throws Exception {
-        RandomProblem layer = problem(0);
+        Problem layer = problem(0);
         Device device = TestDevices.bySpec(spec);
         List<float[]> expected = new ArrayList<>();
         try (Attention single = Attention.open(layer.weights(), layer.options(), device)) {

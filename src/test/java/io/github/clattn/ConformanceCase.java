@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.github.clattn.npy.Npy;
 import io.github.clattn.npy.NpyArray;
+import io.github.clattn.reference.Comparison;
+import io.github.clattn.reference.Problem;
+import io.github.clattn.reference.Tensors;
+import io.github.clattn.reference.Tolerance;
+import io.github.clattn.reference.Verdict;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -104,6 +109,29 @@ public record ConformanceCase(String name, boolean causal, double scale, Attenti
         return new AttentionOptions(causal, scale);
     }
 
+    /** The case as a problem (layer, options, call), for the float64 reference and the paths. */
+    public Problem problem() {
+        return Problem.of(name, weights, options(), input);
+    }
+
+    /**
+     * {@code got} against the case's stored float64-made outputs: heads_out, out (and that there is
+     * none without w_o), and the weights when the call returned them.
+     */
+    public Verdict check(AttentionOutput got) {
+        List<Comparison> checks = new ArrayList<>();
+        checks.add(Tolerance.outputs(name + " heads_out", got.headsOut(), Tensors.widen(headsOut)));
+        if (out != null) {
+            checks.add(Tolerance.outputs(name + " out", got.out(), Tensors.widen(out)));
+        } else if (got.out() != null) {
+            checks.add(Tolerance.outputs(name + " out (the case has no w_o)", got.out(), new double[0]));
+        }
+        if (weightsExpected != null && got.weights() != null) {
+            checks.add(Tolerance.weights(name + " weights", got.weights(), Tensors.widen(weightsExpected)));
+        }
+        return new Verdict(name, got.path(), checks);
+    }
+
     private static NpyArray npy(Path dir, String name) {
         NpyArray a = optional(dir, name);
         if (a == null) {
@@ -127,13 +155,5 @@ public record ConformanceCase(String name, boolean causal, double scale, Attenti
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    public static double[] widen(float[] a) {
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            d[i] = a[i];
-        }
-        return d;
     }
 }

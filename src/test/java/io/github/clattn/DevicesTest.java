@@ -23,13 +23,14 @@ class DevicesTest {
         assertThat(all).contains(cl);
         for (Device d : Devices.openCl()) {
             assertThat(d.name()).isNotBlank();
-            assertThat(d.vendor()).isNotBlank();
-            assertThat(d.driverVersion()).isNotBlank();
-            assertThat(d.openclVersion()).startsWith("OpenCL");
-            assertThat(d.computeUnits()).isPositive();
-            assertThat(d.globalMemBytes()).isPositive();
-            assertThat(d.localMemBytes()).isPositive();
-            assertThat(d.maxAllocBytes()).isPositive().isLessThanOrEqualTo(d.globalMemBytes());
+            assertThat(d.backend()).isEqualTo("opencl");
+            assertThat(d.info().vendor()).isNotBlank();
+            assertThat(d.info().driverVersion()).isNotBlank();
+            assertThat(d.info().version()).startsWith("OpenCL");
+            assertThat(d.info().computeUnits()).isPositive();
+            assertThat(d.info().globalMemBytes()).isPositive();
+            assertThat(d.info().localMemBytes()).isPositive();
+            assertThat(d.info().maxAllocBytes()).isPositive().isLessThanOrEqualTo(d.info().globalMemBytes());
             assertThat(Devices.select(d.spec())).isEqualTo(d);
         }
     }
@@ -39,10 +40,10 @@ class DevicesTest {
         Device cl = TestDevices.openCl();
         assertThat(Devices.select("java").isJava()).isTrue();
         assertThat(Devices.select("CPU").isJava()).as("cpu names the Java path").isTrue();
-        assertThat(Devices.select("opencl").isOpenCl()).isTrue();
+        assertThat(Devices.select("opencl").backend()).isEqualTo("opencl");
         assertThat(Devices.select("opencl:" + cl.index())).isEqualTo(cl);
         String part = cl.name().substring(0, Math.min(6, cl.name().length())).toUpperCase();
-        assertThat(Devices.select(part).isOpenCl()).isTrue();
+        assertThat(Devices.select(part).backend()).isEqualTo("opencl");
         if (cl.type() == Device.Type.CPU) {
             assertThat(Devices.select("opencl-cpu").type()).isEqualTo(Device.Type.CPU);
         }
@@ -69,7 +70,7 @@ class DevicesTest {
     void automaticChoicePrefersOpenClAndHonoursOverride() {
         Device cl = TestDevices.openCl();
         Device auto = Devices.auto();
-        assertThat(auto.isOpenCl()).isTrue();
+        assertThat(auto.backend()).isEqualTo("opencl");
         assertThat(auto.automatic()).isTrue();
         if (Devices.openCl().stream().noneMatch(d -> d.type() == Device.Type.GPU || d.type() == Device.Type.ACCELERATOR)) {
             assertThat(auto).isEqualTo(cl);

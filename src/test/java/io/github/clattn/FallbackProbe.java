@@ -1,5 +1,8 @@
 package io.github.clattn;
 
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
+
 /**
  * Child-JVM main for {@link FallbackTest}: prints what the automatic choice did, whether its
  * result matches the reference, and what an explicit OpenCL choice did.
@@ -9,12 +12,11 @@ public final class FallbackProbe {
     }
 
     public static void main(String[] args) {
-        RandomProblem p = RandomProblem.of(7, RandomProblem.CAUSAL, 2, 9, 9, 10, 2, 3, 1f);
+        Problem p = Problem.builder(7, 2, 9, 9, 10, 2, 3).with(Feature.CAUSAL).build();
         try (Attention attention = Attention.open(p.weights(), p.options())) {
             System.out.println("AUTO=" + attention.device().spec());
             AttentionOutput out = attention.forward(p.input());
-            Tolerance.assertOutputClose("fallback", out.headsOut(),
-                    Reference.compute(p.weights(), p.options(), p.input()).headsOut());
+            p.check(out).assertPassed();
             System.out.println("AUTO_RESULT=ok path=" + out.path());
         }
         // a second automatic choice must not warn again

@@ -2,6 +2,8 @@ package io.github.clattn;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -17,8 +19,7 @@ class MaskingTest {
     void fullyMaskedRowsGiveZerosNotNaN(String spec) {
         // Cross-causal with M < N: the first N - M query rows see no key at all; batch row 1 has
         // no valid key either. Every such row must be exactly zero, weights and output.
-        RandomProblem p = RandomProblem.of(11, RandomProblem.CAUSAL | RandomProblem.CROSS | RandomProblem.WEIGHTS,
-                2, 9, 4, 12, 3, 5, 1f);
+        Problem p = Problem.builder(11, 2, 9, 4, 12, 3, 5).with(Feature.CAUSAL, Feature.CROSS, Feature.WEIGHTS).build();
         AttentionInput in = AttentionInput.builder(p.input().x(), 2, 9).context(p.input().context(), 4)
                 .keyValidLength(new int[] {4, 0}).returnWeights(true).build();
         Device device = TestDevices.bySpec(spec);
@@ -40,15 +41,14 @@ class MaskingTest {
             for (float w : out.weights()) {
                 assertThat(Float.isNaN(w)).isFalse();
             }
-            Tolerance.assertOutputClose("masked rows on " + device, out.headsOut(),
-                    Reference.compute(p.weights(), p.options(), in).headsOut());
+            p.withInput(in).check(out).assertPassed();
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void biasOfMinusInfinityMasksWholeRow(String spec) {
-        RandomProblem p = RandomProblem.of(12, 0, 1, 5, 5, 8, 2, 3, 1f);
+        Problem p = Problem.builder(12, 1, 5, 5, 8, 2, 3).build();
         float[] bias = new float[25];
         java.util.Arrays.fill(bias, 0, 5, Float.NEGATIVE_INFINITY); // row 0 sees nothing
         AttentionInput in = AttentionInput.builder(p.input().x(), 1, 5).attnBias(bias).returnWeights(true).build();
@@ -57,9 +57,7 @@ class MaskingTest {
             for (int c = 0; c < 6; c++) {
                 assertThat(out.headsOut()[c]).isZero();
             }
-            Reference.Result want = Reference.compute(p.weights(), p.options(), in);
-            Tolerance.assertOutputClose("bias mask", out.headsOut(), want.headsOut());
-            Tolerance.assertWeightsClose("bias mask weights", out.weights(), want.weights());
+            p.withInput(in).check(out).assertPassed();
         }
     }
 
@@ -67,7 +65,7 @@ class MaskingTest {
     @MethodSource("devices")
     void largeLogitsStayFinite(String spec) {
         // x scaled by 1e3: scores around 1e5, exp overflows unless the row max is subtracted.
-        RandomProblem p = RandomProblem.of(13, RandomProblem.CAUSAL | RandomProblem.WEIGHTS, 2, 33, 33, 20, 2, 9, 1e3f);
+        Problem p = Problem.builder(13, 2, 33, 33, 20, 2, 9).with(Feature.CAUSAL, Feature.WEIGHTS).xScale(1e3f).build();
         try (Attention attention = Attention.open(p.weights(), p.options(), TestDevices.bySpec(spec))) {
             AttentionOutput out = attention.forward(p.input());
             for (float v : out.headsOut()) {
@@ -76,8 +74,7 @@ class MaskingTest {
             for (float w : out.weights()) {
                 assertThat(w).isBetween(0f, 1f);
             }
-            Reference.Result want = Reference.compute(p.weights(), p.options(), p.input());
-            Tolerance.assertOutputClose("large logits", out.headsOut(), want.headsOut());
+            p.withReturnWeights(false).reference().compare("large logits", out).comparisons().get(0).assertPassed();
         }
     }
 
@@ -85,8 +82,7 @@ class MaskingTest {
     @MethodSource("devices")
     void causalIsBottomRightAlignedForCrossAttention(String spec) {
         // M > N: query i sees keys 0 .. i + (M - N); the last query sees every key.
-        RandomProblem p = RandomProblem.of(14, RandomProblem.CAUSAL | RandomProblem.CROSS | RandomProblem.WEIGHTS,
-                1, 3, 7, 10, 1, 6, 1f);
+        Problem p = Problem.builder(14, 1, 3, 7, 10, 1, 6).with(Feature.CAUSAL, Feature.CROSS, Feature.WEIGHTS).build();
         try (Attention attention = Attention.open(p.weights(), p.options(), TestDevices.bySpec(spec))) {
             AttentionOutput out = attention.forward(p.input());
             float[] w = out.weights();
@@ -99,20 +95,19 @@ class MaskingTest {
                     }
                 }
             }
-            p.assertMatches(out, Reference.compute(p.weights(), p.options(), p.input()), spec);
+            p.check(out).assertPassed();
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void explicitScaleOverridesDefault(String spec) {
-        RandomProblem p = RandomProblem.of(15, RandomProblem.WEIGHTS, 1, 6, 6, 8, 2, 4, 1f);
+        Problem p = Problem.builder(15, 1, 6, 6, 8, 2, 4).with(Feature.WEIGHTS).build();
         AttentionOptions scaled = new AttentionOptions(false, 2.0);
         try (Attention a = Attention.open(p.weights(), scaled, TestDevices.bySpec(spec));
              Attention b = Attention.open(p.weights(), AttentionOptions.DEFAULT, TestDevices.bySpec(spec))) {
             AttentionOutput withScale = a.forward(p.input());
-            Tolerance.assertWeightsClose("scale 2", withScale.weights(),
-                    Reference.compute(p.weights(), scaled, p.input()).weights());
+            Problem.of("scale 2", p.weights(), scaled, p.input()).check(withScale).assertPassed();
             assertThat(withScale.weights()).isNotEqualTo(b.forward(p.input()).weights());
         }
     }

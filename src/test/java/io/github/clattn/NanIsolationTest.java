@@ -2,6 +2,8 @@ package io.github.clattn;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,14 +23,14 @@ class NanIsolationTest {
         return TestDevices.specs();
     }
 
-    private static RandomProblem problem(int flags) {
-        return RandomProblem.of(31, flags | RandomProblem.CROSS | RandomProblem.OUTPUT_PROJECTION, B, N, M, D, 3, 5, 1f);
+    private static Problem problem(Feature... more) {
+        return Problem.builder(31, B, N, M, D, 3, 5).with(Feature.CROSS, Feature.OUTPUT_PROJECTION).with(more).build();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void garbageBeyondValidLengthNeverReachesTheOutput(String spec) {
-        RandomProblem p = problem(0);
+        Problem p = problem();
         int[] valid = {6, 3};
         float[] context = p.input().context().clone();
         float[] poison = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
@@ -46,7 +48,7 @@ class NanIsolationTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void garbageHiddenByTheCausalMaskNeverReachesTheOutput(String spec) {
-        RandomProblem p = problem(RandomProblem.CAUSAL);
+        Problem p = problem(Feature.CAUSAL);
         // Query 0 sees keys 0 .. M-N; poison the last key, visible only to the last query.
         float[] context = p.input().context().clone();
         for (int b = 0; b < B; b++) {
@@ -55,7 +57,6 @@ class NanIsolationTest {
             }
         }
         AttentionInput in = AttentionInput.builder(p.input().x(), B, N).context(context, M).build();
-        Reference.Result want = Reference.compute(p.weights(), p.options(), in);
         try (Attention a = Attention.open(p.weights(), p.options(), TestDevices.bySpec(spec))) {
             AttentionOutput got = a.forward(in);
             int hd = p.weights().projectedDim();
@@ -71,18 +72,17 @@ class NanIsolationTest {
                     }
                 }
             }
-            Tolerance.assertOutputClose("causal NaN on " + spec, got.headsOut(), want.headsOut());
+            p.withInput(in).check(got).assertPassed();
         }
     }
 
-    private static void assertFiniteAndMatches(RandomProblem p, AttentionInput in, String spec) {
-        Reference.Result want = Reference.compute(p.weights(), p.options(), in);
+    private static void assertFiniteAndMatches(Problem p, AttentionInput in, String spec) {
         try (Attention a = Attention.open(p.weights(), p.options(), TestDevices.bySpec(spec))) {
             AttentionOutput got = a.forward(in);
             for (float v : got.out()) {
                 assertThat(Float.isFinite(v)).isTrue();
             }
-            Tolerance.assertOutputClose("NaN isolation on " + spec, got.out(), want.out());
+            p.withInput(in).check(got).assertPassed();
         }
     }
 }

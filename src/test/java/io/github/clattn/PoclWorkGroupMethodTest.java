@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -16,6 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * that build the {@code cbs} case checks that the cases pass with the variable set, without CBS
  * itself having run (said on the test's output).
  */
+@Tag("slow")
 class PoclWorkGroupMethodTest {
     private static final String UNKNOWN = "Unknown work group generation method";
 
@@ -24,7 +26,7 @@ class PoclWorkGroupMethodTest {
     void conformanceUnderWorkGroupMethod(String method, @org.junit.jupiter.api.io.TempDir java.nio.file.Path cache)
             throws Exception {
         Device device = TestDevices.openCl();
-        Assumptions.assumeTrue(device.platformName().contains("Portable Computing Language"),
+        Assumptions.assumeTrue(device.info().platform().contains("Portable Computing Language"),
                 "PoCL-only setting; the OpenCL device here is " + device);
         ForkedJvm.Result r = ForkedJvm.run(ConformanceProbe.class,
                 Map.of("POCL_WORK_GROUP_METHOD", method, "POCL_KERNEL_CACHE", "0"),

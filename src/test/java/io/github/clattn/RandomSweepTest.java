@@ -1,35 +1,41 @@
 package io.github.clattn;
 
-import java.util.stream.LongStream;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
+import io.github.clattn.reference.Verdict;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * 200 seeded random configurations, each on the Java path and the OpenCL device, against the
- * float64 reference. Configuration i uses flag combination {@code i % 128}, so every combination
- * of the seven features appears; a failure message starts with the seed that reproduces it
- * ({@code RandomProblem.draw(seed, flags)}).
+ * One seeded random problem per combination of the {@link Feature}s (256), sizes drawn from the
+ * seed too (none a multiple of any tile, half of them on a vector or block edge), each on the Java
+ * path and the OpenCL device against the float64 reference. A failure message starts with the
+ * problem's description, seed included, which rebuilds it ({@code Problem.random(seed, features, 300)}).
  */
 class RandomSweepTest {
     static final long BASE_SEED = 0x5EED_A77EL;
-    static final int CONFIGS = 200;
+    static final List<Set<Feature>> COMBINATIONS = Feature.combinations(List.of(Feature.values()));
 
     static Stream<Arguments> configs() {
-        return LongStream.range(0, CONFIGS).boxed()
-                .map(i -> Arguments.of(BASE_SEED + i, (int) (i % RandomProblem.ALL_FLAGS)));
+        return IntStream.range(0, COMBINATIONS.size())
+                .mapToObj(i -> Arguments.of(BASE_SEED + i, Feature.describe(COMBINATIONS.get(i))));
     }
 
-    @ParameterizedTest(name = "seed {0} flags {1}")
+    @ParameterizedTest(name = "seed {0} {1}")
     @MethodSource("configs")
-    void matchesReferenceOnEveryDevice(long seed, int flags) {
-        RandomProblem p = RandomProblem.draw(seed, flags);
-        Reference.Result want = Reference.compute(p.weights(), p.options(), p.input());
+    void matchesReferenceOnEveryDevice(long seed, String features) {
+        Problem p = Problem.random(seed, Feature.parse(features), 300);
+        var want = p.reference();
         for (String spec : TestDevices.specs()) {
             Device device = TestDevices.bySpec(spec);
             try (Attention attention = Attention.open(p.weights(), p.options(), device)) {
-                p.assertMatches(attention.forward(p.input()), want, device.toString());
+                Verdict v = want.compare(p + " on " + device, attention.forward(p.input()));
+                v.assertPassed();
             }
         }
     }

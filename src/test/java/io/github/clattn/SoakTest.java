@@ -3,8 +3,12 @@ package io.github.clattn;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.clattn.opencl.Cl;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
+import io.github.clattn.reference.Tensors;
 import java.util.List;
-import java.util.Random;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -13,6 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * not grow once the largest shape has been seen, and every 100th result is checked against the
  * reference.
  */
+@Tag("slow")
 class SoakTest {
     static final int CALLS = 2000;
     static final int MAX_N = 48;
@@ -24,11 +29,11 @@ class SoakTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
     void noGrowthOverThousandsOfCalls(String spec) {
-        RandomProblem layer = RandomProblem.of(41, RandomProblem.OUTPUT_PROJECTION | RandomProblem.PROJECTION_BIAS,
-                2, MAX_N, MAX_N, 16, 2, 6, 1f);
+        Problem layer = Problem.builder(41, 2, MAX_N, MAX_N, 16, 2, 6).with(Feature.OUTPUT_PROJECTION,
+                Feature.PROJECTION_BIAS).build();
         int before = Cl.liveObjects();
         long beforeBytes = Cl.liveBufferBytes();
-        Random r = new Random(42);
+        SplittableRandom r = new SplittableRandom(42);
         try (Attention a = Attention.open(layer.weights(), layer.options(), TestDevices.bySpec(spec))) {
             // The largest shape first, on both OpenCL paths, fixes the workspace size.
             for (boolean weights : new boolean[] {true, false}) { // the staged and the fused path
@@ -41,7 +46,7 @@ class SoakTest {
             for (int call = 0; call < CALLS; call++) {
                 int b = 1 + r.nextInt(2);
                 int n = 1 + r.nextInt(MAX_N);
-                float[] x = RandomProblem.normal(r, b * n * 16, 1f);
+                float[] x = Tensors.uniform(r, b * n * 16, 1);
                 AttentionInput.Builder in = AttentionInput.builder(x, b, n).returnWeights(r.nextInt(4) == 0);
                 if (r.nextBoolean()) {
                     int[] valid = new int[b];
@@ -53,8 +58,7 @@ class SoakTest {
                 AttentionInput input = in.build();
                 AttentionOutput out = a.forward(input);
                 if (call % 100 == 0) {
-                    Tolerance.assertOutputClose("soak call " + call, out.out(),
-                            Reference.compute(layer.weights(), layer.options(), input).out());
+                    layer.withInput(input).check(out).assertPassed();
                 }
                 if (call % 500 == 0) {
                     assertThat(Cl.liveObjects()).as("live OpenCL objects at call %d: %s", call, Cl.liveObjectsByKind())

@@ -1,10 +1,9 @@
 package io.github.clattn.cpu;
 
 import io.github.clattn.AttentionInput;
-import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
-import io.github.clattn.AttentionWeights;
-import java.util.Random;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -41,21 +40,10 @@ public class ForwardBenchmark {
 
     @Setup
     public void setup() {
-        int d = 512;
-        int h = 8;
-        Random rnd = new Random(1);
-        AttentionWeights w = AttentionWeights.builder(d, h, d / h)
-                .projections(uniform(rnd, d * d, 0.05), uniform(rnd, d * d, 0.05), uniform(rnd, d * d, 0.05)).build();
-        attention = new JavaAttention(w, AttentionOptions.causal(causal));
-        input = AttentionInput.builder(uniform(rnd, n * d, 1), 1, n).build();
-    }
-
-    private static float[] uniform(Random rnd, int count, double amplitude) {
-        float[] x = new float[count];
-        for (int i = 0; i < count; i++) {
-            x[i] = (float) ((rnd.nextDouble() * 2 - 1) * amplitude);
-        }
-        return x;
+        Problem.Builder b = Problem.builder(1, 1, n, n, 512, 8, 64);
+        Problem p = (causal ? b.with(Feature.CAUSAL) : b).build();
+        attention = new JavaAttention(p.weights(), p.options());
+        input = p.input();
     }
 
     @Benchmark

@@ -1,6 +1,7 @@
 package io.github.clattn.cpu;
 
-import java.util.Random;
+import io.github.clattn.reference.Tensors;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -69,32 +70,25 @@ public class KernelBenchmark {
             throw new IllegalStateException("wanted " + path + " but got " + kernels.path() + ": "
                     + JavaKernels.vectorUnavailableReason().orElse(""));
         }
-        Random rnd = new Random(1);
-        a = uniform(rnd, ROWS * D, 1);
-        w = PackedMatrix.pack(uniform(rnd, D * D, 0.05), null, D, D, kernels.panelWidth());
+        SplittableRandom rnd = new SplittableRandom(1);
+        a = Tensors.uniform(rnd, ROWS * D, 1);
+        w = PackedMatrix.pack(Tensors.uniform(rnd, D * D, 0.05), null, D, D, kernels.panelWidth());
         c = ProjectionTarget.rowMajor(new float[ROWS * D], D);
-        q = uniform(rnd, QUERIES * DK, 1);
+        q = Tensors.uniform(rnd, QUERIES * DK, 1);
         keyStride = kernels.keyStride(LONG_KEYS);
-        kt = uniform(rnd, DK * keyStride, 1);
-        v = uniform(rnd, LONG_KEYS * DK + kernels.lanes(), 1);
-        s = uniform(rnd, QUERIES * KEYS, 0.1f);
+        kt = Tensors.uniform(rnd, DK * keyStride, 1);
+        v = Tensors.uniform(rnd, LONG_KEYS * DK + kernels.lanes(), 1);
+        s = Tensors.uniform(rnd, QUERIES * KEYS, 0.1f);
         o = new float[QUERIES * DK];
-        expIn = uniform(rnd, EXP_COUNT, 20);
+        expIn = Tensors.uniform(rnd, EXP_COUNT, 20);
         for (int i = 0; i < EXP_COUNT; i++) {
             expIn[i] = -Math.abs(expIn[i]);
         }
         expOut = new float[EXP_COUNT];
-        block = new AttentionPass(kernels, 1, QUERIES, LONG_KEYS, 1, DK, 0.125f, false, q, kt, keyStride, v, DK, null,
-                null, new float[QUERIES * DK], null);
+        block = new AttentionPass(kernels, 1, QUERIES, LONG_KEYS, 1, 1, DK, 0.125f, false, q, kt, keyStride, v, DK,
+                LONG_KEYS, null, null, new float[QUERIES * DK], null);
     }
 
-    private static float[] uniform(Random rnd, int count, double amplitude) {
-        float[] x = new float[count];
-        for (int i = 0; i < count; i++) {
-            x[i] = (float) ((rnd.nextDouble() * 2 - 1) * amplitude);
-        }
-        return x;
-    }
 
     @Benchmark
     public float[] gemm() {

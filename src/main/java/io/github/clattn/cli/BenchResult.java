@@ -10,7 +10,7 @@ import java.util.Map;
  * Times are in milliseconds; {@code stageMs} is empty where the device reports no kernel times
  * (the Java path). A point that failed has {@code error} set and no timings.
  */
-record BenchResult(Device device, BenchCommand.Size size, int batch, int dModel, int heads, boolean causal,
+record BenchResult(Device device, BenchRunner.Size size, int batch, int dModel, int heads, boolean causal,
                    boolean outputProjection, double flops, double openMs, double buildMs, double firstCallMs,
                    double medianMs, double minMs, double maxMs, Map<String, Double> stageMs, String path,
                    double maxAbsErr, double tolerance, int checkedRows, int warmup, int iterations, String error) {

@@ -54,18 +54,18 @@ final class DevicesCommand extends CliCommand {
     static Map<String, Object> describe(Device d, boolean best) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("spec", d.spec());
-        m.put("kind", d.isJava() ? "java" : "opencl");
+        m.put("kind", d.backend());
         m.put("name", d.name());
-        m.put("platform", d.platformName());
-        m.put("vendor", d.vendor());
+        m.put("platform", d.info().platform());
+        m.put("vendor", d.info().vendor());
         m.put("type", d.type().name().toLowerCase(Locale.ROOT));
-        m.put("version", d.openclVersion());
-        m.put("driver_version", d.driverVersion());
-        m.put("compute_units", d.computeUnits());
-        m.put("global_mem_bytes", d.globalMemBytes());
-        m.put("local_mem_bytes", d.localMemBytes());
-        m.put("max_alloc_bytes", d.maxAllocBytes());
-        m.put("max_work_group_size", d.maxWorkGroupSize());
+        m.put("version", d.info().version());
+        m.put("driver_version", d.info().driverVersion());
+        m.put("compute_units", d.info().computeUnits());
+        m.put("global_mem_bytes", d.info().globalMemBytes());
+        m.put("local_mem_bytes", d.info().localMemBytes());
+        m.put("max_alloc_bytes", d.info().maxAllocBytes());
+        m.put("max_work_group_size", d.info().maxWorkGroupSize());
         m.put("best_opencl", best);
         return m;
     }
@@ -76,22 +76,22 @@ final class DevicesCommand extends CliCommand {
         }
         String platform = null;
         for (Device d : openCl) {
-            if (!d.platformName().equals(platform)) {
-                platform = d.platformName();
+            if (!d.info().platform().equals(platform)) {
+                platform = d.info().platform();
                 out.println("OpenCL platform: " + platform);
             }
             out.printf(Locale.ROOT, "  %-10s %s%s%n", d.spec(), d.name(), d.equals(best) ? "   (best: --device opencl)" : "");
             out.printf(Locale.ROOT, "  %-10s %s, vendor %s, %s, driver %s%n", "",
-                    d.type().name(), d.vendor(), d.openclVersion(), d.driverVersion());
+                    d.type().name(), d.info().vendor(), d.info().version(), d.info().driverVersion());
             out.printf(Locale.ROOT, "  %-10s %d compute units, %s global memory, %s largest buffer, %s local memory, "
-                            + "work-groups up to %d%n", "", d.computeUnits(), bytes(d.globalMemBytes()),
-                    bytes(d.maxAllocBytes()), bytes(d.localMemBytes()), d.maxWorkGroupSize());
+                            + "work-groups up to %d%n", "", d.info().computeUnits(), bytes(d.info().globalMemBytes()),
+                    bytes(d.info().maxAllocBytes()), bytes(d.info().localMemBytes()), d.info().maxWorkGroupSize());
         }
         Device java = Device.java();
         out.println("Java path:");
         out.printf(Locale.ROOT, "  %-10s %s   (also: --device cpu)%n", java.spec(), java.name());
-        out.printf(Locale.ROOT, "  %-10s Java %s (%s), %d threads, %s maximum heap%n", "", java.driverVersion(),
-                java.vendor(), java.computeUnits(), bytes(java.globalMemBytes()));
+        out.printf(Locale.ROOT, "  %-10s Java %s (%s), %d threads, %s maximum heap%n", "", java.info().driverVersion(),
+                java.info().vendor(), java.info().computeUnits(), bytes(java.info().globalMemBytes()));
         out.println();
         out.println("Select one with --device SPEC: cpu (the Java path), opencl (the best OpenCL device), opencl:I,");
         out.println("or part of a device name (case-insensitive).");

@@ -32,7 +32,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Multi-head scaled dot-product attention on OpenCL devices and on a pure-Java path.",
-        subcommands = {DevicesCommand.class, RunCommand.class, BenchCommand.class, TuneCommand.class,
+        subcommands = {DevicesCommand.class, RunCommand.class, BenchCommand.class, VerifyCommand.class, TuneCommand.class,
             HelpCommand.class},
         synopsisSubcommandLabel = "COMMAND",
         footerHeading = "%n",

@@ -1,7 +1,8 @@
 package io.github.clattn.cpu;
 
 import io.github.clattn.AttentionInput;
-import io.github.clattn.Shapes;
+import io.github.clattn.core.Heads;
+import io.github.clattn.core.Shapes;
 import java.util.Arrays;
 
 /**
@@ -9,7 +10,8 @@ import java.util.Arrays;
  * flash attention over key blocks, with no {@code N×M} buffer.
  *
  * <pre>
- *   Q [B*N, H*dk]   Kᵀ [B, H*dk, keyStride]   V [B*M, valueStride] (+ slack)   heads_out [B*N, H*dk]
+ *   Q [B*N, H*dk]   Kᵀ [B, Hkv*dk, keyStride]   V [B, capacity, valueStride] (+ slack)   heads_out [B*N, H*dk]
+ *   query head h reads K/V head g = kvHead(h) (Heads): Kᵀ rows g*dk.., V columns g*dk..; keys j < M of capacity
  *   visible keys of query i: the prefix [0, end_i),
  *       end_i = min(M, i + M - N + 1 if causal, keyValidLength[b])   (non-decreasing in i)
  *   per key block [j0, j0+KB), per group of up to 8 queries:
@@ -42,6 +44,8 @@ final class AttentionPass {
     private final int n;
     private final int m;
     private final int heads;
+    private final int kvHeads;
+    private final int capacity;
     private final int dk;
     private final int hd;
     private final int dkPad;
@@ -61,14 +65,16 @@ final class AttentionPass {
     private final float[] weights;
 
     /** Shapes as in the class comment; {@code weights} is null unless requested. */
-    AttentionPass(Kernels kernels, int batch, int n, int m, int heads, int dk, float scale, boolean causal,
-                  float[] q, float[] kt, int keyStride, float[] v, int valueStride, int[] validLength, float[] bias,
-                  float[] headsOut, float[] weights) {
+    AttentionPass(Kernels kernels, int batch, int n, int m, int heads, int kvHeads, int dk, float scale, boolean causal,
+                  float[] q, float[] kt, int keyStride, float[] v, int valueStride, int capacity, int[] validLength,
+                  float[] bias, float[] headsOut, float[] weights) {
         this.kernels = kernels;
         this.batch = batch;
         this.n = n;
         this.m = m;
         this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.capacity = capacity;
         this.dk = dk;
         this.hd = heads * dk;
         this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
@@ -135,9 +141,10 @@ final class AttentionPass {
         Arrays.fill(runningSum, 0, rows * lanes, 0f);
         Arrays.fill(o, 0, rows * dkPad, 0f);
 
+        final int kvHead = Heads.kvHead(h, heads, kvHeads);
         final int qBase = (b * n + i0) * hd + h * dk;
-        final int ktBase = (b * hd + h * dk) * keyStride;
-        final int vBase = b * m * valueStride + h * dk;
+        final int ktBase = (b * kvHeads * dk + kvHead * dk) * keyStride;
+        final int vBase = b * capacity * valueStride + kvHead * dk;
         final int keyStep = kernels.keyStep();
         final int maxEnd = end[rows - 1];
         int first = 0;

@@ -4,8 +4,8 @@ import io.github.clattn.AttentionInput;
 import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
-import io.github.clattn.Backend;
-import io.github.clattn.Shapes;
+import io.github.clattn.core.Backend;
+import io.github.clattn.core.Shapes;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * weights). The packed weights are read-only after construction: any number of threads may call
  * {@link #forward} at once.
  */
-public final class JavaAttention implements Backend {
+final class JavaAttention implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(JavaAttention.class);
 
     /** Rows of A per projection task: 64 rows of D floats stay in L2 while the panels stream. */
@@ -47,7 +47,7 @@ public final class JavaAttention implements Backend {
     private final PackedMatrix wV;
     private final PackedMatrix wO;
 
-    public JavaAttention(AttentionWeights weights, AttentionOptions options) {
+    JavaAttention(AttentionWeights weights, AttentionOptions options) {
         this(weights, options, JavaKernels.select());
     }
 
@@ -60,8 +60,9 @@ public final class JavaAttention implements Backend {
         int hd = weights.projectedDim();
         int nr = kernels.panelWidth();
         this.wQ = PackedMatrix.pack(weights.wQ(), weights.bQ(), d, hd, nr);
-        this.wK = PackedMatrix.pack(weights.wK(), weights.bK(), d, hd, nr);
-        this.wV = PackedMatrix.pack(weights.wV(), weights.bV(), d, hd, nr);
+        int kvw = weights.heads() * weights.headDim();
+        this.wK = PackedMatrix.pack(weights.wK(), weights.bK(), d, kvw, nr);
+        this.wV = PackedMatrix.pack(weights.wV(), weights.bV(), d, kvw, nr);
         this.wO = weights.hasOutputProjection() ? PackedMatrix.pack(weights.wO(), weights.bO(), hd, d, nr) : null;
         LOG.debug("Java attention layer D={} H={} dk={} on {} ({} threads)", d, weights.heads(), weights.headDim(),
                 kernels.path(), CpuThreads.threads());
@@ -79,33 +80,35 @@ public final class JavaAttention implements Backend {
         final int m = in.contextLength();
         final int d = w.dModel();
         final int h = w.heads();
+        final int kvHeads = w.heads();
         final int dk = w.headDim();
         final int hd = w.projectedDim();
+        final int kvw = kvHeads * dk;
         final int lanes = kernels.lanes();
         final int keyStride = kernels.keyStride(m);
-        final int valueStride = kernels.rowStride(hd);
+        final int valueStride = kernels.rowStride(kvw);
         float[] kv = in.keyValueSource();
         Map<String, Double> millis = new LinkedHashMap<>();
 
         long t0 = System.nanoTime();
         Workspace ws = Workspace.take(Shapes.arrayLength("Q", "[B, N, H*dk]", b, n, hd),
-                Shapes.arrayLength("K", "[B, H*dk, M rounded up]", b, hd, keyStride),
+                Shapes.arrayLength("K", "[B, Hkv*dk, M rounded up]", b, kvw, keyStride),
                 // V is read in whole vectors of channels: the slack keeps the last head's read in bounds
-                Shapes.arrayLength("V", "[B, M, H*dk rounded up] + " + lanes, (long) b * m * valueStride + lanes));
+                Shapes.arrayLength("V", "[B, M, Hkv*dk rounded up] + " + lanes, (long) b * m * valueStride + lanes));
         float[] q = ws.q;
         float[] kt = ws.kt;
         float[] v = ws.v;
         project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
-                new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, hd, m, keyStride)),
-                new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, hd, valueStride)));
+                new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, kvw, m, keyStride)),
+                new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, kvw, valueStride)));
         long t1 = System.nanoTime();
         millis.put("projection", (t1 - t0) / 1e6);
 
         float[] headsOut = new float[b * n * hd];
         float[] weights = in.returnWeights()
                 ? new float[Shapes.arrayLength("weights", "[B, H, N, M]", b, h, n, m)] : null;
-        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, dk, scale, causal, q, kt, keyStride, v, valueStride,
-                in.keyValidLength(), in.attnBias(), headsOut, weights);
+        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, kvHeads, dk, scale, causal, q, kt, keyStride, v,
+                valueStride, m, in.keyValidLength(), in.attnBias(), headsOut, weights);
         CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
         long t2 = System.nanoTime();
         millis.put("attention", (t2 - t1) / 1e6);

@@ -35,6 +35,21 @@ final class JavaKernels {
         return ScalarKernels.INSTANCE;
     }
 
+    /** The kernels of a variant: {@code vector} or {@code scalar}. */
+    static Kernels named(String variant) {
+        switch (variant) {
+            case "scalar":
+                return ScalarKernels.INSTANCE;
+            case "vector":
+                if (Probe.OUTCOME.kernels() == null) {
+                    throw new IllegalArgumentException("variant: vector kernels unavailable: " + Probe.OUTCOME.reason());
+                }
+                return Probe.OUTCOME.kernels();
+            default:
+                throw new IllegalArgumentException("variant: expected vector or scalar, got '" + variant + "'");
+        }
+    }
+
     /** Why the vectorized kernels are unavailable in this JVM, or empty when they are available. */
     static Optional<String> vectorUnavailableReason() {
         return Probe.OUTCOME.kernels() == null ? Optional.of(Probe.OUTCOME.reason()) : Optional.empty();

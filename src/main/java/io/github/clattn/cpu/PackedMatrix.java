@@ -1,6 +1,6 @@
 package io.github.clattn.cpu;
 
-import io.github.clattn.Shapes;
+import io.github.clattn.core.Shapes;
 
 /**
  * A weight matrix {@code W [inner, cols]} (row-major, applied as {@code x @ W}) cut into column

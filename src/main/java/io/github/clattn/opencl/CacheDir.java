@@ -41,7 +41,7 @@ public final class CacheDir {
 
     /** A file-name-safe form of a device's name and driver version, the key of its files. */
     static String deviceKey(Device device) {
-        String raw = device.name() + "_" + device.driverVersion();
+        String raw = device.name() + "_" + device.info().driverVersion();
         return raw.replaceAll("[^A-Za-z0-9._+-]+", "_");
     }
 

@@ -29,6 +29,8 @@ final class ClContext {
     private static final Map<Device, ClContext> SHARED = new HashMap<>();
     private static final AtomicInteger BINARY_LOADS = new AtomicInteger();
     private static final AtomicInteger SOURCE_BUILDS = new AtomicInteger();
+    /** Kernel sources by file name: read from the classpath once, or replaced by {@link #overrideSource}. */
+    private static final Map<String, String> SOURCES = new java.util.concurrent.ConcurrentHashMap<>();
 
     final Device device;
     final cl_device_id deviceId;
@@ -80,18 +82,13 @@ final class ClContext {
      * binary is stored for the next process.
      */
     cl_program program(List<String> files, String options) {
-        String key = files + "|" + options;
         synchronized (SHARED) {
-            cl_program p = programs.get(key);
+            String[] sources = sources(files);
+            String diskKey = binaryKey(files, options, sources);
+            cl_program p = programs.get(diskKey);
             if (p != null) {
                 return p;
             }
-            String[] sources = new String[files.size() + 1];
-            sources[0] = source("common.cl");
-            for (int i = 0; i < files.size(); i++) {
-                sources[i + 1] = source(files.get(i));
-            }
-            String diskKey = binaryKey(files, options, sources);
             long start = System.nanoTime();
             p = fromBinary(diskKey, options);
             if (p != null) {
@@ -115,24 +112,30 @@ final class ClContext {
                     LOG.debug("No program binary to cache: {}", e.toString());
                 }
             }
-            programs.put(key, p);
+            programs.put(diskKey, p);
             return p;
         }
     }
 
     /** The key of a program's binary on disk: device, driver, build options and a hash of the sources. */
     String binaryKey(List<String> files, String options) {
+        return binaryKey(files, options, sources(files));
+    }
+
+    /** common.cl, then {@code files}. */
+    private static String[] sources(List<String> files) {
         String[] sources = new String[files.size() + 1];
         sources[0] = source("common.cl");
         for (int i = 0; i < files.size(); i++) {
             sources[i + 1] = source(files.get(i));
         }
-        return binaryKey(files, options, sources);
+        return sources;
     }
 
     private String binaryKey(List<String> files, String options, String[] sources) {
-        return "device=" + device.name() + "\nvendor=" + device.vendor() + "\nplatform=" + device.platformName()
-                + "\ndriver=" + device.driverVersion() + "\noptions=" + options + "\nfiles=" + files
+        return "device=" + device.name() + "\nvendor=" + device.info().vendor() + "\nplatform="
+                + device.info().platform() + "\ndriver=" + device.info().driverVersion() + "\noptions=" + options
+                + "\nfiles=" + files
                 + "\nsource-sha256=" + CacheDir.sha256(String.join("\n", sources));
     }
 
@@ -166,8 +169,26 @@ final class ClContext {
         return SOURCE_BUILDS.get();
     }
 
-    /** The text of a kernel file from the classpath. */
+    /**
+     * Test seam: programs made from now on use {@code text} as the kernel file {@code file}
+     * ({@code null} restores the file from the classpath). Used to prove that the self-check and the
+     * tuner's validation catch a wrong kernel. Programs already built are unaffected; the program
+     * caches key on the source text, so nothing built from the replacement is confused with the real one.
+     */
+    static void overrideSource(String file, String text) {
+        if (text == null) {
+            SOURCES.remove(file);
+        } else {
+            SOURCES.put(file, text);
+        }
+    }
+
+    /** The text of a kernel file, from the classpath unless {@link #overrideSource} replaced it. */
     static String source(String file) {
+        return SOURCES.computeIfAbsent(file, ClContext::readSource);
+    }
+
+    private static String readSource(String file) {
         try (InputStream in = ClContext.class.getClassLoader().getResourceAsStream(KERNEL_ROOT + file)) {
             if (in == null) {
                 throw new ClattnException("kernel source " + KERNEL_ROOT + file + " is not on the classpath");

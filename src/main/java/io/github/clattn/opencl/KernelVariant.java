@@ -1,24 +1,52 @@
 package io.github.clattn.opencl;
 
 import io.github.clattn.Device;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * The two shapes of the fused kernels. {@link #CPU}: no {@code __local} memory and no barriers,
- * each work-item owns a register block held in {@code float16} vectors (fast on PoCL and other
- * CPU drivers, where local memory is ordinary memory and barriers are expensive). {@link #GPU}:
- * work-groups that tile through {@code __local} memory with barriers. Both are correct on every
- * device; {@link #forDevice} picks the fast one from the device type.
+ * The two shapes of the fused kernels, each a pair of {@link KernelSpec}s. {@link #CPU}: no
+ * {@code __local} memory and no barriers, each work-item owns a register block held in
+ * {@code float16} vectors (fast on PoCL and other CPU drivers, where local memory is ordinary
+ * memory and barriers are expensive). {@link #GPU}: work-groups that tile through {@code __local}
+ * memory with barriers. Both are correct on every device; {@link #forDevice} picks the fast one
+ * from the device type.
  */
 public enum KernelVariant {
-    CPU,
-    GPU;
+    CPU(new CpuKernelSpecs.Gemm(), new CpuKernelSpecs.Flash()),
+    GPU(new GpuKernelSpecs.Gemm(), new GpuKernelSpecs.Flash());
 
     /**
      * System property that forces a variant for every layer opened afterwards ({@code cpu} or
      * {@code gpu}); unset or {@code auto} means {@link #forDevice}.
      */
     public static final String PROPERTY = "clattn.opencl.variant";
+
+    private final KernelSpec.Gemm gemm;
+    private final KernelSpec.Flash flash;
+
+    KernelVariant(KernelSpec.Gemm gemm, KernelSpec.Flash flash) {
+        this.gemm = gemm;
+        this.flash = flash;
+    }
+
+    KernelSpec.Gemm gemm() {
+        return gemm;
+    }
+
+    KernelSpec.Flash flash() {
+        return flash;
+    }
+
+    /** Every tunable kernel of this variant, in tuning order. */
+    List<KernelSpec> specs() {
+        return List.of(gemm, flash);
+    }
+
+    /** The fused program's files, after common.cl. */
+    List<String> files() {
+        return List.of("layout.cl", gemm.file(), flash.file());
+    }
 
     /** The variant for {@code device}: CPU devices get {@link #CPU}, every other type {@link #GPU}. */
     public static KernelVariant forDevice(Device device) {
@@ -28,16 +56,21 @@ public enum KernelVariant {
     /** The variant the property {@value #PROPERTY} forces, else the one for {@code device}. */
     public static KernelVariant chosen(Device device) {
         String forced = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
-        switch (forced) {
-            case "auto":
-            case "":
-                return forDevice(device);
+        if (forced.isEmpty() || forced.equals("auto")) {
+            return forDevice(device);
+        }
+        return parse(PROPERTY, forced);
+    }
+
+    /** {@code cpu} or {@code gpu}; anything else is refused naming {@code what}. */
+    static KernelVariant parse(String what, String label) {
+        switch (label.trim().toLowerCase(Locale.ROOT)) {
             case "cpu":
                 return CPU;
             case "gpu":
                 return GPU;
             default:
-                throw new IllegalArgumentException(PROPERTY + ": expected auto, cpu or gpu, got '" + forced + "'");
+                throw new IllegalArgumentException(what + ": expected auto, cpu or gpu, got '" + label + "'");
         }
     }
 

@@ -1,6 +1,7 @@
 package io.github.clattn.opencl;
 
 import io.github.clattn.Device;
+import io.github.clattn.DeviceInfo;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * no ICD or platform, and finding no device are recorded as a reason instead of thrown, so the
  * caller can fall back to the Java path and say why.
  */
-public final class OpenClRuntime {
+final class OpenClRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(OpenClRuntime.class);
 
     private static List<Device> devices;
@@ -28,20 +29,20 @@ public final class OpenClRuntime {
     }
 
     /** Every OpenCL device in platform then device order; empty when OpenCL is unavailable. */
-    public static synchronized List<Device> devices() {
+    static synchronized List<Device> devices() {
         enumerate();
         return devices;
     }
 
     /** Why no OpenCL device can be used, or null when at least one exists. */
-    public static synchronized String unavailableReason() {
+    static synchronized String unavailableReason() {
         enumerate();
         return unavailableReason;
     }
 
     static synchronized cl_device_id handle(Device device) {
         enumerate();
-        if (!device.isOpenCl() || device.index() < 0 || device.index() >= handles.size()
+        if (!device.backend().equals(OpenClProvider.NAME) || device.index() < 0 || device.index() >= handles.size()
                 || !devices.get(device.index()).equals(device)) {
             throw new IllegalArgumentException("device: not an OpenCL device of this process: " + device);
         }
@@ -100,11 +101,12 @@ public final class OpenClRuntime {
             Device.Type type = (t & CL.CL_DEVICE_TYPE_GPU) != 0 ? Device.Type.GPU
                     : (t & CL.CL_DEVICE_TYPE_ACCELERATOR) != 0 ? Device.Type.ACCELERATOR
                     : (t & CL.CL_DEVICE_TYPE_CPU) != 0 ? Device.Type.CPU : Device.Type.OTHER;
-            found.add(Device.openCl(found.size(), platformName, deviceString(d, CL.CL_DEVICE_NAME),
-                    deviceString(d, CL.CL_DEVICE_VENDOR), type, deviceString(d, CL.CL_DRIVER_VERSION),
-                    deviceString(d, CL.CL_DEVICE_VERSION), (int) deviceInt(d, CL.CL_DEVICE_MAX_COMPUTE_UNITS),
-                    deviceLong(d, CL.CL_DEVICE_GLOBAL_MEM_SIZE), deviceLong(d, CL.CL_DEVICE_LOCAL_MEM_SIZE),
-                    deviceLong(d, CL.CL_DEVICE_MAX_MEM_ALLOC_SIZE), deviceSize(d, CL.CL_DEVICE_MAX_WORK_GROUP_SIZE)));
+            DeviceInfo info = new DeviceInfo(platformName, deviceString(d, CL.CL_DEVICE_VENDOR),
+                    deviceString(d, CL.CL_DEVICE_VERSION), deviceString(d, CL.CL_DRIVER_VERSION),
+                    (int) deviceInt(d, CL.CL_DEVICE_MAX_COMPUTE_UNITS), deviceLong(d, CL.CL_DEVICE_GLOBAL_MEM_SIZE),
+                    deviceLong(d, CL.CL_DEVICE_LOCAL_MEM_SIZE), deviceLong(d, CL.CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+                    deviceSize(d, CL.CL_DEVICE_MAX_WORK_GROUP_SIZE));
+            found.add(Device.of(OpenClProvider.NAME, found.size(), deviceString(d, CL.CL_DEVICE_NAME), type, info));
             ids.add(d);
         }
     }

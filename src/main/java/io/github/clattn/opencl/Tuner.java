@@ -1,7 +1,12 @@
 package io.github.clattn.opencl;
 
+import io.github.clattn.AttentionOptions;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
+import io.github.clattn.reference.Tensors;
+import io.github.clattn.reference.Verdict;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -28,47 +33,55 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds the fastest tile parameters ({@link KernelParams}) of the fused kernels on one device
- * and stores them in {@code <cache>/tuning/<device>_<driver>.properties} ({@link CacheDir});
- * every layer opened later on that device and driver uses them. Without a file the library
- * uses {@link KernelParams#defaults}.
+ * Finds the fastest parameters ({@link KernelParams}) of a variant's kernels on one device and
+ * stores them in {@code <cache>/tuning/<device>_<driver>.properties} ({@link CacheDir}); every layer
+ * opened later on that device and driver uses them. Without a file the library uses each
+ * {@link KernelSpec}'s defaults.
  *
- * <p>The search is short: the projection GEMM ({@code 1024 × 512 · 512 × 1536}, the Q/K/V
- * projection of a 512-wide layer) over a handful of register or tile blockings, then the flash
- * kernel ({@code B=1, H=8, N=M=1024, dk=64}) over a handful of row or tile blockings, the best
- * GEMM parameters kept. All candidates of a kernel are built first, then run in
- * {@value #ROUNDS} interleaved rounds after a warm-up round, timed from profiling events; the
- * median decides. On a 2-core CPU with PoCL it takes well under a minute.
+ * <p>One search per {@link KernelSpec} of the variant, in order (the GEMM first: the projection
+ * {@code 1024 × 512 · 512 × 1536}; then the flash kernel, {@code B=1, H=8, N=M=1024, dk=64}), over
+ * the spec's candidates, the best of each search kept for the next. Every candidate is first
+ * <b>validated</b>: a whole layer with its parameters computes a problem with every mask, sizes
+ * that are not multiples of any tile and the workload's head width, compared with the float64
+ * reference; a candidate that fails is dropped with a WARN and can never be stored (llm.c's
+ * "validate every kernel before timing it"). The survivors are built first, then run in
+ * {@value #ROUNDS} interleaved rounds after a warm-up round, timed from profiling events; the median
+ * decides.
  *
- * <p>Entry point for the command line: {@link #tune(Device, Consumer)}. Thread-safe (tuning
- * runs hold a lock; loading a stored file does not).
+ * <p>Thread-safe (tuning runs hold a lock; loading a stored file does not).
  */
-public final class Tuner {
+final class Tuner {
     private static final Logger LOG = LoggerFactory.getLogger(Tuner.class);
     private static final int ROUNDS = 5;
     private static final Object LOCK = new Object();
 
-    /** One timed candidate: which kernel, the parameters, the median time and its rate. */
-    public record Trial(String kernel, KernelParams params, double millis, double gflops) {
+    /** One candidate: which kernel, the parameters, the median time and its rate, or why it was dropped. */
+    record Trial(String kernel, KernelParams params, double millis, double gflops, String dropped) {
         @Override
         public String toString() {
+            if (dropped != null) {
+                return String.format(Locale.ROOT, "%-5s %-40s dropped: %s", kernel, params, dropped);
+            }
             return String.format(Locale.ROOT, "%-5s %-40s %9.3f ms %8.1f GFLOP/s", kernel, params, millis, gflops);
+        }
+
+        boolean timed() {
+            return dropped == null;
         }
     }
 
     /** The outcome of a tuning run: the parameters chosen, the file they went to, every trial. */
-    public record Result(Device device, KernelParams best, Path file, List<Trial> trials) {
+    record Result(Device device, KernelParams best, Path file, List<Trial> trials) {
     }
 
-    /** The sizes one tuning run measures (package-private so tests can use tiny ones). */
+    /** The sizes one tuning run measures (tests use tiny ones). */
     record Workload(int tokens, int dModel, int heads, int headDim) {
         static final Workload DEFAULT = new Workload(1024, 512, 8, 64);
 
-        double gemmFlops() {
-            return 2.0 * tokens * dModel * 3.0 * heads * headDim;
-        }
-
-        double flashFlops() {
+        double flops(KernelSpec spec) {
+            if (spec instanceof KernelSpec.Gemm) {
+                return 2.0 * tokens * dModel * 3.0 * heads * headDim;
+            }
             return 4.0 * heads * (double) tokens * tokens * headDim;
         }
     }
@@ -76,19 +89,15 @@ public final class Tuner {
     private Tuner() {
     }
 
-    /** Tunes the kernel variant that suits {@code device} with the default search and stores the result. */
-    public static Result tune(Device device, Consumer<String> progress) {
-        return tune(device, KernelVariant.chosen(device), progress);
-    }
-
-    /** Tunes {@code variant} on {@code device} with the default search and stores the result. */
-    public static Result tune(Device device, KernelVariant variant, Consumer<String> progress) {
-        return tune(device, variant, Workload.DEFAULT, candidates(variant, "gemm"), candidates(variant, "flash"),
-                progress);
+    /** Tunes {@code variant} on {@code device} with every spec's own candidates and stores the result. */
+    static Result tune(Device device, KernelVariant variant, Consumer<String> progress) {
+        List<List<Map<String, Integer>>> spaces = new ArrayList<>();
+        variant.specs().forEach(s -> spaces.add(s.candidates()));
+        return tune(device, variant, Workload.DEFAULT, spaces, progress);
     }
 
     /** The tuning file of {@code device} (it may not exist). */
-    public static Path file(Device device) {
+    static Path file(Device device) {
         return CacheDir.path().resolve("tuning").resolve(CacheDir.deviceKey(device) + ".properties");
     }
 
@@ -96,7 +105,7 @@ public final class Tuner {
      * The parameters stored for {@code device}, or empty when there is no file, it was written
      * for another device or driver, or it does not parse (logged at DEBUG).
      */
-    public static Optional<KernelParams> stored(Device device) {
+    static Optional<KernelParams> stored(Device device) {
         Path f = file(device);
         if (!Files.isRegularFile(f)) {
             return Optional.empty();
@@ -104,7 +113,8 @@ public final class Tuner {
         try {
             Properties p = new Properties();
             p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
-            if (!device.name().equals(p.getProperty("device")) || !device.driverVersion().equals(p.getProperty("driver"))) {
+            if (!device.name().equals(p.getProperty("device"))
+                    || !device.info().driverVersion().equals(p.getProperty("driver"))) {
                 LOG.debug("Ignoring tuning file {}: written for another device or driver", f);
                 return Optional.empty();
             }
@@ -123,45 +133,24 @@ public final class Tuner {
         return stored(device).filter(p -> p.variant() == variant).orElseGet(() -> KernelParams.defaults(variant));
     }
 
-    /** The default search space of one kernel ({@code gemm} or {@code flash}) of a variant. */
-    static List<Map<String, Integer>> candidates(KernelVariant variant, String kernel) {
-        List<Map<String, Integer>> list = new ArrayList<>();
-        if (variant == KernelVariant.CPU && kernel.equals("gemm")) {
-            int[][] rowsVectors = {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}};
-            for (int[] c : rowsVectors) {
-                list.add(Map.of("GEMM_RM", c[0], "GEMM_CV", c[1]));
-            }
-        } else if (variant == KernelVariant.CPU) {
-            int[][] rowsKeysBlocksChunk = {{4, 2, 8, 64}, {6, 2, 8, 64}, {8, 2, 4, 64}, {8, 1, 4, 64}, {6, 2, 4, 128},
-                {4, 4, 8, 64}};
-            for (int[] c : rowsKeysBlocksChunk) {
-                list.add(Map.of("FLASH_QR", c[0], "FLASH_KV", c[1], "FLASH_RB", c[2], "FLASH_KC", c[3]));
-            }
-        } else if (kernel.equals("gemm")) {
-            for (int ts : new int[] {16, 32}) {
-                for (int wpt : new int[] {2, 4, 8}) {
-                    list.add(Map.of("GEMM_TS", ts, "GEMM_WPT", wpt));
-                }
-            }
-        } else {
-            for (int bq : new int[] {32, 64, 128}) {
-                for (int bk : new int[] {16, 32, 64}) {
-                    list.add(Map.of("FLASH_BQ", bq, "FLASH_BK", bk));
-                }
-            }
-        }
-        return list;
-    }
-
-    static Result tune(Device device, KernelVariant variant, Workload work, List<Map<String, Integer>> gemmSpace,
-                       List<Map<String, Integer>> flashSpace, Consumer<String> progress) {
+    /** Tunes with the given search spaces, one per spec of the variant, in spec order. */
+    static Result tune(Device device, KernelVariant variant, Workload work, List<List<Map<String, Integer>>> spaces,
+                       Consumer<String> progress) {
         synchronized (LOCK) {
             List<Trial> trials = new ArrayList<>();
             progress.accept("Tuning " + variant.label() + " kernels on " + device);
             KernelParams best = KernelParams.defaults(variant);
+            Validation validation = new Validation(device, work);
             try (Bench bench = new Bench(device, work)) {
-                best = search(bench, "gemm", best, gemmSpace, trials, progress);
-                best = search(bench, "flash", best, flashSpace, trials, progress);
+                List<KernelSpec> specs = variant.specs();
+                for (int s = 0; s < specs.size(); s++) {
+                    best = search(bench, validation, specs.get(s), best, spaces.get(s), trials, progress);
+                }
+            }
+            if (!validation.passes(best)) {
+                throw new ClattnException("tuning " + device + ": no candidate of the " + variant.label()
+                        + " kernels computes correctly on this device (see the WARN lines); nothing was stored. "
+                        + "Run 'clattn verify' and report the driver.");
             }
             Path f = file(device);
             store(device, best, trials, f);
@@ -171,12 +160,14 @@ public final class Tuner {
     }
 
     /**
-     * Builds every candidate, then times them in interleaved rounds (one run of each per round,
-     * after a warm-up round), so a change in machine load hits all candidates alike; the median
-     * over the rounds decides.
+     * Validates every candidate, builds the ones that pass, then times them in interleaved rounds
+     * (one run of each per round, after a warm-up round), so a change in machine load hits all
+     * candidates alike; the median over the rounds decides. The start passes through only if it
+     * validates too.
      */
-    private static KernelParams search(Bench bench, String kernel, KernelParams start, List<Map<String, Integer>> space,
-                                       List<Trial> trials, Consumer<String> progress) {
+    private static KernelParams search(Bench bench, Validation validation, KernelSpec spec, KernelParams start,
+                                       List<Map<String, Integer>> space, List<Trial> trials, Consumer<String> progress) {
+        String kernel = spec.kernel();
         List<FusedKernels> built = new ArrayList<>();
         List<KernelParams> requested = new ArrayList<>();
         try {
@@ -184,28 +175,39 @@ public final class Tuner {
                 KernelParams p = start;
                 try {
                     p = start.with(candidate);
+                    String failure = validation.failure(p);
+                    if (failure != null) {
+                        LOG.warn("Tuning {}: candidate {} computes wrong results on {}, dropped: {}", kernel, p,
+                                bench.device, failure);
+                        Trial t = new Trial(kernel, p, Double.NaN, Double.NaN, "wrong results: " + firstLine(failure));
+                        trials.add(t);
+                        progress.accept(t.toString());
+                        continue;
+                    }
                     built.add(bench.build(p));
                     requested.add(p);
                 } catch (ClattnException | IllegalArgumentException e) {
-                    progress.accept(String.format(Locale.ROOT, "%-5s %-40s skipped: %s", kernel, p, e.getMessage()));
+                    Trial t = new Trial(kernel, p, Double.NaN, Double.NaN, e.getMessage());
+                    trials.add(t);
+                    progress.accept(t.toString());
                 }
             }
             double[][] millis = new double[built.size()][ROUNDS];
             for (int round = -1; round < ROUNDS; round++) {
                 for (int c = 0; c < built.size(); c++) {
-                    double ms = bench.run(kernel, built.get(c));
+                    double ms = bench.run(spec, built.get(c));
                     if (round >= 0) {
                         millis[c][round] = ms;
                     }
                 }
             }
-            KernelParams best = start;
+            KernelParams best = validation.passes(start) ? start : null;
             double bestMillis = Double.POSITIVE_INFINITY;
             for (int c = 0; c < built.size(); c++) {
                 Arrays.sort(millis[c]);
                 double median = millis[c][ROUNDS / 2];
                 // The parameters as requested: a layer fits them to its own head width again.
-                Trial t = new Trial(kernel, requested.get(c), median, bench.flops(kernel) / (median * 1e6));
+                Trial t = new Trial(kernel, requested.get(c), median, bench.work.flops(spec) / (median * 1e6), null);
                 trials.add(t);
                 progress.accept(t.toString());
                 if (median < bestMillis) {
@@ -213,10 +215,15 @@ public final class Tuner {
                     best = requested.get(c);
                 }
             }
-            return best;
+            return best != null ? best : start;
         } finally {
             built.forEach(FusedKernels::release);
         }
+    }
+
+    private static String firstLine(String text) {
+        int nl = text.indexOf('\n');
+        return nl < 0 ? text : text.substring(0, nl);
     }
 
     private static void store(Device device, KernelParams best, List<Trial> trials, Path f) {
@@ -227,7 +234,7 @@ public final class Tuner {
         }
         Properties p = new Properties();
         p.setProperty("device", device.name());
-        p.setProperty("driver", device.driverVersion());
+        p.setProperty("driver", device.info().driverVersion());
         p.setProperty("variant", best.variant().label());
         best.values().forEach((k, v) -> p.setProperty(k, Integer.toString(v)));
         StringWriter w = new StringWriter();
@@ -240,45 +247,74 @@ public final class Tuner {
         }
     }
 
+    /**
+     * The check every candidate passes before it is timed: a layer with the candidate's parameters
+     * computes a problem with every mask and bias, sizes that are not multiples of any tile and the
+     * workload's head width, and must match the float64 reference within the conformance tolerance.
+     */
+    private static final class Validation {
+        private final Device device;
+        private final Problem problem;
+        private final Map<KernelParams, String> outcomes = new HashMap<>();
+
+        Validation(Device device, Workload work) {
+            this.device = device;
+            int heads = Math.max(2, Math.min(3, work.heads()));
+            this.problem = Problem.builder(0x7E57, 2, 37, 53, 24, heads, work.headDim()).label("tuner validation")
+                    .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS,
+                            Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION).build();
+        }
+
+        /** Null when {@code params} computes correctly, else the failed comparisons. */
+        String failure(KernelParams params) {
+            return outcomes.computeIfAbsent(params, p -> {
+                try (OpenClLayer layer = new OpenClLayer(problem.weights(), problem.options(), device, p.variant(), p)) {
+                    Verdict v = problem.check(layer.forward(problem.input()));
+                    return v.passed() ? "" : v.report();
+                }
+            }).transform(s -> s.isEmpty() ? null : s);
+        }
+
+        boolean passes(KernelParams params) {
+            return failure(params) == null;
+        }
+    }
+
     /** Device buffers with random inputs for one workload; times one kernel of one parameter set. */
     private static final class Bench implements AutoCloseable {
         private final Device device;
         private final Workload work;
         private final ClContext context;
+        private final FusedLayout layout;
         private final List<cl_mem> buffers = new ArrayList<>();
         private cl_command_queue queue;
+        private FusedKernels.Weights w;
         private cl_mem x;
-        private cl_mem w;
-        private cl_mem bias;
         private cl_mem q;
         private cl_mem kt;
         private cl_mem v;
         private cl_mem headsOut;
         private cl_mem none;
-        private int ldw;
 
         Bench(Device device, Workload work) {
             this.device = device;
             this.work = work;
+            int hd = work.heads() * work.headDim();
+            // Columns padded generously so that every candidate's column block stays inside.
+            int ldw = (int) FusedLayout.roundUp(3L * hd, 64) + 64;
+            this.layout = new FusedLayout(work.dModel(), work.heads(), work.heads(), work.headDim(), ldw, ldw);
             this.context = ClContext.acquire(device);
             try {
                 queue = Cl.createQueue(context.context, context.deviceId, true);
-                int hd = work.heads() * work.headDim();
-                // Columns padded generously so that every candidate's column block stays inside.
-                int ldw = (int) FusedKernels.roundUp(3L * hd, 64) + 64;
                 SplittableRandom rng = new SplittableRandom(7);
                 x = buffer((long) work.tokens() * work.dModel(), rng, 1.0);
-                w = buffer((long) work.dModel() * ldw, rng, 1.0 / Math.sqrt(work.dModel()));
-                bias = buffer(ldw, rng, 0.1);
-                long mp = FusedKernels.roundUp(work.tokens(), FusedKernels.KEY_ALIGN);
-                long dkp = FusedKernels.roundUp(work.headDim(), 16);
-                long perHead = (long) work.heads() * work.tokens();
-                q = buffer(perHead * work.headDim(), rng, 1.0);
-                kt = buffer((long) work.heads() * work.headDim() * mp, rng, 1.0);
-                v = buffer(perHead * dkp, rng, 1.0);
-                headsOut = buffer(perHead * work.headDim(), null, 0);
+                w = new FusedKernels.Weights(buffer((long) work.dModel() * ldw, rng, 1.0 / Math.sqrt(work.dModel())),
+                        buffer(ldw, rng, 0.1), ldw);
+                q = buffer(layout.qBytes(1, work.tokens()) / Float.BYTES, rng, 1.0);
+                kt = buffer(layout.ktBytes(1, work.tokens()) / Float.BYTES, rng, 1.0);
+                v = buffer(layout.vBytes(1, work.tokens()) / Float.BYTES, rng, 1.0);
+                headsOut = buffer(layout.qBytes(1, work.tokens()) / Float.BYTES, null, 0);
                 none = buffer(1, null, 0);
-                this.ldw = ldw;
             } catch (RuntimeException | Error e) {
                 close();
                 throw e;
@@ -286,38 +322,29 @@ public final class Tuner {
         }
 
         private cl_mem buffer(long floats, SplittableRandom rng, double scale) {
-            float[] host = null;
-            if (rng != null) {
-                host = new float[Math.toIntExact(floats)];
-                for (int i = 0; i < host.length; i++) {
-                    host[i] = (float) ((rng.nextDouble() * 2 - 1) * scale);
-                }
-            } else {
-                host = new float[Math.toIntExact(Math.max(1, floats))];
-            }
+            float[] host = rng != null ? Tensors.uniform(rng, Math.toIntExact(floats), scale)
+                    : new float[Math.toIntExact(Math.max(1, floats))];
             cl_mem m = Cl.createBuffer(context.context, CL.CL_MEM_READ_WRITE, floats * Sizeof.cl_float, host);
             buffers.add(m);
             return m;
         }
 
         FusedKernels build(KernelParams params) {
-            return new FusedKernels(context, params.variant(), params, work.headDim());
+            return new FusedKernels(context, params.variant(), params, layout);
         }
 
-        double flops(String kernel) {
-            return kernel.equals("gemm") ? work.gemmFlops() : work.flashFlops();
-        }
-
-        /** One run of {@code kernel}: its execution time from the profiling event, in ms. */
-        double run(String kernel, FusedKernels k) {
+        /** One run of {@code spec}'s kernel: its execution time from the profiling event, in ms. */
+        double run(KernelSpec spec, FusedKernels k) {
+            int n = work.tokens();
+            long keyStride = layout.keyStride(n);
             cl_event e;
-            if (kernel.equals("gemm")) {
-                int hd = work.heads() * work.headDim();
-                e = k.gemm(queue, x, w, bias, 0, ldw, q, kt, v, work.tokens(), work.dModel(), 3 * hd,
-                        FusedKernels.QKV, 0, work.tokens(), work.tokens(), work.tokens(), work.heads());
+            if (spec instanceof KernelSpec.Gemm) {
+                e = k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(), w, 0, 3 * layout.qWidth(),
+                        new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, work.heads(), work.heads())));
             } else {
-                e = k.flash(queue, q, kt, v, none, none, headsOut, 1, work.tokens(), work.tokens(), work.heads(),
-                        (float) (1 / Math.sqrt(work.headDim())), false, false, false);
+                float scale = new AttentionOptions(false, Double.NaN).effectiveScale(work.headDim());
+                e = k.flash(queue, new FusedKernels.FlashCall(q, kt, v, none, false, none, false, headsOut, 1, n, n,
+                        keyStride, work.heads(), work.heads(), scale, false));
             }
             try {
                 Cl.finish(queue);

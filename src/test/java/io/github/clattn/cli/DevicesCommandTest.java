@@ -16,7 +16,7 @@ class DevicesCommandTest {
         Device openCl = TestDevices.openCl();
         Cli.Result r = Cli.run("devices");
         assertThat(r.exit()).as(r.toString()).isZero();
-        assertThat(r.out()).contains("OpenCL platform: " + openCl.platformName(), openCl.spec(), openCl.name(),
+        assertThat(r.out()).contains("OpenCL platform: " + openCl.info().platform(), openCl.spec(), openCl.name(),
                 "compute units", "Java path", "java", "--device cpu");
         assertThat(r.err()).as("no driver note when OpenCL works").isEmpty();
     }
@@ -39,7 +39,7 @@ class DevicesCommandTest {
         Map<String, Object> tested = devices.stream().filter(d -> d.get("spec").equals(openCl.spec())).findFirst()
                 .orElseThrow();
         assertThat(tested).containsEntry("kind", "opencl").containsEntry("name", openCl.name())
-                .containsEntry("platform", openCl.platformName());
+                .containsEntry("platform", openCl.info().platform());
         assertThat(devices.stream().filter(d -> Boolean.TRUE.equals(d.get("best_opencl")))).hasSize(1);
         // Every spec listed selects that device again.
         for (Map<String, Object> d : devices) {

@@ -5,10 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.clattn.ConformanceCase;
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
-import io.github.clattn.Tolerance;
 import io.github.clattn.npy.Npy;
 import io.github.clattn.npy.NpyArray;
 import io.github.clattn.opencl.Cl;
+import io.github.clattn.reference.Tensors;
+import io.github.clattn.reference.Tolerance;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -93,18 +94,18 @@ class RunCommandTest {
         int m = c.input().contextLength();
         int h = c.weights().heads();
         assertThat(headsOut.shape()).as(label).containsExactly(b, n, c.weights().projectedDim());
-        Tolerance.assertOutputClose(label + " heads_out", headsOut.floats(), ConformanceCase.widen(c.headsOut()));
+        Tolerance.outputs(label + " heads_out", headsOut.floats(), Tensors.widen(c.headsOut())).assertPassed();
 
         NpyArray out = Npy.read(tmp.resolve("out.npy"));
         float[] expectedOut = c.out() != null ? c.out() : c.headsOut();
         assertThat(out.shape()).as(label + " --out is out with --w-o, else heads_out")
                 .containsExactly(b, n, c.out() != null ? c.weights().dModel() : c.weights().projectedDim());
-        Tolerance.assertOutputClose(label + " --out", out.floats(), ConformanceCase.widen(expectedOut));
+        Tolerance.outputs(label + " --out", out.floats(), Tensors.widen(expectedOut)).assertPassed();
 
         if (c.weightsExpected() != null) {
             NpyArray weights = Npy.read(tmp.resolve("weights.npy"));
             assertThat(weights.shape()).as(label).containsExactly(b, h, n, m);
-            Tolerance.assertWeightsClose(label + " weights", weights.floats(), ConformanceCase.widen(c.weightsExpected()));
+            Tolerance.weights(label + " weights", weights.floats(), Tensors.widen(c.weightsExpected())).assertPassed();
         }
         assertThat(leftovers(tmp)).as(label + ": no temporary file left").isEmpty();
     }

@@ -6,13 +6,16 @@ import io.github.clattn.AttentionInput;
 import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
-import io.github.clattn.Reference;
-import io.github.clattn.Tolerance;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
+import io.github.clattn.reference.Tensors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -22,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Both kernel sets of the Java path against the float64 control ({@link Reference}) with the
+ * Both kernel sets of the Java path against the float64 control ({@link Problem#check}) with the
  * conformance tolerance: random shapes and flags, sizes on every vector and tile edge, every flag
  * combination, fully masked rows, NaN and ∞ behind masks, and bitwise determinism across pool
  * sizes.
@@ -35,10 +38,28 @@ class JavaAttentionTest {
         if (path.equals("java-scalar")) {
             return ScalarKernels.INSTANCE;
         }
-        Kernels k = JavaKernels.select();
-        assertThat(k.path()).as("surefire starts the JVM with --add-modules jdk.incubator.vector; "
-                + JavaKernels.vectorUnavailableReason().orElse("")).isEqualTo("java-vector");
-        return k;
+        assertThat(JavaKernels.vectorUnavailableReason()).as("surefire starts the JVM with --add-modules "
+                + "jdk.incubator.vector").isEmpty();
+        return JavaKernels.named("vector");
+    }
+
+    /** A problem of given sizes and features. */
+    static Problem problem(long seed, int batch, int n, int m, int dModel, int heads, int headDim, Feature... features) {
+        EnumSet<Feature> f = EnumSet.noneOf(Feature.class);
+        f.addAll(List.of(features));
+        if (m != n) {
+            f.add(Feature.CROSS);
+        }
+        return Problem.builder(seed, batch, n, m, dModel, heads, headDim).with(f).build();
+    }
+
+    /** {@code feature} when {@code on}, else nothing (for building feature lists from flags). */
+    static Feature[] when(boolean on, Feature feature) {
+        return on ? new Feature[] {feature} : new Feature[0];
+    }
+
+    static Feature[] all(Feature[]... parts) {
+        return Stream.of(parts).flatMap(Stream::of).toArray(Feature[]::new);
     }
 
     static AttentionOutput run(String path, AttentionWeights w, AttentionOptions o, AttentionInput in) {
@@ -49,19 +70,14 @@ class JavaAttentionTest {
     }
 
     /** Runs {@code c} on {@code path} and checks every output against the control. */
-    static AttentionOutput check(String path, RandomCase c) {
+    static AttentionOutput check(String path, Problem c) {
         AttentionOutput got = run(path, c.weights(), c.options(), c.input());
-        Reference.Result want = Reference.compute(c.weights(), c.options(), c.input());
+        c.check(got).assertPassed();
         String label = path + " [" + c + "]";
-        Tolerance.assertOutputClose(label + " heads_out", got.headsOut(), want.headsOut());
-        if (c.outputProjection()) {
-            Tolerance.assertOutputClose(label + " out", got.out(), want.out());
-        } else {
+        if (!c.weights().hasOutputProjection()) {
             assertThat(got.out()).as(label + " out without w_o").isNull();
         }
-        if (c.returnWeights()) {
-            Tolerance.assertWeightsClose(label + " weights", got.weights(), want.weights());
-        } else {
+        if (!c.input().returnWeights()) {
             assertThat(got.weights()).as(label + " weights not requested").isNull();
         }
         return got;
@@ -75,7 +91,9 @@ class JavaAttentionTest {
     @ParameterizedTest(name = "{0} seed {1}")
     @MethodSource("randomCases")
     void randomShapesAndFlagsMatchTheControl(String path, long seed) {
-        check(path, RandomCase.random(seed, 300));
+        // a different feature combination for each seed, spread over all 256
+        Set<Feature> features = Feature.combinations(List.of(Feature.values())).get((int) (seed * 101 % 256));
+        check(path, Problem.random(7000 + seed, features, 300));
     }
 
     @ParameterizedTest
@@ -87,7 +105,9 @@ class JavaAttentionTest {
                 seed++;
                 boolean odd = (seed & 1) == 1;
                 // dk = 24 and H*dk = 48: neither a multiple of 16 floats nor of the 32-column panel
-                check(path, RandomCase.of(seed, 1, n, m, 12, 2, 24, true, true, odd, !odd, odd, true, n * m < 5000));
+                check(path, problem(seed, 1, n, m, 12, 2, 24, all(new Feature[] {Feature.CAUSAL, Feature.CROSS,
+                    Feature.OUTPUT_PROJECTION}, when(odd, Feature.KEY_PADDING), when(!odd, Feature.ATTN_BIAS),
+                    when(odd, Feature.PROJECTION_BIAS), when(n * m < 5000, Feature.WEIGHTS))));
             }
         }
     }
@@ -95,10 +115,11 @@ class JavaAttentionTest {
     @ParameterizedTest
     @ValueSource(strings = {"java-vector", "java-scalar"})
     void everyFlagCombinationMatchesTheControl(String path) {
-        for (int flags = 0; flags < 128; flags++) {
-            boolean cross = (flags & 2) != 0;
-            check(path, RandomCase.of(2000 + flags, 2, 65, cross ? 129 : 65, 20, 3, 13, (flags & 1) != 0, cross,
-                    (flags & 4) != 0, (flags & 8) != 0, (flags & 16) != 0, (flags & 32) != 0, (flags & 64) != 0));
+        List<Set<Feature>> combinations = Feature.combinations(List.of(Feature.values()));
+        for (int i = 0; i < combinations.size(); i++) {
+            Set<Feature> f = combinations.get(i);
+            int m = f.contains(Feature.CROSS) ? 129 : 65;
+            check(path, Problem.builder(2000 + i, 2, 65, m, 20, 3, 13).with(f).build());
         }
     }
 
@@ -108,7 +129,8 @@ class JavaAttentionTest {
         // M spans four key blocks; a bias rising with j makes every block raise the running max
         int n = 21;
         int m = 3 * AttentionPass.KEY_BLOCK + 50;
-        RandomCase c = RandomCase.of(4000, 1, n, m, 16, 2, 16, true, true, false, false, true, true, false);
+        Problem c = problem(4000, 1, n, m, 16, 2, 16, Feature.CAUSAL, Feature.PROJECTION_BIAS,
+                Feature.OUTPUT_PROJECTION);
         float[] rising = new float[n * m];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < m; j++) {
@@ -118,16 +140,15 @@ class JavaAttentionTest {
         AttentionInput in = AttentionInput.builder(c.input().x(), 1, n).context(c.input().context(), m)
                 .keyValidLength(new int[] {m - 7}).attnBias(rising).build();
         AttentionOutput got = run(path, c.weights(), c.options(), in);
-        Reference.Result want = Reference.compute(c.weights(), c.options(), in);
-        Tolerance.assertOutputClose(path + " heads_out", got.headsOut(), want.headsOut());
-        Tolerance.assertOutputClose(path + " out", got.out(), want.out());
+        c.withInput(in).check(got).assertPassed();
     }
 
     @Test
     void headWidthsAroundTheVectorLengthMatchTheControl() {
         for (int dk : new int[] {1, 8, 15, 16, 17, 31, 32, 48, 64, 65, 80, 128}) {
             for (String path : List.of("java-vector", "java-scalar")) {
-                check(path, RandomCase.of(3000 + dk, 1, 70, 70, 19, 2, dk, true, false, true, true, true, true, true));
+                check(path, problem(3000 + dk, 1, 70, 70, 19, 2, dk, Feature.CAUSAL, Feature.KEY_PADDING,
+                        Feature.ATTN_BIAS, Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION, Feature.WEIGHTS));
             }
         }
     }
@@ -137,24 +158,24 @@ class JavaAttentionTest {
     void fullyMaskedRowsGiveZeroOutputAndWeights(String path) {
         // cross causal with N = 6 > M = 3: queries 0..2 see no key; batch row 0 has no valid key;
         // query 4's bias hides every key
-        Random rnd = new Random(7);
+        SplittableRandom rnd = new SplittableRandom(7);
         int n = 6;
         int m = 3;
         int d = 10;
         int h = 2;
         int dk = 5;
-        float[] bias = RandomCase.uniform(rnd, n * m, 1);
+        float[] bias = Tensors.uniform(rnd, n * m, 1);
         for (int j = 0; j < m; j++) {
             bias[4 * m + j] = Float.NEGATIVE_INFINITY;
         }
         AttentionWeights w = AttentionWeights.builder(d, h, dk)
-                .projections(RandomCase.uniform(rnd, d * h * dk, 0.3), RandomCase.uniform(rnd, d * h * dk, 0.3),
-                        RandomCase.uniform(rnd, d * h * dk, 0.3))
-                .projectionBiases(null, null, RandomCase.uniform(rnd, h * dk, 1))
-                .outputProjection(RandomCase.uniform(rnd, h * dk * d, 0.3), RandomCase.uniform(rnd, d, 1))
+                .projections(Tensors.uniform(rnd, d * h * dk, 0.3), Tensors.uniform(rnd, d * h * dk, 0.3),
+                        Tensors.uniform(rnd, d * h * dk, 0.3))
+                .projectionBiases(null, null, Tensors.uniform(rnd, h * dk, 1))
+                .outputProjection(Tensors.uniform(rnd, h * dk * d, 0.3), Tensors.uniform(rnd, d, 1))
                 .build();
-        AttentionInput in = AttentionInput.builder(RandomCase.uniform(rnd, 2 * n * d, 1), 2, n)
-                .context(RandomCase.uniform(rnd, 2 * m * d, 1), m).keyValidLength(new int[] {0, 3}).attnBias(bias)
+        AttentionInput in = AttentionInput.builder(Tensors.uniform(rnd, 2 * n * d, 1), 2, n)
+                .context(Tensors.uniform(rnd, 2 * m * d, 1), m).keyValidLength(new int[] {0, 3}).attnBias(bias)
                 .returnWeights(true).build();
         AttentionOptions o = AttentionOptions.causal(true);
         AttentionOutput got = run(path, w, o, in);
@@ -180,9 +201,7 @@ class JavaAttentionTest {
                 }
             }
         }
-        Reference.Result want = Reference.compute(w, o, in);
-        Tolerance.assertOutputClose(path + " out", got.out(), want.out());
-        Tolerance.assertWeightsClose(path + " weights", got.weights(), want.weights());
+        Problem.of(path + " fully masked rows", w, o, in).check(got).assertPassed();
     }
 
     @ParameterizedTest
@@ -190,13 +209,13 @@ class JavaAttentionTest {
     void nanAndInfinityBehindTheMasksNeverReachTheOutput(String path) {
         for (boolean causal : new boolean[] {false, true}) {
             for (boolean weights : new boolean[] {false, true}) {
-                Random rnd = new Random(causal ? 11 : 12);
+                SplittableRandom rnd = new SplittableRandom(causal ? 11 : 12);
                 int b = 2;
                 int n = 37;
                 int m = 70;
                 int d = 24;
                 int[] valid = {33, 65};
-                float[] context = RandomCase.uniform(rnd, b * m * d, 1);
+                float[] context = Tensors.uniform(rnd, b * m * d, 1);
                 for (int batch = 0; batch < b; batch++) {
                     for (int j = valid[batch]; j < m; j++) {
                         for (int c = 0; c < d; c++) {
@@ -205,13 +224,14 @@ class JavaAttentionTest {
                         }
                     }
                 }
-                float[] bias = RandomCase.uniform(rnd, n * m, 1);
+                float[] bias = Tensors.uniform(rnd, n * m, 1);
                 for (int i = 0; i < n; i++) {
                     for (int j = valid[0]; j < m; j++) {
                         bias[i * m + j] = Float.NaN; // hidden for batch row 0
                     }
                 }
-                RandomCase base = RandomCase.of(40, b, n, m, d, 2, 20, causal, true, false, false, true, true, weights);
+                Problem base = problem(40, b, n, m, d, 2, 20, all(when(causal, Feature.CAUSAL),
+                        new Feature[] {Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION}, when(weights, Feature.WEIGHTS)));
                 // both batch rows, no bias; then batch row 0 alone with NaN bias on its hidden keys
                 AttentionInput twoRows = AttentionInput.builder(base.input().x(), b, n).context(context, m)
                         .keyValidLength(valid).returnWeights(weights).build();
@@ -226,12 +246,7 @@ class JavaAttentionTest {
                     for (float x : got.out()) {
                         assertThat(Float.isFinite(x)).as(path + " out finite").isTrue();
                     }
-                    Reference.Result want = Reference.compute(base.weights(), base.options(), input);
-                    Tolerance.assertOutputClose(path + " heads_out", got.headsOut(), want.headsOut());
-                    Tolerance.assertOutputClose(path + " out", got.out(), want.out());
-                    if (weights) {
-                        Tolerance.assertWeightsClose(path + " weights", got.weights(), want.weights());
-                    }
+                    base.withInput(input).check(got).assertPassed();
                 }
             }
         }
@@ -243,7 +258,8 @@ class JavaAttentionTest {
         int original = CpuThreads.threads();
         try {
             for (boolean weights : new boolean[] {false, true}) {
-                RandomCase c = RandomCase.of(77, 2, 257, 300, 64, 4, 16, true, true, true, true, true, true, weights);
+                Problem c = problem(77, 2, 257, 300, 64, 4, 16, all(new Feature[] {Feature.CAUSAL, Feature.KEY_PADDING,
+                    Feature.ATTN_BIAS, Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION}, when(weights, Feature.WEIGHTS)));
                 List<AttentionOutput> runs = new ArrayList<>();
                 for (int threads : new int[] {1, 2, 3, 7}) {
                     CpuThreads.setThreads(threads);
@@ -264,14 +280,14 @@ class JavaAttentionTest {
     @ParameterizedTest
     @ValueSource(strings = {"java-vector", "java-scalar"})
     void buffersKeptFromACallWithNaNDoNotChangeTheNextCall(String path) throws Exception {
-        RandomCase small = RandomCase.of(61, 1, 40, 45, 16, 2, 8, true, true, false, false, true, false, true);
+        Problem small = problem(61, 1, 40, 45, 16, 2, 8, Feature.CAUSAL, Feature.PROJECTION_BIAS, Feature.WEIGHTS);
         // a fresh thread has no kept buffers
         AttentionOutput[] fresh = new AttentionOutput[1];
         Thread thread = new Thread(() -> fresh[0] = run(path, small.weights(), small.options(), small.input()));
         thread.start();
         thread.join();
         // leave NaN everywhere in this thread's kept Q, Kᵀ and V, then run the small case on it
-        int d = small.dModel();
+        int d = small.weights().dModel();
         int m = 70;
         float[] nan = new float[m * d];
         Arrays.fill(nan, Float.NaN);
@@ -284,7 +300,7 @@ class JavaAttentionTest {
 
     @Test
     void vectorPropertyFalseSelectsTheScalarKernels() {
-        RandomCase c = RandomCase.of(5, 1, 9, 9, 8, 1, 8, false, false, false, false, false, false, false);
+        Problem c = problem(5, 1, 9, 9, 8, 1, 8);
         String before = System.getProperty(JavaKernels.VECTOR_PROPERTY);
         try {
             System.setProperty(JavaKernels.VECTOR_PROPERTY, "false");
@@ -304,7 +320,8 @@ class JavaAttentionTest {
 
     @Test
     void concurrentCallsOnOneLayerGiveTheSameResults() throws Exception {
-        RandomCase c = RandomCase.of(9, 1, 130, 130, 32, 2, 16, true, false, true, true, true, true, false);
+        Problem c = problem(9, 1, 130, 130, 32, 2, 16, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS,
+                Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION);
         JavaAttention attention = new JavaAttention(c.weights(), c.options(), kernels("java-vector"));
         float[] expected = attention.forward(c.input()).out();
         List<Thread> threads = new ArrayList<>();

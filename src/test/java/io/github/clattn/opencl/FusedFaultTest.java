@@ -8,6 +8,8 @@ import io.github.clattn.AttentionOutput;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import org.jocl.CL;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -43,21 +45,21 @@ class FusedFaultTest {
     @EnumSource(PathUnderTest.class)
     void everyFailingCallIsReportedAndLeavesNothingBehind(PathUnderTest path) {
         Device device = TestDevices.openCl();
-        RandomCase c = RandomCase.of(77, 2, 9, 20, 6, 2, 5, RandomCase.CROSS | RandomCase.CAUSAL | RandomCase.VALID
-                | RandomCase.BIAS | RandomCase.W_O | RandomCase.PROJ_BIAS);
-        AttentionInput in = RandomCase.withReturnWeights(c.input(), path == PathUnderTest.STAGED);
+        Problem c = Problem.builder(77, 2, 9, 20, 6, 2, 5).with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING,
+                Feature.ATTN_BIAS, Feature.OUTPUT_PROJECTION, Feature.PROJECTION_BIAS).build();
+        AttentionInput in = path.call(c).input();
         AttentionOutput clean;
-        try (OpenClAttention layer = new OpenClAttention(c.weights(), c.options(), device, path.variant(), null)) {
+        try (OpenClLayer layer = new OpenClLayer(c.weights(), c.options(), device, path.variant(), null)) {
             clean = layer.forward(in);
         }
         int baseline = FusedPathTest.liveExceptPrograms();
         int faults = 0;
         for (int n = 1; n < 500; n++) {
             boolean fired = false;
-            OpenClAttention layer = null;
+            OpenClLayer layer = null;
             try {
                 Cl.injectFault(n, CL.CL_OUT_OF_RESOURCES);
-                layer = new OpenClAttention(c.weights(), c.options(), device, path.variant(), null);
+                layer = new OpenClLayer(c.weights(), c.options(), device, path.variant(), null);
                 layer.forward(in);
                 layer.forward(in);
             } catch (ClattnException e) {

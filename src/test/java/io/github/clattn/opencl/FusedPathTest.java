@@ -7,9 +7,12 @@ import io.github.clattn.AttentionOutput;
 import io.github.clattn.ConformanceCase;
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
-import io.github.clattn.Tolerance;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
+import io.github.clattn.reference.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -31,8 +34,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class FusedPathTest {
     private static final long SEED = Long.getLong("clattn.test.seed", 20_240_611L);
-    private static final int[] SPECIAL_LENGTHS = {1, 17, 63, 64, 65, 129, 257};
-    private static final int[] HEAD_DIMS = {1, 5, 12, 16, 20, 33, 64};
 
     private static ClContext keepAlive;
     private int liveBefore;
@@ -74,38 +75,30 @@ class FusedPathTest {
     @MethodSource("conformance")
     void conformanceCase(String name, PathUnderTest path) {
         ConformanceCase c = ConformanceCase.load(name);
-        path.runAndCheck(TestDevices.openCl(), c.weights(), c.options(), c.input(), name);
+        path.runAndCheck(TestDevices.openCl(), c.problem());
     }
 
-    /** One random case per flag combination (64), each on all three paths. */
+    /** The layer features (the weights one is each path's own choice): every combination, 128. */
+    static final List<Feature> LAYER_FEATURES = List.of(Feature.CAUSAL, Feature.CROSS, Feature.KEY_PADDING,
+            Feature.ATTN_BIAS, Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION, Feature.SCALE);
+
+    /** One random problem per combination of the layer features, each on all three paths. */
     static Stream<Arguments> sweep() {
         SplittableRandom rng = new SplittableRandom(SEED);
         List<Arguments> cases = new ArrayList<>();
-        for (int flags = 0; flags < RandomCase.ALL_FLAGS; flags++) {
-            long seed = rng.nextLong();
-            int n = length(rng);
-            int m = (flags & RandomCase.CROSS) != 0 ? length(rng) : n;
-            int dModel = 1 + rng.nextInt(70);
-            int heads = 1 + rng.nextInt(12);
-            int headDim = HEAD_DIMS[rng.nextInt(HEAD_DIMS.length)];
-            int batch = 1 + rng.nextInt(3);
-            cases.add(Arguments.of(seed, batch, n, m, dModel, heads, headDim, flags));
+        for (Set<Feature> f : Feature.combinations(LAYER_FEATURES)) {
+            cases.add(Arguments.of(rng.nextLong(), Feature.describe(f)));
         }
         return cases.stream();
     }
 
-    private static int length(SplittableRandom rng) {
-        return rng.nextBoolean() ? SPECIAL_LENGTHS[rng.nextInt(SPECIAL_LENGTHS.length)] : 1 + rng.nextInt(300);
-    }
-
-    @ParameterizedTest(name = "[{index}] B={1} N={2} M={3} D={4} H={5} dk={6} flags={7}")
+    @ParameterizedTest(name = "[{index}] seed {0} {1}")
     @MethodSource("sweep")
-    void randomSweep(long seed, int batch, int n, int m, int dModel, int heads, int headDim, int flags) {
-        RandomCase c = RandomCase.of(seed, batch, n, m, dModel, heads, headDim, flags);
+    void randomSweep(long seed, String features) {
+        Problem c = Problem.random(seed, Feature.parse(features), 300);
         Device device = TestDevices.openCl();
         for (PathUnderTest path : PathUnderTest.values()) {
-            path.runAndCheck(device, c.weights(), c.options(), c.input(),
-                    "[sweep base seed " + SEED + "] " + c.description());
+            path.runAndCheck(device, c);
         }
     }
 
@@ -127,20 +120,20 @@ class FusedPathTest {
         PathUnderTest path = variant == KernelVariant.CPU ? PathUnderTest.FUSED_CPU : PathUnderTest.FUSED_GPU;
         for (int n = 1; n <= 70; n++) {
             int m = 71 - n;
-            RandomCase c = RandomCase.of(SEED + n, 2, n, m, 9, 3, 7,
-                    RandomCase.CAUSAL | RandomCase.CROSS | RandomCase.VALID | RandomCase.BIAS);
-            path.runAndCheck(device, c.weights(), c.options(), c.input(), c.description() + " " + params, params);
+            Problem c = Problem.builder(SEED + n, 2, n, m, 9, 3, 7).label(params.toString())
+                    .with(Feature.CAUSAL, Feature.CROSS, Feature.KEY_PADDING, Feature.ATTN_BIAS).build();
+            path.runAndCheck(device, c, params);
         }
     }
 
     @Test
     void pathIsStagedOnlyWhenWeightsAreRequested() {
-        RandomCase c = RandomCase.of(SEED, 1, 5, 5, 8, 2, 4, RandomCase.CAUSAL);
+        Problem c = Problem.builder(SEED, 1, 5, 5, 8, 2, 4).with(Feature.CAUSAL).build();
         Device device = TestDevices.openCl();
-        try (OpenClAttention layer = new OpenClAttention(c.weights(), c.options(), device)) {
+        try (OpenClLayer layer = new OpenClLayer(c.weights(), c.options(), device, KernelVariant.chosen(device), null)) {
             String fused = "opencl-fused-" + KernelVariant.forDevice(device).label();
             assertThat(layer.forward(c.input()).path()).isEqualTo(fused);
-            var staged = layer.forward(RandomCase.withReturnWeights(c.input(), true));
+            var staged = layer.forward(c.withReturnWeights(true).input());
             assertThat(staged.path()).isEqualTo("opencl-staged");
             assertThat(staged.stageMillis()).containsKeys("projection", "scores", "softmax", "weighting");
             var again = layer.forward(c.input());
@@ -155,7 +148,7 @@ class FusedPathTest {
     void nanOrInfInHiddenKeysAndValuesNeverReachesTheOutput(PathUnderTest path) {
         // Cross-attention with key padding: batch row 0 sees 9 of 21 keys; the context rows past
         // that are NaN or Inf, so are their keys and values.
-        RandomCase c = RandomCase.of(SEED, 2, 7, 21, 6, 2, 5, RandomCase.CROSS | RandomCase.BIAS);
+        Problem c = Problem.builder(SEED, 2, 7, 21, 6, 2, 5).with(Feature.CROSS, Feature.ATTN_BIAS).build();
         float[] ctx = c.input().context().clone();
         for (int j = 9; j < 21; j++) {
             for (int e = 0; e < 6; e++) {
@@ -169,29 +162,27 @@ class FusedPathTest {
         AttentionInput row0 = AttentionInput.builder(java.util.Arrays.copyOf(x1, 7 * 6), 1, 7)
                 .context(java.util.Arrays.copyOf(ctx, 21 * 6), 21).keyValidLength(new int[] {9})
                 .attnBias(in.attnBias()).build();
-        AttentionOutput got = path.runAndCheck(TestDevices.openCl(), c.weights(), c.options(), row0, c.description());
+        AttentionOutput got = path.runAndCheck(TestDevices.openCl(), c.withInput(row0));
         for (float v : got.headsOut()) {
             assertThat(Float.isFinite(v)).as(path + " heads_out finite").isTrue();
         }
 
         // Causal self-attention with token 5 of 11 NaN: rows 0..4 cannot see it and match the
         // reference; rows 5.. see it and are NaN, as in the reference.
-        RandomCase s = RandomCase.of(SEED + 1, 1, 11, 11, 6, 2, 5, RandomCase.CAUSAL);
+        Problem s = Problem.builder(SEED + 1, 1, 11, 11, 6, 2, 5).with(Feature.CAUSAL).build();
         float[] x = s.input().x().clone();
         for (int e = 0; e < 6; e++) {
             x[5 * 6 + e] = Float.NaN;
         }
-        AttentionInput causal = RandomCase.withReturnWeights(AttentionInput.builder(x, 1, 11).build(),
-                path == PathUnderTest.STAGED);
+        Problem causal = path.call(s.withInput(AttentionInput.builder(x, 1, 11).build()));
         AttentionOutput out;
-        try (OpenClAttention layer = new OpenClAttention(s.weights(), s.options(), TestDevices.openCl(),
-                path.variant(), null)) {
-            out = layer.forward(causal);
+        try (OpenClLayer layer = new OpenClLayer(s.weights(), s.options(), TestDevices.openCl(), path.variant(), null)) {
+            out = layer.forward(causal.input());
         }
-        double[] want = io.github.clattn.Reference.compute(s.weights(), s.options(), causal).headsOut();
+        double[] want = causal.reference().headsOut();
         int hd = 10;
-        Tolerance.assertOutputClose(path + " rows before the NaN token",
-                java.util.Arrays.copyOf(out.headsOut(), 5 * hd), java.util.Arrays.copyOf(want, 5 * hd));
+        Tolerance.outputs(path + " rows before the NaN token", java.util.Arrays.copyOf(out.headsOut(), 5 * hd),
+                java.util.Arrays.copyOf(want, 5 * hd)).assertPassed();
         for (int i = 5 * hd; i < 11 * hd; i++) {
             assertThat(Double.isNaN(want[i])).as("reference row " + i / hd + " is NaN").isTrue();
             assertThat(Float.isNaN(out.headsOut()[i])).as(path + " row " + i / hd + " is NaN").isTrue();
@@ -201,10 +192,11 @@ class FusedPathTest {
     @ParameterizedTest
     @EnumSource(PathUnderTest.class)
     void repeatedCallsAreBitwiseIdentical(PathUnderTest path) {
-        RandomCase c = RandomCase.of(SEED, 2, 70, 70, 12, 3, 7, RandomCase.CAUSAL | RandomCase.VALID | RandomCase.W_O);
-        AttentionInput in = RandomCase.withReturnWeights(c.input(), path == PathUnderTest.STAGED);
-        try (OpenClAttention a = new OpenClAttention(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null);
-             OpenClAttention b = new OpenClAttention(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null)) {
+        Problem c = Problem.builder(SEED, 2, 70, 70, 12, 3, 7).with(Feature.CAUSAL, Feature.KEY_PADDING,
+                Feature.OUTPUT_PROJECTION).build();
+        AttentionInput in = path.call(c).input();
+        try (OpenClLayer a = new OpenClLayer(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null);
+             OpenClLayer b = new OpenClLayer(c.weights(), c.options(), TestDevices.openCl(), path.variant(), null)) {
             AttentionOutput first = a.forward(in);
             for (int i = 0; i < 3; i++) {
                 assertThat(a.forward(in).out()).isEqualTo(first.out());

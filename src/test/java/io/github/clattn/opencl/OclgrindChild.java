@@ -1,8 +1,9 @@
 package io.github.clattn.opencl;
 
-import io.github.clattn.AttentionWeights;
 import io.github.clattn.Device;
 import io.github.clattn.Devices;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,20 +65,20 @@ public final class OclgrindChild {
     }
 
     /** The tiny problems every kernel runs; none of their sizes is a multiple of any tile. */
-    static List<RandomCase> cases() {
-        List<RandomCase> cases = new ArrayList<>();
+    static List<Problem> cases() {
+        List<Problem> cases = new ArrayList<>();
         // Self-attention with every mask, biases and W_O; dk = 3 (one partial float16).
-        cases.add(RandomCase.of(11, 2, 5, 5, 7, 2, 3, RandomCase.CAUSAL | RandomCase.VALID | RandomCase.BIAS
-                | RandomCase.W_O | RandomCase.PROJ_BIAS));
+        cases.add(Problem.builder(11, 2, 5, 5, 7, 2, 3).with(Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS,
+                Feature.OUTPUT_PROJECTION, Feature.PROJECTION_BIAS).build());
         // Cross-attention, M > 16 and not a multiple of 16, dk = 17 (two float16, the second partial).
-        cases.add(RandomCase.of(12, 1, 3, 19, 5, 1, 17, RandomCase.CROSS | RandomCase.CAUSAL | RandomCase.BIAS));
+        cases.add(Problem.builder(12, 1, 3, 19, 5, 1, 17).with(Feature.CROSS, Feature.CAUSAL, Feature.ATTN_BIAS).build());
         // More queries than keys, causal (early rows see nothing), key padding.
-        cases.add(RandomCase.of(13, 2, 9, 6, 6, 3, 3, RandomCase.CROSS | RandomCase.CAUSAL | RandomCase.VALID
-                | RandomCase.W_O));
+        cases.add(Problem.builder(13, 2, 9, 6, 6, 3, 3).with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING,
+                Feature.OUTPUT_PROJECTION).build());
         // Longer keys: two work-items of default CPU row blocks, several 64-key chunks, full and
         // partial steps, several GPU tiles; dk = 20.
-        cases.add(RandomCase.of(14, 1, 40, 70, 9, 2, 20, RandomCase.CROSS | RandomCase.CAUSAL | RandomCase.VALID
-                | RandomCase.BIAS | RandomCase.PROJ_BIAS));
+        cases.add(Problem.builder(14, 1, 40, 70, 9, 2, 20).with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING,
+                Feature.ATTN_BIAS, Feature.PROJECTION_BIAS).build());
         return cases;
     }
 
@@ -94,44 +95,36 @@ public final class OclgrindChild {
      */
     private static int run() {
         Device device = oclgrind();
-        List<RandomCase> cases = cases();
-        List<OpenClAttention> layers = new ArrayList<>();
+        List<Problem> cases = cases();
+        List<OpenClLayer> layers = new ArrayList<>();
         int failures = 0;
         try {
             for (KernelVariant variant : KernelVariant.values()) {
                 for (KernelParams params : List.of(KernelParams.defaults(variant), SMALL.get(variant))) {
-                    for (RandomCase c : cases) {
+                    for (Problem c : cases) {
                         failures += check(device, c, variant, params, false, layers);
                     }
                 }
             }
-            for (RandomCase c : cases) {
+            for (Problem c : cases) {
                 failures += check(device, c, KernelVariant.CPU, null, true, layers);
             }
         } finally {
-            layers.forEach(OpenClAttention::close);
+            layers.forEach(OpenClLayer::close);
         }
         System.out.println(failures == 0 ? "ALL MATCH" : failures + " MISMATCHES");
         return failures == 0 ? 0 : 1;
     }
 
-    private static int check(Device device, RandomCase c, KernelVariant variant, KernelParams params, boolean staged,
-                             List<OpenClAttention> layers) {
-        AttentionWeights w = c.weights();
-        String label = (staged ? "staged" : variant.label() + " " + params) + " | " + c.description();
-        OpenClAttention layer = new OpenClAttention(w, c.options(), device, variant, params);
+    private static int check(Device device, Problem c, KernelVariant variant, KernelParams params, boolean staged,
+                             List<OpenClLayer> layers) {
+        String label = (staged ? "staged" : variant.label() + " " + params) + " | " + c;
+        OpenClLayer layer = new OpenClLayer(c.weights(), c.options(), device, variant, params);
         layers.add(layer);
         try {
-            var call = RandomCase.withReturnWeights(c.input(), staged);
-            var got = layer.forward(call);
-            var want = io.github.clattn.Reference.compute(w, c.options(), call);
-            io.github.clattn.Tolerance.assertOutputClose(label + " heads_out", got.headsOut(), want.headsOut());
-            if (w.hasOutputProjection()) {
-                io.github.clattn.Tolerance.assertOutputClose(label + " out", got.out(), want.out());
-            }
-            if (staged) {
-                io.github.clattn.Tolerance.assertWeightsClose(label + " weights", got.weights(), want.weights());
-            }
+            Problem call = c.withReturnWeights(staged);
+            var got = layer.forward(call.input());
+            call.reference().compare(label, got).assertPassed();
             System.out.println("match " + got.path() + " " + label);
             return 0;
         } catch (AssertionError e) {

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * are checked in both. A third run proves the check bites: a kernel with an out-of-bounds read,
  * an uninitialised read and a data race must fill the log with all three.
  */
+@Tag("slow")
 class OclgrindTest {
     private static final List<Path> ICD_LIBRARIES = List.of(Path.of("/usr/lib/oclgrind/liboclgrind-rt-icd.so"),
             Path.of("/usr/lib/x86_64-linux-gnu/liboclgrind-rt-icd.so"));

@@ -1,12 +1,8 @@
 package io.github.clattn.opencl;
 
-import io.github.clattn.AttentionInput;
-import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
-import io.github.clattn.AttentionWeights;
 import io.github.clattn.Device;
-import io.github.clattn.Reference;
-import io.github.clattn.Tolerance;
+import io.github.clattn.reference.Problem;
 
 /**
  * The three OpenCL paths every correctness test covers: the fused kernels in both variants
@@ -27,31 +23,27 @@ enum PathUnderTest {
         return this == FUSED_GPU ? KernelVariant.GPU : KernelVariant.CPU;
     }
 
+    /** The problem's call as this path takes it: asking for the weights exactly on the staged path. */
+    Problem call(Problem p) {
+        return p.withReturnWeights(this == STAGED);
+    }
+
     /** Runs one call on this path, checks the path name, and compares with the float64 reference. */
-    AttentionOutput runAndCheck(Device device, AttentionWeights w, AttentionOptions o, AttentionInput in, String label) {
-        return runAndCheck(device, w, o, in, label, null);
+    AttentionOutput runAndCheck(Device device, Problem p) {
+        return runAndCheck(device, p, null);
     }
 
     /** As above with the fused kernels' parameters given (null: the device's tuning or defaults). */
-    AttentionOutput runAndCheck(Device device, AttentionWeights w, AttentionOptions o, AttentionInput in, String label,
-                                KernelParams params) {
-        AttentionInput call = RandomCase.withReturnWeights(in, this == STAGED);
+    AttentionOutput runAndCheck(Device device, Problem p, KernelParams params) {
+        Problem call = call(p);
         AttentionOutput got;
-        try (OpenClAttention layer = new OpenClAttention(w, o, device, variant(), params)) {
-            got = layer.forward(call);
+        try (OpenClLayer layer = new OpenClLayer(call.weights(), call.options(), device, variant(), params)) {
+            got = layer.forward(call.input());
         }
-        String where = label + " on " + pathName;
         if (!pathName.equals(got.path())) {
-            throw new AssertionError(where + ": ran " + got.path());
+            throw new AssertionError(call + " on " + pathName + ": ran " + got.path());
         }
-        Reference.Result want = Reference.compute(w, o, call);
-        Tolerance.assertOutputClose(where + " heads_out", got.headsOut(), want.headsOut());
-        if (w.hasOutputProjection()) {
-            Tolerance.assertOutputClose(where + " out", got.out(), want.out());
-        }
-        if (this == STAGED) {
-            Tolerance.assertWeightsClose(where + " weights", got.weights(), want.weights());
-        }
+        call.check(got).assertPassed();
         return got;
     }
 }

@@ -34,7 +34,8 @@ class ProgramCacheTest {
     void useTemporaryCache() {
         savedCacheDir = System.getProperty(CacheDir.PROPERTY);
         System.setProperty(CacheDir.PROPERTY, dir.toString());
-        options = "-cl-std=CL1.2 -DDK=5 -DCLATTN_TEST_SALT_" + UUID.randomUUID().toString().replace('-', '_');
+        options = "-cl-std=CL1.2 " + new FusedLayout(5, 1, 1, 5, 16, 16).defines() + " -DCLATTN_TEST_SALT_"
+                + UUID.randomUUID().toString().replace('-', '_');
     }
 
     @AfterEach

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,10 +50,11 @@ class TunerTest {
                 ? List.of(Map.of("FLASH_QR", 2, "FLASH_KV", 1, "FLASH_RB", 2, "FLASH_KC", 16), Map.of("FLASH_QR", 3, "FLASH_RB", 1))
                 : List.of(Map.of("FLASH_BQ", 8, "FLASH_BK", 8), Map.of("FLASH_BQ", 16, "FLASH_BK", 4));
         List<String> progress = new ArrayList<>();
-        Tuner.Result result = Tuner.tune(device, variant, TINY, gemm, flash, progress::add);
+        Tuner.Result result = Tuner.tune(device, variant, TINY, List.of(gemm, flash), progress::add);
 
         assertThat(result.file()).isEqualTo(Tuner.file(device)).exists();
         assertThat(result.trials()).hasSize(4).allSatisfy(t -> assertThat(t.millis()).isPositive());
+        assertThat(result.trials()).allSatisfy(t -> assertThat(t.timed()).isTrue());
         Tuner.Trial fastestGemm = result.trials().subList(0, 2).stream()
                 .min((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
         Tuner.Trial fastestFlash = result.trials().subList(2, 4).stream()
@@ -63,12 +66,13 @@ class TunerTest {
 
         assertThat(Tuner.stored(device)).contains(result.best());
         assertThat(Tuner.paramsFor(device, variant)).isEqualTo(result.best());
-        RandomCase c = RandomCase.of(5, 2, 23, 23, 10, 2, 12, RandomCase.CAUSAL | RandomCase.W_O);
-        try (OpenClAttention layer = new OpenClAttention(c.weights(), c.options(), device, variant, null)) {
+        Problem c = Problem.builder(5, 2, 23, 23, 10, 2, 12).with(Feature.CAUSAL, Feature.OUTPUT_PROJECTION)
+                .label("tuned " + result.best()).build();
+        try (OpenClLayer layer = new OpenClLayer(c.weights(), c.options(), device, variant, null)) {
             assertThat(layer.kernelParams()).isEqualTo(result.best().fittedTo(device, 12));
         }
         PathUnderTest path = variant == KernelVariant.CPU ? PathUnderTest.FUSED_CPU : PathUnderTest.FUSED_GPU;
-        path.runAndCheck(device, c.weights(), c.options(), c.input(), "tuned " + result.best());
+        path.runAndCheck(device, c);
     }
 
     @Test
@@ -76,7 +80,7 @@ class TunerTest {
         Device device = TestDevices.openCl();
         Path f = Tuner.file(device);
         Files.createDirectories(f.getParent());
-        String valid = "device=" + device.name().replace(":", "\\:") + "\ndriver=" + device.driverVersion()
+        String valid = "device=" + device.name().replace(":", "\\:") + "\ndriver=" + device.info().driverVersion()
                 + "\nvariant=cpu\nGEMM_RM=4\nGEMM_CV=1\nFLASH_QR=2\nFLASH_RB=3\nFLASH_KC=32\n";
         Files.writeString(f, valid);
         KernelParams stored = Tuner.stored(device).orElseThrow();
@@ -98,9 +102,9 @@ class TunerTest {
     @Test
     void everyDefaultCandidateIsValid() {
         for (KernelVariant v : KernelVariant.values()) {
-            for (String kernel : List.of("gemm", "flash")) {
-                List<Map<String, Integer>> space = Tuner.candidates(v, kernel);
-                assertThat(space).as(v + " " + kernel).isNotEmpty().hasSizeLessThanOrEqualTo(9);
+            for (KernelSpec spec : v.specs()) {
+                List<Map<String, Integer>> space = spec.candidates();
+                assertThat(space).as(v + " " + spec).isNotEmpty().hasSizeLessThanOrEqualTo(9);
                 for (Map<String, Integer> candidate : space) {
                     KernelParams p = KernelParams.defaults(v).with(candidate);
                     assertThat(p.values()).containsAllEntriesOf(candidate);
@@ -118,7 +122,7 @@ class TunerTest {
         Device device = TestDevices.openCl();
         KernelParams big = KernelParams.defaults(KernelVariant.GPU).with("FLASH_BK", 1024);
         KernelParams fitted = big.fittedTo(device, 256);
-        assertThat(2L * fitted.get("FLASH_BK") * 256 * Float.BYTES).isLessThanOrEqualTo(device.localMemBytes());
-        assertThat((long) fitted.get("FLASH_BQ")).isLessThanOrEqualTo(device.maxWorkGroupSize());
+        assertThat(2L * fitted.get("FLASH_BK") * 256 * Float.BYTES).isLessThanOrEqualTo(device.info().localMemBytes());
+        assertThat((long) fitted.get("FLASH_BQ")).isLessThanOrEqualTo(device.info().maxWorkGroupSize());
     }
 }

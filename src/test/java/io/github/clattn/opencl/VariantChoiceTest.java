@@ -7,6 +7,8 @@ import io.github.clattn.Attention;
 import io.github.clattn.AttentionOptions;
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
+import io.github.clattn.reference.Feature;
+import io.github.clattn.reference.Problem;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +24,7 @@ class VariantChoiceTest {
         Device device = TestDevices.openCl();
         KernelVariant natural = device.type() == Device.Type.CPU ? KernelVariant.CPU : KernelVariant.GPU;
         assertThat(KernelVariant.forDevice(device)).isEqualTo(natural);
-        RandomCase c = RandomCase.of(3, 1, 9, 9, 8, 2, 4, RandomCase.CAUSAL);
+        Problem c = Problem.builder(3, 1, 9, 9, 8, 2, 4).with(Feature.CAUSAL).build();
         try (Attention a = Attention.open(c.weights(), c.options(), device)) {
             assertThat(a.forward(c.input()).path()).isEqualTo("opencl-fused-" + natural.label());
         }
@@ -38,7 +40,7 @@ class VariantChoiceTest {
     void anUnknownVariantIsRefusedByName() {
         System.setProperty(KernelVariant.PROPERTY, "fpga");
         Device device = TestDevices.openCl();
-        RandomCase c = RandomCase.of(3, 1, 2, 2, 4, 1, 4, 0);
+        Problem c = Problem.builder(3, 1, 2, 2, 4, 1, 4).build();
         assertThatThrownBy(() -> Attention.open(c.weights(), AttentionOptions.DEFAULT, device).close())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(KernelVariant.PROPERTY)
                 .hasMessageContaining("fpga");

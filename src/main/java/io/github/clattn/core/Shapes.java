@@ -1,4 +1,4 @@
-package io.github.clattn;
+package io.github.clattn.core;
 
 /**
  * Argument checks shared by the API and the backends. Every message names the argument and

@@ -1,0 +1,119 @@
+package io.github.clattn.opencl;
+
+import io.github.clattn.Device;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The CPU-style kernels ({@code gemm_cpu.cl}, {@code flash_cpu.cl}): register blocks, no local memory. */
+final class CpuKernelSpecs {
+    private CpuKernelSpecs() {
+    }
+
+    /** {@code gemm_cpu.cl}: a work-item owns GEMM_RM rows × 16·GEMM_CV columns of C. */
+    static final class Gemm extends KernelSpec.Gemm {
+        @Override
+        String file() {
+            return "gemm_cpu.cl";
+        }
+
+        @Override
+        List<Param> params() {
+            return List.of(Param.compiled("GEMM_RM", 8, "rows of C per work-item"),
+                    Param.compiled("GEMM_CV", 2, "float16 column vectors per work-item"));
+        }
+
+        @Override
+        int columnAlign(KernelParams p) {
+            return 16 * p.get("GEMM_CV");
+        }
+
+        @Override
+        List<Map<String, Integer>> candidates() {
+            List<Map<String, Integer>> list = new ArrayList<>();
+            int[][] rowsVectors = {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}};
+            for (int[] c : rowsVectors) {
+                list.add(Map.of("GEMM_RM", c[0], "GEMM_CV", c[1]));
+            }
+            return list;
+        }
+
+        /** Rows vary fastest, so consecutive work-items reuse one panel of W from cache. */
+        @Override
+        Launch launch(KernelParams p, long rows, long cols) {
+            return new Launch(new long[] {ceilDiv(rows, p.get("GEMM_RM")), ceilDiv(cols, 16L * p.get("GEMM_CV"))},
+                    new long[] {1, 1});
+        }
+    }
+
+    /**
+     * {@code flash_cpu.cl}: a work-item owns up to FLASH_RB blocks of FLASH_QR query rows and
+     * streams their keys in chunks of FLASH_KC, 16·FLASH_KV keys per step.
+     */
+    static final class Flash extends KernelSpec.Flash {
+        @Override
+        String file() {
+            return "flash_cpu.cl";
+        }
+
+        @Override
+        List<Param> params() {
+            return List.of(Param.compiled("FLASH_QR", 6, "query rows per register block at dk = 64, scaled for other widths"),
+                    Param.compiled("FLASH_KV", 2, List.of(1, 2, 4), "float16 key vectors per step"),
+                    Param.compiled("FLASH_RB", 8, "most register blocks per work-item"),
+                    Param.compiled("FLASH_KC", 64, "keys per chunk shared by the blocks"),
+                    Param.hostOnly("FLASH_WI_PER_CU", 64, "fewest work-items per compute unit before a launch "
+                            + "gives each work-item fewer than FLASH_RB blocks"));
+        }
+
+        @Override
+        void validate(Map<String, Integer> v) {
+            int kv = v.get("FLASH_KV");
+            if (v.get("FLASH_KC") % (16 * kv) != 0) {
+                throw new IllegalArgumentException("FLASH_KC: expected a multiple of 16·FLASH_KV = " + 16 * kv + ", got "
+                        + v.get("FLASH_KC"));
+            }
+        }
+
+        /**
+         * FLASH_QR is the block height for heads of 64 (four float16 accumulators per row); wider
+         * heads get fewer rows and narrower ones more (up to 8), so that the block's accumulators
+         * stay about as many as the registers that were tuned.
+         */
+        @Override
+        void fit(Map<String, Integer> v, Device device, int headDim) {
+            int vectorsPerRow = (headDim + 15) / 16;
+            int qr = v.get("FLASH_QR");
+            v.put("FLASH_QR", Math.max(1, Math.min(Math.max(qr, 8), qr * 4 / vectorsPerRow)));
+        }
+
+        @Override
+        List<Map<String, Integer>> candidates() {
+            List<Map<String, Integer>> list = new ArrayList<>();
+            int[][] rowsKeysBlocksChunk = {{4, 2, 8, 64}, {6, 2, 8, 64}, {8, 2, 4, 64}, {8, 1, 4, 64}, {6, 2, 4, 128},
+                {4, 4, 8, 64}};
+            for (int[] c : rowsKeysBlocksChunk) {
+                list.add(Map.of("FLASH_QR", c[0], "FLASH_KV", c[1], "FLASH_RB", c[2], "FLASH_KC", c[3]));
+            }
+            return list;
+        }
+
+        /**
+         * Up to FLASH_RB (more rows share each key chunk while it is in cache), fewer when that
+         * would leave under FLASH_WI_PER_CU work-items per compute unit (short sequences would
+         * then keep only some cores busy).
+         */
+        @Override
+        int rowBlocks(KernelParams p, long n, long batchHeads, int computeUnits) {
+            long items = n * batchHeads / p.get("FLASH_QR");
+            long perUnit = (long) p.get("FLASH_WI_PER_CU") * Math.max(1, computeUnits);
+            return (int) Math.max(1, Math.min(p.get("FLASH_RB"), items / perUnit));
+        }
+
+        @Override
+        Launch launch(KernelParams p, long n, long batchHeads, int rowBlocks) {
+            long rowsPerItem = (long) p.get("FLASH_QR") * rowBlocks;
+            return new Launch(new long[] {ceilDiv(n, rowsPerItem), batchHeads}, new long[] {1, 1});
+        }
+    }
+}

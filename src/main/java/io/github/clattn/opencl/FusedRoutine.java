@@ -1,0 +1,81 @@
+package io.github.clattn.opencl;
+
+import io.github.clattn.AttentionInput;
+import io.github.clattn.AttentionOutput;
+import org.jocl.Sizeof;
+import org.jocl.cl_mem;
+
+/**
+ * The fused path of one call: validate the sizes, upload, one projection GEMM into the attention
+ * layout (two for cross-attention: Q from x, K | V from the context), one flash launch, W_O, read
+ * back. No score is ever stored.
+ */
+final class FusedRoutine {
+    private final OpenClLayer layer;
+
+    FusedRoutine(OpenClLayer layer) {
+        this.layer = layer;
+    }
+
+    AttentionOutput run(AttentionInput in) {
+        final FusedLayout lay = layer.layout;
+        final int b = in.batch();
+        final int n = in.queryLength();
+        final int m = in.contextLength();
+        final int d = lay.dModel();
+        final long f = Sizeof.cl_float;
+        final boolean hasOut = layer.weights.hasOutputProjection();
+        final long keyStride = lay.keyStride(m);
+        // Every buffer size first: refuse before any allocation or enqueue.
+        long xBytes = (long) b * n * d * f;
+        long ctxBytes = in.isCrossAttention() ? (long) b * m * d * f : 0;
+        long qBytes = lay.qBytes(b, n);
+        long ktBytes = lay.ktBytes(b, m);
+        long vBytes = lay.vBytes(b, m);
+        long outBytes = hasOut ? (long) b * n * d * f : 0;
+        long biasBytes = in.attnBias() != null ? (long) n * m * f : 0;
+        layer.requireFits("x", xBytes);
+        layer.requireFits("context", ctxBytes);
+        layer.requireFits("Q", qBytes);
+        layer.requireFits("K (transposed, keys padded to " + keyStride + ")", ktBytes);
+        layer.requireFits("V (rows padded to " + lay.paddedHeadDim() + ")", vBytes);
+        layer.requireFits("attnBias", biasBytes);
+        layer.requireFitsTotal(xBytes + ctxBytes + 2 * qBytes + ktBytes + vBytes + outBytes + biasBytes);
+
+        Workspace ws = layer.workspace;
+        cl_mem x = ws.buffer("x", xBytes);
+        cl_mem context = in.isCrossAttention() ? ws.buffer("context", ctxBytes) : x;
+        cl_mem q = ws.buffer("q", qBytes);
+        cl_mem kt = ws.buffer("kt", ktBytes, layer.fused, layer.queue);
+        cl_mem v = ws.buffer("v", vBytes, layer.fused, layer.queue);
+        cl_mem headsOut = ws.buffer("heads_out", qBytes);
+        cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
+        cl_mem bias = in.attnBias() != null ? ws.buffer("attn_bias", biasBytes) : layer.none;
+        cl_mem validLen = in.keyValidLength() != null ? ws.buffer("key_valid_len", (long) b * Sizeof.cl_int) : layer.none;
+        layer.writeInputs(in, x, context, bias, validLen);
+
+        FusedKernels k = layer.fused;
+        int qw = lay.qWidth();
+        int kvw = lay.kvWidth();
+        try (Stages stages = new Stages(layer.queue)) {
+            if (in.isCrossAttention()) {
+                stages.add("projection", k.gemm(layer.queue, new FusedKernels.GemmCall(x, b * n, d, layer.wQkv, 0, qw,
+                        new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, lay.heads(), lay.kvHeads()))));
+                stages.add("projection", k.gemm(layer.queue, new FusedKernels.GemmCall(context, b * m, d, layer.wQkv, qw,
+                        2 * kvw, new FusedKernels.Attention(q, kt, v, qw, m, n, keyStride, lay.heads(), lay.kvHeads()))));
+            } else {
+                stages.add("projection", k.gemm(layer.queue, new FusedKernels.GemmCall(x, b * n, d, layer.wQkv, 0,
+                        qw + 2 * kvw, new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, lay.heads(),
+                        lay.kvHeads()))));
+            }
+            stages.add("attention", k.flash(layer.queue, new FusedKernels.FlashCall(q, kt, v, bias,
+                    in.attnBias() != null, validLen, in.keyValidLength() != null, headsOut, b, n, m, keyStride,
+                    lay.heads(), lay.kvHeads(), layer.scale, layer.causal)));
+            if (out != null) {
+                stages.add("output_projection", k.gemm(layer.queue, new FusedKernels.GemmCall(headsOut, b * n, qw,
+                        layer.wO, 0, d, new FusedKernels.Plain(out))));
+            }
+            return layer.readResults(in, headsOut, out, null, stages, layer.fusedPath);
+        }
+    }
+}

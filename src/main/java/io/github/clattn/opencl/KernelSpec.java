@@ -1,0 +1,100 @@
+package io.github.clattn.opencl;
+
+import io.github.clattn.Device;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything clattn knows about one tunable kernel, in one place (CLBlast's settings units): its
+ * parameters (default, allowed values, whether the compiler sees them), the constraints between
+ * them, how they are fitted to a device and a head width, the candidates the tuner tries, and the
+ * launch geometry. The kernel file's {@code #ifndef NAME / #define NAME default} lines must give
+ * the same defaults; a test reads the files and compares.
+ */
+abstract class KernelSpec {
+    /**
+     * One parameter.
+     *
+     * @param name     the {@code -D} name in the kernel file, or a host-side setting
+     * @param value    the default
+     * @param allowed  the values allowed; empty means any value in 1..1024
+     * @param compiled true when the kernel compiler sees it as {@code -DNAME=value} (and it is part
+     *                 of the program's cache key); false for host-only launch settings
+     * @param meaning  one line for listings and the tuning file
+     */
+    record Param(String name, int value, List<Integer> allowed, boolean compiled, String meaning) {
+        static Param compiled(String name, int value, String meaning) {
+            return new Param(name, value, List.of(), true, meaning);
+        }
+
+        static Param compiled(String name, int value, List<Integer> allowed, String meaning) {
+            return new Param(name, value, allowed, true, meaning);
+        }
+
+        static Param hostOnly(String name, int value, String meaning) {
+            return new Param(name, value, List.of(), false, meaning);
+        }
+    }
+
+    /** A launch: global and local sizes ({@code local} null lets the driver choose). */
+    record Launch(long[] global, long[] local) {
+    }
+
+    /** The kernel's name in its file ({@code gemm} or {@code flash}): the role it plays in the fused path. */
+    abstract String kernel();
+
+    /** The kernel file, under {@code kernels/}. */
+    abstract String file();
+
+    abstract List<Param> params();
+
+    /** Checks the constraints between this kernel's values; throws {@link IllegalArgumentException} naming the parameter. */
+    void validate(Map<String, Integer> values) {
+    }
+
+    /** The values adjusted to what {@code device} can launch and to head width {@code headDim}; the map may be changed in place. */
+    void fit(Map<String, Integer> values, Device device, int headDim) {
+    }
+
+    /** The candidates the tuner tries: each a change to the current values. */
+    abstract List<Map<String, Integer>> candidates();
+
+    @Override
+    public String toString() {
+        return file();
+    }
+
+    static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /** The projection GEMM. */
+    abstract static class Gemm extends KernelSpec {
+        @Override
+        final String kernel() {
+            return "gemm";
+        }
+
+        /** Weight columns are zero-padded to a multiple of this, so whole column blocks can be read. */
+        abstract int columnAlign(KernelParams p);
+
+        /** The launch of {@code C [rows, cols]}. */
+        abstract Launch launch(KernelParams p, long rows, long cols);
+    }
+
+    /** The fused attention kernel. */
+    abstract static class Flash extends KernelSpec {
+        @Override
+        final String kernel() {
+            return "flash";
+        }
+
+        /** The work-item geometry's extra argument (row blocks per work-item), 1 where unused. */
+        int rowBlocks(KernelParams p, long n, long batchHeads, int computeUnits) {
+            return 1;
+        }
+
+        /** The launch over {@code n} queries of {@code batchHeads} (batch, head) pairs. */
+        abstract Launch launch(KernelParams p, long n, long batchHeads, int rowBlocks);
+    }
+}

@@ -1,0 +1,75 @@
+package io.github.clattn.opencl;
+
+import io.github.clattn.AttentionInput;
+import io.github.clattn.AttentionOutput;
+import org.jocl.Sizeof;
+import org.jocl.cl_mem;
+
+/**
+ * The staged path of one call, for calls that ask for the weights: {@code project} ×3 →
+ * {@code scores} → {@code softmax_rows} → {@code weight_values} (→ {@code project} for W_O),
+ * materialising the {@code [B,H,N,M]} probabilities.
+ */
+final class StagedRoutine {
+    private final OpenClLayer layer;
+
+    StagedRoutine(OpenClLayer layer) {
+        this.layer = layer;
+    }
+
+    AttentionOutput run(AttentionInput in) {
+        final FusedLayout lay = layer.layout;
+        final int b = in.batch();
+        final int n = in.queryLength();
+        final int m = in.contextLength();
+        final int d = lay.dModel();
+        final int qw = lay.qWidth();
+        final int kvw = lay.kvWidth();
+        final long f = Sizeof.cl_float;
+        final boolean hasOut = layer.weights.hasOutputProjection();
+        // Every buffer size first: refuse before any allocation or enqueue.
+        long xBytes = (long) b * n * d * f;
+        long ctxBytes = in.isCrossAttention() ? (long) b * m * d * f : 0;
+        long qBytes = (long) b * n * qw * f;
+        long kvBytes = (long) b * m * kvw * f;
+        long scoreBytes = (long) b * lay.heads() * n * m * f;
+        long outBytes = hasOut ? (long) b * n * d * f : 0;
+        long biasBytes = in.attnBias() != null ? (long) n * m * f : 0;
+        layer.requireFits("x", xBytes);
+        layer.requireFits("context", ctxBytes);
+        layer.requireFits("Q", qBytes);
+        layer.requireFits("K", kvBytes);
+        layer.requireFits("scores [B,H,N,M]", scoreBytes);
+        layer.requireFits("attnBias", biasBytes);
+        layer.requireFitsTotal(xBytes + ctxBytes + qBytes * 2 + kvBytes * 2 + scoreBytes + outBytes + biasBytes);
+        StagedKernels k = layer.staged();
+
+        Workspace ws = layer.workspace;
+        cl_mem x = ws.buffer("x", xBytes);
+        cl_mem q = ws.buffer("q", qBytes);
+        cl_mem kBuf = ws.buffer("k", kvBytes);
+        cl_mem v = ws.buffer("v_staged", kvBytes);
+        cl_mem s = ws.buffer("scores", scoreBytes);
+        cl_mem headsOut = ws.buffer("heads_out", qBytes);
+        cl_mem context = in.isCrossAttention() ? ws.buffer("context", ctxBytes) : x;
+        cl_mem bias = in.attnBias() != null ? ws.buffer("attn_bias", biasBytes) : layer.none;
+        cl_mem validLen = in.keyValidLength() != null ? ws.buffer("key_valid_len", (long) b * Sizeof.cl_int) : layer.none;
+        cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
+        layer.writeInputs(in, x, context, bias, validLen);
+
+        StagedKernels.Shape shape = new StagedKernels.Shape(b, n, m, lay.heads(), lay.kvHeads(), lay.headDim(),
+                layer.scale, layer.causal, bias, in.attnBias() != null, validLen, in.keyValidLength() != null);
+        try (Stages stages = new Stages(layer.queue)) {
+            stages.add("projection", k.project(layer.queue, x, b * n, d, layer.wQkv, 0, qw, q));
+            stages.add("projection", k.project(layer.queue, context, b * m, d, layer.wQkv, qw, kvw, kBuf));
+            stages.add("projection", k.project(layer.queue, context, b * m, d, layer.wQkv, qw + kvw, kvw, v));
+            stages.add("scores", k.scores(layer.queue, q, kBuf, s, shape));
+            stages.add("softmax", k.softmax(layer.queue, s, shape));
+            stages.add("weighting", k.weighting(layer.queue, s, v, headsOut, shape));
+            if (out != null) {
+                stages.add("output_projection", k.project(layer.queue, headsOut, b * n, qw, layer.wO, 0, d, out));
+            }
+            return layer.readResults(in, headsOut, out, s, stages, "opencl-staged");
+        }
+    }
+}
