@@ -13,8 +13,8 @@
 // rescaling by exp(m - m_use) is skipped when m' = m (it is exactly 1), which after the first
 // keys is most steps.
 //
-// The keys a row may see are the prefix [0, end) (visible_keys in common.cl), so keys past the
-// largest end of the work-item's rows are never read, and steps where every row sees every key
+// The keys a row may see are the prefix [0, end) (visible_keys and seq in common.cl), so keys past
+// the largest end of the work-item's rows are never read, and steps where every row sees every key
 // take a path without masks. In the few steps where rows differ, hidden keys are masked in the
 // scores and skipped in the value sum, so NaN or Inf in hidden keys or values never reaches
 // the output. Causal steps above the diagonal are never visited.
@@ -107,10 +107,9 @@ inline float hsum16(const float16 v) {
     ADD_VALUE(V, 12, sc) ADD_VALUE(V, 13, sd) ADD_VALUE(V, 14, se) ADD_VALUE(V, 15, sf)
 
 __kernel void flash(__global const float* Q, __global const float* Kt, __global const float* V,
-                    __global const float* attn_bias, __global const int* key_valid_len,
-                    __global float* heads_out, const int N, const int M, const int key_stride, const int H,
-                    const int HKV, const float scale, const int causal, const int has_bias, const int has_valid_len,
-                    const int row_blocks) {
+                    __global const float* attn_bias, const int bias_cols, const int has_bias,
+                    __global const int* seq, __global float* heads_out, const int N, const int key_stride,
+                    const int H, const int HKV, const float scale, const int causal, const int row_blocks) {
     const int rb = clamp(row_blocks, 1, FLASH_RB); // row blocks per work-item this launch
     const int first_row = (int)get_global_id(0) * (FLASH_QR * rb);
     const int bh = (int)get_global_id(1);
@@ -124,9 +123,9 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
     const __global float* vh = V + kvh * key_stride * DKP;
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const int blocks = min(rb, (N - first_row + FLASH_QR - 1) / FLASH_QR);
-    // The last row sees the most keys (visible_keys grows with the query index).
-    const int last_end = visible_keys(min(first_row + FLASH_QR * rb - 1, N - 1), N, M, causal, has_valid_len,
-                                      key_valid_len, b);
+    // The last real row sees the most keys (visible_keys grows with the query index).
+    const long last_row = last_real_row(min(first_row + FLASH_QR * rb - 1, N - 1), seq, b);
+    const int last_end = last_row < first_row ? 0 : visible_keys(last_row, seq, b, causal);
 
     // Running state of every row block between chunks: o (unnormalised), m and l per row.
     float16 o_saved[FLASH_RB][FLASH_QR][DKV];
@@ -152,7 +151,7 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
             const __global float* q[FLASH_QR];
             const __global float* bias_row[FLASH_QR];
             int end[FLASH_QR];
-            int end_min = M;
+            int end_min = 0x7fffffff;
             int end_max = 0;
             float m[FLASH_QR];
             float l[FLASH_QR];
@@ -161,8 +160,8 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
             for (int r = 0; r < FLASH_QR; r++) {
                 const long i = min(i0 + r, N - 1);
                 q[r] = Q + ((long)bh * N + i) * DK;
-                bias_row[r] = attn_bias + (has_bias ? i * M : 0);
-                end[r] = visible_keys(i, N, M, causal, has_valid_len, key_valid_len, b);
+                bias_row[r] = attn_bias + (has_bias ? i * bias_cols : 0);
+                end[r] = visible_keys(i, seq, b, causal);
                 end_min = min(end_min, end[r]);
                 end_max = max(end_max, end[r]);
                 m[r] = m_saved[g][r];

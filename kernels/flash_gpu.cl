@@ -27,9 +27,9 @@
 
 __kernel __attribute__((reqd_work_group_size(FLASH_BQ, 1, 1)))
 void flash(__global const float* Q, __global const float* Kt, __global const float* V,
-           __global const float* attn_bias, __global const int* key_valid_len,
-           __global float* heads_out, const int N, const int M, const int key_stride, const int H,
-           const int HKV, const float scale, const int causal, const int has_bias, const int has_valid_len,
+           __global const float* attn_bias, const int bias_cols, const int has_bias,
+           __global const int* seq, __global float* heads_out, const int N, const int key_stride,
+           const int H, const int HKV, const float scale, const int causal,
            const int row_blocks /* flash_cpu.cl only; the same signature for both variants */) {
     __local float k_tile[DK][FLASH_BK];
     __local float v_tile[FLASH_BK][DK];
@@ -43,10 +43,10 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
     const __global float* vh = V + kvh * key_stride * DKP;
     const long i = (long)i0 + lid;
     const int active = i < N;
-    // The group's last row sees the most keys (visible_keys grows with the query index).
-    const long i_last = min((long)i0 + FLASH_BQ - 1, (long)N - 1);
-    const int group_end = visible_keys(i_last, N, M, causal, has_valid_len, key_valid_len, b);
-    const int end = active ? visible_keys(i, N, M, causal, has_valid_len, key_valid_len, b) : 0;
+    // The group's last real row sees the most keys (visible_keys grows with the query index).
+    const long i_last = last_real_row(min((long)i0 + FLASH_BQ - 1, (long)N - 1), seq, b);
+    const int group_end = i_last < i0 ? 0 : visible_keys(i_last, seq, b, causal);
+    const int end = active ? visible_keys(i, seq, b, causal) : 0;
 
     float q[DK];
     float o[DK];
@@ -54,7 +54,7 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
         q[d] = active ? Q[((long)bh * N + i) * DK + d] : 0.0f;
         o[d] = 0.0f;
     }
-    const __global float* bias_row = attn_bias + (has_bias && active ? i * M : 0);
+    const __global float* bias_row = attn_bias + (has_bias && active ? i * bias_cols : 0);
     float m = CLATTN_NEG_INF;
     float l = 0.0f;
 

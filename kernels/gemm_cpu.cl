@@ -23,7 +23,7 @@
 inline void store16(const float16 v, const int row, const int col, const int cols,
                     __global float* out0, __global float* out1, __global float* out2,
                     const int layout, const int col_base, const int L, const int N, const int key_stride,
-                    const int H, const int HKV) {
+                    const int H, const int HKV, __global const int* seq, const int append) {
     if (col + 16 <= cols) {
         if (layout == 0) {
             vstore16(v, 0, out0 + (long)row * cols + col);
@@ -32,15 +32,19 @@ inline void store16(const float16 v, const int row, const int col, const int col
         int section, head, d;
         qkv_locate(col_base + col, H, HKV, &section, &head, &d);
         if (section != 1 && d + 16 <= DK) {
-            __global float* out = section == 0 ? out0 : out2;
-            vstore16(v, 0, out + qkv_offset(section, row / L, head, d, row % L, N, key_stride, H, HKV));
+            const long t = section == 0 ? row % L : kv_token(row % L, row / L, seq, append);
+            if (t >= 0) {
+                __global float* out = section == 0 ? out0 : out2;
+                vstore16(v, 0, out + qkv_offset(section, row / L, head, d, t, N, key_stride, H, HKV));
+            }
             return;
         }
     }
     float lanes[16];
     vstore16(v, 0, lanes);
     for (int t = 0; t < 16 && col + t < cols; t++) {
-        store_projected(lanes[t], row, col + t, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H, HKV);
+        store_projected(lanes[t], row, col + t, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H, HKV,
+                        seq, append);
     }
 }
 
@@ -48,7 +52,7 @@ __kernel void gemm(__global const float* A, __global const float* W, __global co
                    __global float* out0, __global float* out1, __global float* out2,
                    const int rows, const int inner, const int cols, const int ldw, const int w_col,
                    const int layout, const int col_base, const int L, const int N, const int key_stride,
-                   const int H, const int HKV) {
+                   const int H, const int HKV, __global const int* seq, const int append) {
     // Rows vary fastest, so consecutive work-items reuse one panel of W from cache.
     const int row0 = (int)get_global_id(0) * GEMM_RM;
     const int col0 = (int)get_global_id(1) * GEMM_CW;
@@ -85,7 +89,7 @@ __kernel void gemm(__global const float* A, __global const float* W, __global co
         #pragma unroll
         for (int v = 0; v < GEMM_CV; v++) {
             store16(acc[r][v], row0 + r, col0 + 16 * v, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H,
-                    HKV);
+                    HKV, seq, append);
         }
     }
 }

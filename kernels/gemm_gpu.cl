@@ -24,7 +24,7 @@ void gemm(__global const float* A, __global const float* W, __global const float
           __global float* out0, __global float* out1, __global float* out2,
           const int rows, const int inner, const int cols, const int ldw, const int w_col,
           const int layout, const int col_base, const int L, const int N, const int key_stride, const int H,
-          const int HKV) {
+          const int HKV, __global const int* seq, const int append) {
     __local float a_tile[GEMM_TS][GEMM_TS + 1]; // [row][k], padded against bank conflicts
     __local float w_tile[GEMM_TS][GEMM_TS];     // [k][col]
     const int tc = (int)get_local_id(0);
@@ -60,7 +60,8 @@ void gemm(__global const float* A, __global const float* W, __global const float
     for (int w = 0; w < GEMM_WPT; w++) {
         const int row = row_base + tr + w * GEMM_RTS;
         if (row < rows) {
-            store_projected(acc[w] + bc, row, col, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H, HKV);
+            store_projected(acc[w] + bc, row, col, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H, HKV,
+                            seq, append);
         }
     }
 }

@@ -46,21 +46,52 @@ inline long qkv_offset(const int section, const int b, const int head, const int
     return (((long)b * HKV + head) * key_stride + t) * DKP + d;
 }
 
+// Where token t of batch row b of a K or V section goes: t itself, or with append (a cache step)
+// SEQ_KV_START + t, and nowhere (-1) for padding rows t >= SEQ_Q_ROWS.
+inline long kv_token(const long t, const int b, __global const int* seq, const int append) {
+    if (!append) {
+        return t;
+    }
+    return t < seq[4 * b + SEQ_Q_ROWS] ? seq[4 * b + SEQ_KV_START] + t : -1;
+}
+
 // Stores one element of a projection result. layout 0: plain row-major C [rows, cols] in out0.
 // layout 1: column col of this launch is global column col_base + col of [Q | K | V]; row is
-// token row % L of batch row row / L; the section picks out0 (Q), out1 (Kt) or out2 (V).
+// token row % L of batch row row / L; the section picks out0 (Q), out1 (Kt) or out2 (V); K and V
+// of a cache step go to their sequence's next positions (kv_token).
 inline void store_projected(const float value, const int row, const int col, const int cols,
                             __global float* out0, __global float* out1, __global float* out2,
                             const int layout, const int col_base, const int L,
-                            const int N, const int key_stride, const int H, const int HKV) {
+                            const int N, const int key_stride, const int H, const int HKV,
+                            __global const int* seq, const int append) {
     if (layout == 0) {
         out0[(long)row * cols + col] = value;
         return;
     }
     int section, head, d;
     qkv_locate(col_base + col, H, HKV, &section, &head, &d);
+    const int b = row / L;
+    const long t = section == 0 ? row % L : kv_token(row % L, b, seq, append);
+    if (t < 0) {
+        return;
+    }
     __global float* out = section == 0 ? out0 : (section == 1 ? out1 : out2);
-    out[qkv_offset(section, row / L, head, d, row % L, N, key_stride, H, HKV)] = value;
+    out[qkv_offset(section, b, head, d, t, N, key_stride, H, HKV)] = value;
+}
+
+// Copies a row-major A [rows, cols] (pre-projected Q, K or V: [B*L, heads*DK]) into the layout,
+// as the projection GEMMs store their results. Launch: global (cols, rows).
+__kernel void scatter_rows(__global const float* A, __global float* out0, __global float* out1,
+                           __global float* out2, const int rows, const int cols, const int col_base,
+                           const int L, const int N, const int key_stride, const int H, const int HKV,
+                           __global const int* seq, const int append) {
+    const int col = (int)get_global_id(0);
+    const int row = (int)get_global_id(1);
+    if (col >= cols || row >= rows) {
+        return;
+    }
+    store_projected(A[(long)row * cols + col], row, col, cols, out0, out1, out2, 1, col_base, L, N, key_stride,
+                    H, HKV, seq, append);
 }
 
 // Zeroes count floats of buf: the padding of a new Kt or V buffer. A kernel rather than
@@ -71,4 +102,37 @@ __kernel void fill_zero(__global float* buf, const long count) {
     if (i < (size_t)count) {
         buf[i] = 0.0f;
     }
+}
+
+// Merges the splits of a decode step (decode_cpu.cl, decode_gpu.cl): partial [B, H, splits, 2+DKP]
+// holds (m, l, o) per split; heads_out [B, 1, H*DK] =
+//   sum_s o_s e^(m_s - m) / sum_s l_s e^(m_s - m),  m = max_s m_s  (zeros when every m_s is -inf or l is 0)
+// Launch: global (DK, B*H).
+__kernel void decode_combine(__global const float* partial, __global float* heads_out, const int splits) {
+    const int d = (int)get_global_id(0);
+    const long bh = (long)get_global_id(1);
+    if (d >= DK) {
+        return;
+    }
+    const __global float* p = partial + bh * splits * (2 + DKP);
+    float m = CLATTN_NEG_INF;
+    for (int s = 0; s < splits; s++) {
+        m = fmax(m, p[s * (2 + DKP)]);
+    }
+    float out = 0.0f;
+    if (m != CLATTN_NEG_INF) {
+        float l = 0.0f;
+        float o = 0.0f;
+        for (int s = 0; s < splits; s++) {
+            const float ms = p[s * (2 + DKP)];
+            if (ms == CLATTN_NEG_INF) {
+                continue;
+            }
+            const float w = exp(ms - m);
+            l = fma(p[s * (2 + DKP) + 1], w, l);
+            o = fma(p[s * (2 + DKP) + 2 + d], w, o);
+        }
+        out = l == 0.0f ? 0.0f : o / l;
+    }
+    heads_out[bh * DK + d] = out;
 }

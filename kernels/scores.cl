@@ -3,14 +3,14 @@
 //   S[b, h, i, j] = scale * sum_d Q[b, i, h*dk + d] * K[b, j, g*dk + d] + attn_bias[i, j],  g = kv_head(h)
 //                   or -INFINITY where key j is hidden from query i (causal, key padding)
 //
-//   Q [B, N, H*dk], K [B, M, HKV*dk], attn_bias [N, M] (when has_bias), key_valid_len [B]
-//   (when has_valid_len), S [B, H, N, M].
+//   Q [B, N, H*dk], K [B, M, HKV*dk], attn_bias [N, M] (when has_bias), seq [B, 4] (common.cl),
+//   S [B, H, N, M].
 // Global size (M, N, B*H): one work-item per score.
 
 __kernel void scores(__global const float* Q, __global const float* K, __global const float* attn_bias,
-                     __global const int* key_valid_len, __global float* S,
+                     __global const int* seq, __global float* S,
                      const int N, const int M, const int H, const int HKV, const int dk, const float scale,
-                     const int causal, const int has_bias, const int has_valid_len) {
+                     const int causal, const int has_bias) {
     const size_t key_j = get_global_id(0);
     const size_t query_i = get_global_id(1);
     const size_t bh = get_global_id(2);
@@ -22,7 +22,7 @@ __kernel void scores(__global const float* Q, __global const float* K, __global 
     const size_t hd = (size_t)H * dk;
     const size_t kvw = (size_t)HKV * dk;
     __global float* out = S + (bh * N + query_i) * (size_t)M + key_j;
-    const int end = visible_keys((long)query_i, N, M, causal, has_valid_len, key_valid_len, b);
+    const int end = visible_keys((long)query_i, seq, b, causal);
     if (key_j >= (size_t)end) {
         *out = CLATTN_NEG_INF;
         return;

@@ -7,9 +7,9 @@
 // reaches the output. Global size (dk, N, B*H): one work-item per output element.
 
 __kernel void weight_values(__global const float* P, __global const float* V, __global float* heads_out,
-                            __global const int* key_valid_len,
+                            __global const int* seq,
                             const int N, const int M, const int H, const int HKV, const int dk,
-                            const int causal, const int has_valid_len) {
+                            const int causal) {
     const size_t d = get_global_id(0);
     const size_t query_i = get_global_id(1);
     const size_t bh = get_global_id(2);
@@ -19,7 +19,7 @@ __kernel void weight_values(__global const float* P, __global const float* V, __
     const int b = (int)(bh / H);
     const int h = (int)(bh % H);
     const size_t hd = (size_t)H * dk;
-    const int end = visible_keys((long)query_i, N, M, causal, has_valid_len, key_valid_len, b);
+    const int end = visible_keys((long)query_i, seq, b, causal);
     const __global float* p = P + (bh * N + query_i) * (size_t)M;
     const size_t kvw = (size_t)HKV * dk;
     const __global float* v = V + (size_t)b * M * kvw + (size_t)kv_head(h, H, HKV) * dk + d;

@@ -65,6 +65,7 @@ public final class Attention implements AutoCloseable {
         Shapes.notNull("weights", weights);
         Shapes.notNull("options", options);
         Shapes.notNull("device", device);
+        options.validateFor(weights.heads(), weights.headDim());
         try {
             return new Attention(weights, options, device, Backends.of(device).open(weights, options, device, null));
         } catch (ClattnException | LinkageError e) {
@@ -169,6 +170,29 @@ public final class Attention implements AutoCloseable {
         float[] w = in.returnWeights() ? new float[0] : null;
         return new AttentionOutput(in.batch(), in.queryLength(), in.contextLength(), weights.heads(), weights.headDim(),
                 weights.dModel(), new float[0], out, w, "empty", null);
+    }
+
+    /**
+     * A {@link KvCache} of {@code batch} sequences of up to {@code capacity} positions on this layer's
+     * device, filled by this layer's projections ({@link KvCache#prefill}, {@link KvCache#decode}).
+     * Sessions are independent: several may run in parallel, each on its own thread.
+     *
+     * @throws IllegalArgumentException a size is not positive
+     * @throws IllegalStateException    the layer is closed
+     * @throws ClattnException          the device could not allocate the cache
+     */
+    public KvCache openCache(int batch, int capacity) {
+        KvCache.checkSizes(batch, capacity);
+        lifecycle.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("Attention is closed: create a new one to compute again");
+            }
+            return new KvCache(backend.openCache(batch, capacity), null, batch, capacity, weights.heads(),
+                    weights.kvHeads(), weights.headDim(), weights.dModel());
+        } finally {
+            lifecycle.readLock().unlock();
+        }
     }
 
     /** The device this layer runs on (the Java path after an automatic fallback at creation). */

@@ -62,6 +62,15 @@ public final class AttentionInput {
                 throw new IllegalArgumentException("contextLength: expected a positive length for a non-empty query, got 0");
             }
         }
+        checkMasks(batch, queryLength, contextLength, keyValidLength, attnBias);
+        if (returnWeights) {
+            Shapes.arrayLength("weights", "[B, H, N, M]", batch, queryLength, contextLength);
+        }
+        return this;
+    }
+
+    /** The key valid lengths ([B], each in [0, M]) and the additive bias ([N, M]), when given. */
+    static void checkMasks(int batch, int queryLength, int contextLength, int[] keyValidLength, float[] attnBias) {
         if (keyValidLength != null) {
             if (keyValidLength.length != batch) {
                 throw new IllegalArgumentException("keyValidLength: expected " + batch + " entries (one per batch row), got "
@@ -78,10 +87,6 @@ public final class AttentionInput {
             Shapes.length("attnBias", attnBias, Shapes.arrayLength("attnBias", "[N, M]", queryLength, contextLength),
                     "[N=" + queryLength + ", M=" + contextLength + "]");
         }
-        if (returnWeights) {
-            Shapes.arrayLength("weights", "[B, H, N, M]", batch, queryLength, contextLength);
-        }
-        return this;
     }
 
     /**

@@ -6,11 +6,17 @@ import io.github.clattn.core.Shapes;
  * The learned tensors of one multi-head attention layer, all row-major float32.
  *
  * <pre>
- *   w_q, w_k, w_v  [D, H*dk]   applied as x @ w; head h owns columns h*dk .. (h+1)*dk-1
- *   b_q, b_k, b_v  [H*dk]      optional projection biases
- *   w_o            [H*dk, D]   optional output projection, out = heads_out @ w_o + b_o
- *   b_o            [D]         optional, only with w_o
+ *   w_q            [D, H*dk]     applied as x @ w; query head h owns columns h*dk .. (h+1)*dk-1
+ *   w_k, w_v       [D, Hkv*dk]   Hkv key/value heads (Hkv divides H; Hkv = H unless set with
+ *                                {@link Builder#kvHeads}); query head h reads K/V head h / (H/Hkv)
+ *   b_q            [H*dk]        optional projection biases
+ *   b_k, b_v       [Hkv*dk]
+ *   w_o            [H*dk, D]     optional output projection, out = heads_out @ w_o + b_o
+ *   b_o            [D]           optional, only with w_o
  * </pre>
+ *
+ * <p>Grouped-query attention (Llama, Mistral, Qwen) sets {@code Hkv < H}; multi-query attention
+ * {@code Hkv = 1}. K and V are never repeated per query head, in memory or on a device.
  *
  * Immutable: the builder copies every array, so later changes to the caller's arrays have no
  * effect. Build with {@link #builder(int, int, int)}.
@@ -19,6 +25,7 @@ public final class AttentionWeights {
     private final int dModel;
     private final int heads;
     private final int headDim;
+    private final int kvHeads;
     private final float[] wQ;
     private final float[] wK;
     private final float[] wV;
@@ -32,16 +39,25 @@ public final class AttentionWeights {
         this.dModel = b.dModel;
         this.heads = b.heads;
         this.headDim = b.headDim;
+        this.kvHeads = b.kvHeads == 0 ? b.heads : b.kvHeads;
+        if (kvHeads < 1 || heads % kvHeads != 0) {
+            throw new IllegalArgumentException("kvHeads: expected a divisor of heads=" + heads + " (query head h reads "
+                    + "K/V head h / (H/Hkv)), got " + kvHeads);
+        }
         int hd = Shapes.arrayLength("heads*headDim", "[H*dk]", heads, headDim);
+        int kvd = kvHeads * headDim;
         int proj = Shapes.arrayLength("w_q", "[D, H*dk]", dModel, hd);
+        int kvProj = Shapes.arrayLength("w_k", "[D, Hkv*dk]", dModel, kvd);
         String projShape = "[D=" + dModel + ", H*dk=" + heads + "*" + headDim + "]";
+        String kvShape = kvHeads == heads ? projShape : "[D=" + dModel + ", Hkv*dk=" + kvHeads + "*" + headDim + "]";
         this.wQ = Shapes.length("w_q", b.wQ, proj, projShape).clone();
-        this.wK = Shapes.length("w_k", b.wK, proj, projShape).clone();
-        this.wV = Shapes.length("w_v", b.wV, proj, projShape).clone();
+        this.wK = Shapes.length("w_k", b.wK, kvProj, kvShape).clone();
+        this.wV = Shapes.length("w_v", b.wV, kvProj, kvShape).clone();
         String biasShape = "[H*dk=" + hd + "]";
+        String kvBiasShape = kvHeads == heads ? biasShape : "[Hkv*dk=" + kvd + "]";
         this.bQ = copy(Shapes.optionalLength("b_q", b.bQ, hd, biasShape));
-        this.bK = copy(Shapes.optionalLength("b_k", b.bK, hd, biasShape));
-        this.bV = copy(Shapes.optionalLength("b_v", b.bV, hd, biasShape));
+        this.bK = copy(Shapes.optionalLength("b_k", b.bK, kvd, kvBiasShape));
+        this.bV = copy(Shapes.optionalLength("b_v", b.bV, kvd, kvBiasShape));
         this.wO = copy(Shapes.optionalLength("w_o", b.wO, proj, "[H*dk=" + hd + ", D=" + dModel + "]"));
         if (b.bO != null && b.wO == null) {
             throw new IllegalArgumentException("b_o: given without w_o; an output bias needs the output projection");
@@ -73,9 +89,19 @@ public final class AttentionWeights {
         return headDim;
     }
 
-    /** H*dk, the width of Q, K, V and heads_out. */
+    /** H*dk, the width of Q and heads_out. */
     public int projectedDim() {
         return heads * headDim;
+    }
+
+    /** Hkv, the key/value heads (equal to {@link #heads()} unless grouped-query attention). */
+    public int kvHeads() {
+        return kvHeads;
+    }
+
+    /** Hkv*dk, the width of K and V. */
+    public int kvDim() {
+        return kvHeads * headDim;
     }
 
     public boolean hasOutputProjection() {
@@ -121,6 +147,7 @@ public final class AttentionWeights {
         private final int dModel;
         private final int heads;
         private final int headDim;
+        private int kvHeads;
         private float[] wQ;
         private float[] wK;
         private float[] wV;
@@ -136,7 +163,17 @@ public final class AttentionWeights {
             this.headDim = Shapes.positive("headDim", headDim);
         }
 
-        /** The three projection matrices, each {@code [D, H*dk]}. */
+        /**
+         * Grouped-query attention: {@code kvHeads} key/value heads, a divisor of the query heads
+         * (1: multi-query attention). W_K and W_V are then {@code [D, Hkv*dk]}, b_k and b_v
+         * {@code [Hkv*dk]}. Default: as many as the query heads.
+         */
+        public Builder kvHeads(int kvHeads) {
+            this.kvHeads = Shapes.positive("kvHeads", kvHeads);
+            return this;
+        }
+
+        /** The three projection matrices: {@code w_q [D, H*dk]}, {@code w_k} and {@code w_v [D, Hkv*dk]}. */
         public Builder projections(float[] wQ, float[] wK, float[] wV) {
             this.wQ = wQ;
             this.wK = wK;
@@ -144,7 +181,7 @@ public final class AttentionWeights {
             return this;
         }
 
-        /** Optional projection biases, each {@code [H*dk]}; any may be null. */
+        /** Optional projection biases, {@code b_q [H*dk]}, {@code b_k} and {@code b_v [Hkv*dk]}; any may be null. */
         public Builder projectionBiases(float[] bQ, float[] bK, float[] bV) {
             this.bQ = bQ;
             this.bK = bK;

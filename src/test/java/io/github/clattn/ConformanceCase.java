@@ -16,22 +16,32 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * One case of {@code shared/conformance}: inputs, flags and float64-made expected outputs, read
- * with the project's own NPY reader. The folder comes from the system property
- * {@code clattn.conformance.dir} (set by the pom to {@code ../shared/conformance}). Where it is
- * absent the tests are skipped with that reason, except under {@code CI=true}, where they fail.
+ * One case of {@code shared/conformance}: inputs, options and float64-made expected outputs, read
+ * with the project's own NPY reader. The cases of {@code manifest.json} are the encoder-era ones;
+ * {@code manifest-v2.json} adds the decoder-era ones (grouped-query heads, RoPE, ...), each with
+ * its {@code features}. The folder comes from the system property {@code clattn.conformance.dir}
+ * (set by the pom to {@code ../shared/conformance}). Where it is absent the tests are skipped with
+ * that reason, except under {@code CI=true}, where they fail.
  */
-public record ConformanceCase(String name, boolean causal, double scale, AttentionWeights weights,
+public record ConformanceCase(String name, List<String> features, AttentionWeights weights, AttentionOptions options,
                               AttentionInput input, float[] headsOut, float[] out, float[] weightsExpected) {
 
+    /** The decoder-era features this build implements (issue 8: grouped-query heads and RoPE). */
+    public static final Set<String> SUPPORTED_V2 = Set.of("gqa", "mqa", "rope", "rope_partial", "causal", "cross",
+            "padding");
+
+    private static Path folder() {
+        return Paths.get(System.getProperty("clattn.conformance.dir", "../shared/conformance")).toAbsolutePath()
+                .normalize();
+    }
+
     public static Path dir() {
-        String p = System.getProperty("clattn.conformance.dir", "../shared/conformance");
-        Path dir = Paths.get(p).toAbsolutePath().normalize();
+        Path dir = folder();
         if (!Files.isRegularFile(dir.resolve("manifest.json"))) {
             String why = "conformance cases not found at " + dir + " (set -Dclattn.conformance.dir)";
             if (TestDevices.ci()) {
@@ -42,19 +52,37 @@ public record ConformanceCase(String name, boolean causal, double scale, Attenti
         return dir;
     }
 
-    /** The case names in manifest order. */
+    /** The encoder-era case names, in manifest order. */
     public static List<String> names() {
-        String p = System.getProperty("clattn.conformance.dir", "../shared/conformance");
-        Path manifest = Paths.get(p).resolve("manifest.json");
-        if (!Files.isRegularFile(manifest)) {
+        return names("manifest.json", null);
+    }
+
+    /** The decoder-era case names whose features this build implements, in manifest order. */
+    public static List<String> v2Names() {
+        return names("manifest-v2.json", SUPPORTED_V2);
+    }
+
+    /** The names of {@code manifest}'s cases, those with features within {@code supported} (null: all). */
+    @SuppressWarnings("unchecked")
+    private static List<String> names(String manifest, Set<String> supported) {
+        Path file = folder().resolve(manifest);
+        if (!Files.isRegularFile(file)) {
             return List.of("(conformance folder absent)");
         }
         List<String> names = new ArrayList<>();
-        Matcher m = Pattern.compile("\"name\"\\s*:\\s*\"([^\"]+)\"").matcher(read(manifest));
-        while (m.find()) {
-            names.add(m.group(1));
+        for (Map<String, Object> c : cases(file)) {
+            List<String> f = (List<String>) c.getOrDefault("features", List.of());
+            if (supported == null || supported.containsAll(f)) {
+                names.add((String) c.get("name"));
+            }
         }
         return names;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> cases(Path manifest) {
+        Map<String, Object> m = (Map<String, Object>) TestJson.parse(read(manifest));
+        return (List<Map<String, Object>>) m.get("cases");
     }
 
     private static String read(Path p) {
@@ -65,18 +93,35 @@ public record ConformanceCase(String name, boolean causal, double scale, Attenti
         }
     }
 
+    /** The case's manifest entry, from either manifest. */
+    private static Map<String, Object> entry(Path dir, String name) {
+        for (String manifest : List.of("manifest.json", "manifest-v2.json")) {
+            Path file = dir.resolve(manifest);
+            if (!Files.isRegularFile(file)) {
+                continue;
+            }
+            for (Map<String, Object> c : cases(file)) {
+                if (name.equals(c.get("name"))) {
+                    return c;
+                }
+            }
+        }
+        return fail("case " + name + " is in neither manifest of " + dir);
+    }
+
+    @SuppressWarnings("unchecked")
     public static ConformanceCase load(String name) {
         Path dir = dir();
-        String manifest = read(dir.resolve("manifest.json"));
-        int at = manifest.indexOf("\"name\": \"" + name + "\"");
-        if (at < 0) {
-            fail("case " + name + " is not in " + dir.resolve("manifest.json"));
+        Map<String, Object> e = entry(dir, name);
+        boolean causal = Boolean.TRUE.equals(e.get("causal"));
+        double scale = e.get("scale") instanceof Number s ? s.doubleValue() : Double.NaN;
+        int heads = ((Number) e.get("heads")).intValue();
+        int kvHeads = e.get("kv_heads") instanceof Number k ? k.intValue() : heads;
+        AttentionOptions options = new AttentionOptions(causal, scale);
+        if (e.get("rope_theta") instanceof Number theta) {
+            int dims = e.get("rope_dim") instanceof Number r ? r.intValue() : 0;
+            options = options.withRope(new Rope(theta.doubleValue(), dims, Rope.Style.parse((String) e.get("rope_style"))));
         }
-        int end = manifest.indexOf('}', at);
-        String entry = manifest.substring(at, end);
-        boolean causal = entry.matches("(?s).*\"causal\"\\s*:\\s*true.*");
-        Matcher sm = Pattern.compile("\"scale\"\\s*:\\s*([0-9.eE+-]+)").matcher(entry);
-        double scale = sm.find() ? Double.parseDouble(sm.group(1)) : Double.NaN;
         Path c = dir.resolve(name);
         NpyArray x = npy(c, "x");
         int b = (int) x.dim(0);
@@ -84,12 +129,10 @@ public record ConformanceCase(String name, boolean causal, double scale, Attenti
         int d = (int) x.dim(2);
         NpyArray wq = npy(c, "w_q");
         int hd = (int) wq.dim(1);
-        Matcher hm = Pattern.compile("\"heads\"\\s*:\\s*(\\d+)").matcher(entry);
-        int h = hm.find() ? Integer.parseInt(hm.group(1)) : 1;
-        AttentionWeights w = AttentionWeights.builder(d, h, hd / h)
+        AttentionWeights w = AttentionWeights.builder(d, heads, hd / heads).kvHeads(kvHeads)
                 .projections(wq.floats(), npy(c, "w_k").floats(), npy(c, "w_v").floats())
-                .projectionBiases(floats(c, "b_q", false), floats(c, "b_k", false), floats(c, "b_v", false))
-                .outputProjection(floats(c, "w_o", false), floats(c, "b_o", false))
+                .projectionBiases(floats(c, "b_q"), floats(c, "b_k"), floats(c, "b_v"))
+                .outputProjection(floats(c, "w_o"), floats(c, "b_o"))
                 .build();
         AttentionInput.Builder in = AttentionInput.builder(x.floats(), b, n).returnWeights(true);
         NpyArray ctx = optional(c, "context");
@@ -100,18 +143,15 @@ public record ConformanceCase(String name, boolean causal, double scale, Attenti
         if (valid != null) {
             in.keyValidLength(valid.ints());
         }
-        in.attnBias(floats(c, "attn_bias", false));
-        return new ConformanceCase(name, causal, scale, w, in.build(), npy(c, "heads_out").floats(),
-                floats(c, "out", false), floats(c, "weights", false));
-    }
-
-    public AttentionOptions options() {
-        return new AttentionOptions(causal, scale);
+        in.attnBias(floats(c, "attn_bias"));
+        List<String> features = (List<String>) e.getOrDefault("features", List.of());
+        return new ConformanceCase(name, features, w, options, in.build(), npy(c, "heads_out").floats(),
+                floats(c, "out"), floats(c, "weights"));
     }
 
     /** The case as a problem (layer, options, call), for the float64 reference and the paths. */
     public Problem problem() {
-        return Problem.of(name, weights, options(), input);
+        return Problem.of(name, weights, options, input);
     }
 
     /**
@@ -140,8 +180,8 @@ public record ConformanceCase(String name, boolean causal, double scale, Attenti
         return a;
     }
 
-    private static float[] floats(Path dir, String name, boolean required) {
-        NpyArray a = required ? npy(dir, name) : optional(dir, name);
+    private static float[] floats(Path dir, String name) {
+        NpyArray a = optional(dir, name);
         return a == null ? null : a.floats();
     }
 

@@ -11,7 +11,8 @@ public final class ConformanceProbe {
     public static void main(String[] args) {
         Device device = Devices.select("opencl");
         int failed = 0;
-        for (String name : ConformanceCase.names()) {
+        for (String name : java.util.stream.Stream.concat(ConformanceCase.names().stream(),
+                ConformanceCase.v2Names().stream()).toList()) {
             ConformanceCase c = ConformanceCase.load(name);
             try (Attention a = Attention.open(c.weights(), c.options(), device)) {
                 AttentionOutput out = a.forward(c.input());

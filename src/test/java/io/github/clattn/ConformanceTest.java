@@ -7,11 +7,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Every case of {@code shared/conformance} on the Java path and on the OpenCL device. */
+/**
+ * Every case of {@code shared/conformance} ({@code manifest.json}, and the decoder-era cases of
+ * {@code manifest-v2.json} whose features this build implements) on the Java path and on the OpenCL
+ * device.
+ */
 class ConformanceTest {
 
     static Stream<Arguments> cases() {
-        return ConformanceCase.names().stream()
+        return Stream.concat(ConformanceCase.names().stream(), ConformanceCase.v2Names().stream())
                 .flatMap(name -> TestDevices.specs().stream().map(spec -> Arguments.of(name, spec)));
     }
 

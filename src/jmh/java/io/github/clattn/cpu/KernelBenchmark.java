@@ -85,8 +85,9 @@ public class KernelBenchmark {
             expIn[i] = -Math.abs(expIn[i]);
         }
         expOut = new float[EXP_COUNT];
-        block = new AttentionPass(kernels, 1, QUERIES, LONG_KEYS, 1, 1, DK, 0.125f, false, q, kt, keyStride, v, DK,
-                LONG_KEYS, null, null, new float[QUERIES * DK], null);
+        KeyValues kv = new KeyValues(kernels, 1, 1, DK, LONG_KEYS, kt, v);
+        block = new AttentionPass(kernels, AttentionPass.Queries.forward(1, QUERIES, LONG_KEYS, 1, q, null, false,
+                0.125f), kv, null, 0, new float[QUERIES * DK], null, 0);
     }
 
 

@@ -6,6 +6,7 @@ import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
 import io.github.clattn.Device;
+import io.github.clattn.Rope;
 import io.github.clattn.npy.Npy;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,8 +25,8 @@ import picocli.CommandLine.Option;
         header = "Compute attention from .npy files; write .npy outputs and weight heat maps.",
         description = {"Compute multi-head attention from .npy files (float32; --key-valid-len int32 or int64), "
                 + "with the semantics of the conformance cases. Shapes:",
-            "  x [B,N,D]   context [B,M,D]   w_q, w_k, w_v [D,H*dk]   b_q, b_k, b_v [H*dk]",
-            "  w_o [H*dk,D]   b_o [D]   key_valid_len [B]   attn_bias [N,M]",
+            "  x [B,N,D]   context [B,M,D]   w_q [D,H*dk]   w_k, w_v [D,Hkv*dk]   b_q [H*dk]   b_k, b_v [Hkv*dk]",
+            "  w_o [H*dk,D]   b_o [D]   key_valid_len [B]   attn_bias [N,M]   (Hkv = H unless --kv-heads)",
             "  outputs: heads_out [B,N,H*dk]   out [B,N,D]   weights [B,H,N,M]", ""},
         footerHeading = "%nExample:%n",
         footer = {"  clattn run --x x.npy --w-q w_q.npy --w-k w_k.npy --w-v w_v.npy --heads 4 \\",
@@ -61,6 +62,19 @@ final class RunCommand extends CliCommand {
     boolean causal;
     @Option(names = "--scale", paramLabel = "S", description = "Score scale (default 1/sqrt(dk)).")
     Double scale;
+    @Option(names = "--kv-heads", paramLabel = "HKV",
+            description = "Key/value heads (grouped-query attention; a divisor of --heads; default: --heads). "
+                    + "--w-k and --w-v are then [D, HKV*dk].")
+    Integer kvHeads;
+    @Option(names = "--rope-theta", paramLabel = "T", description = "Rotary position embedding of Q and K with base T "
+            + "(e.g. 10000; 500000 for Llama 3); query i at position i + M - N, key j at j.")
+    Double ropeTheta;
+    @Option(names = "--rope-dim", paramLabel = "R",
+            description = "Channels of each head RoPE rotates (even, <= dk; default: all of dk). Needs --rope-theta.")
+    Integer ropeDim;
+    @Option(names = "--rope-style", paramLabel = "neox|gptj",
+            description = "RoPE channel pairs: neox (c, c + R/2; default) or gptj (2c, 2c + 1). Needs --rope-theta.")
+    String ropeStyle;
     @Option(names = "--device", paramLabel = "SPEC", defaultValue = "auto",
             description = "cpu (Java path), opencl, opencl:I, or part of a device name; default: ${DEFAULT-VALUE} "
                     + "(the best OpenCL device, else the Java path).")
@@ -153,6 +167,10 @@ final class RunCommand extends CliCommand {
         if (bO != null && wO == null) {
             throw new UsageException("--b-o " + bO + ": an output bias needs --w-o (the output projection)");
         }
+        if (kvHeads != null && (kvHeads <= 0 || heads % kvHeads != 0)) {
+            throw new UsageException("--kv-heads: expected a divisor of --heads " + heads + ", got " + kvHeads);
+        }
+        Rope rope = rope();
 
         NpyInput xIn = NpyInput.read("--x", x).requireRank(3, "[B, N, D]");
         int b = intDim(xIn, 0);
@@ -167,14 +185,20 @@ final class RunCommand extends CliCommand {
             throw wqIn.problem("has " + hd + " columns (H*dk), expected a positive multiple of --heads " + heads);
         }
         int dk = hd / heads;
-        long[] projShape = {d, hd};
-        String why = "D from --x, H*dk from --w-q";
-        NpyInput wkIn = NpyInput.read("--w-k", wK).requireShape(projShape, "[D, H*dk]", why);
-        NpyInput wvIn = NpyInput.read("--w-v", wV).requireShape(projShape, "[D, H*dk]", why);
+        int hkv = kvHeads == null ? heads : kvHeads;
+        int kvd = hkv * dk;
+        String kvLayout = kvHeads == null ? "[D, H*dk]" : "[D, Hkv*dk]";
+        long[] projShape = {d, kvd};
+        String why = "D from --x, " + (kvHeads == null ? "H*dk from --w-q" : "Hkv from --kv-heads, dk from --w-q");
+        NpyInput wkIn = NpyInput.read("--w-k", wK).requireShape(projShape, kvLayout, why);
+        NpyInput wvIn = NpyInput.read("--w-v", wV).requireShape(projShape, kvLayout, why);
         long[] biasShape = {hd};
+        long[] kvBiasShape = {kvd};
+        String kvBiasLayout = kvHeads == null ? "[H*dk]" : "[Hkv*dk]";
+        String kvBiasWhy = kvHeads == null ? "H*dk from --w-q" : "Hkv*dk from --kv-heads and --w-q";
         NpyInput bqIn = optional("--b-q", bQ, biasShape, "[H*dk]", "H*dk from --w-q");
-        NpyInput bkIn = optional("--b-k", bK, biasShape, "[H*dk]", "H*dk from --w-q");
-        NpyInput bvIn = optional("--b-v", bV, biasShape, "[H*dk]", "H*dk from --w-q");
+        NpyInput bkIn = optional("--b-k", bK, kvBiasShape, kvBiasLayout, kvBiasWhy);
+        NpyInput bvIn = optional("--b-v", bV, kvBiasShape, kvBiasLayout, kvBiasWhy);
         NpyInput woIn = optional("--w-o", wO, new long[] {hd, d}, "[H*dk, D]", "H*dk from --w-q, D from --x");
         NpyInput boIn = optional("--b-o", bO, new long[] {d}, "[D]", "D from --x");
 
@@ -215,13 +239,22 @@ final class RunCommand extends CliCommand {
                     + "), there are no weights to draw");
         }
 
+        if (rope != null) {
+            try {
+                rope.rotatedDims(dk);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--rope-dim " + rope.dims() + ": expected an even number <= dk = " + dk
+                        + " (dk from --w-q and --heads)" + (dk % 2 != 0 && rope.dims() == 0
+                        ? "; dk is odd, so give an even --rope-dim" : ""));
+            }
+        }
         Problem p = new Problem();
-        p.weights = AttentionWeights.builder(d, heads, dk)
+        p.weights = AttentionWeights.builder(d, heads, dk).kvHeads(hkv)
                 .projections(wqIn.floats(), wkIn.floats(), wvIn.floats())
                 .projectionBiases(floats(bqIn), floats(bkIn), floats(bvIn))
                 .outputProjection(floats(woIn), floats(boIn))
                 .build();
-        p.options = new AttentionOptions(causal, scale == null ? Double.NaN : scale);
+        p.options = new AttentionOptions(causal, scale == null ? Double.NaN : scale).withRope(rope);
         AttentionInput.Builder in = AttentionInput.builder(xIn.floats(), b, n).keyValidLength(valid)
                 .attnBias(floats(biasIn)).returnWeights(wantWeights);
         if (ctxIn != null) {
@@ -229,6 +262,30 @@ final class RunCommand extends CliCommand {
         }
         p.input = in.build().validate(d);
         return p;
+    }
+
+    /** The RoPE the options ask for, or null; checks the options that need --rope-theta. */
+    private Rope rope() {
+        if (ropeTheta == null) {
+            if (ropeDim != null || ropeStyle != null) {
+                throw new UsageException((ropeDim != null ? "--rope-dim" : "--rope-style")
+                        + ": needs --rope-theta (the RoPE base, e.g. 10000)");
+            }
+            return null;
+        }
+        if (!(ropeTheta > 1) || ropeTheta.isInfinite()) {
+            throw new UsageException("--rope-theta: expected a finite number > 1, got " + ropeTheta);
+        }
+        if (ropeDim != null && (ropeDim <= 0 || ropeDim % 2 != 0)) {
+            throw new UsageException("--rope-dim: expected a positive even number of channels, got " + ropeDim);
+        }
+        Rope.Style style;
+        try {
+            style = ropeStyle == null ? Rope.Style.NEOX : Rope.Style.parse(ropeStyle);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--rope-style: expected neox or gptj, got '" + ropeStyle + "'");
+        }
+        return new Rope(ropeTheta, ropeDim == null ? 0 : ropeDim, style);
     }
 
     private static NpyInput optional(String option, Path file, long[] shape, String layout, String why) {

@@ -12,6 +12,9 @@ import io.github.clattn.AttentionOutput;
 public interface Backend extends AutoCloseable {
     AttentionOutput forward(AttentionInput input);
 
+    /** A cache of {@code batch} sequences of up to {@code capacity} positions that this layer's projections fill. */
+    CacheBackend openCache(int batch, int capacity);
+
     /** Wall time spent building or loading device programs for this layer, in milliseconds (0 if none). */
     default double buildMillis() {
         return 0;

@@ -67,6 +67,13 @@ public interface BackendProvider {
      */
     Backend open(AttentionWeights weights, AttentionOptions options, Device device, String variant);
 
+    /**
+     * Opens attention on pre-projected tensors ({@code heads} query heads, {@code kvHeads} K/V heads
+     * of {@code headDim}) on {@code device}; {@code variant} null means {@link #defaultVariant}.
+     */
+    ProjectedBackend openProjected(int heads, int kvHeads, int headDim, AttentionOptions options, Device device,
+                                   String variant);
+
     /** Finds the fastest kernel parameters of {@code variant} on {@code device} and stores them. */
     Tuning tune(Device device, String variant, Consumer<String> progress);
 }

@@ -1,19 +1,19 @@
 package io.github.clattn.cpu;
 
-import io.github.clattn.AttentionInput;
 import io.github.clattn.core.Heads;
 import io.github.clattn.core.Shapes;
 import java.util.Arrays;
 
 /**
- * Pass 2 of one forward call: for each task (batch b, head h, query block) the fused loop of
+ * The attention pass of one call: for each task (batch b, head h, query block) the fused loop of
  * flash attention over key blocks, with no {@code N×M} buffer.
  *
  * <pre>
- *   Q [B*N, H*dk]   Kᵀ [B, Hkv*dk, keyStride]   V [B, capacity, valueStride] (+ slack)   heads_out [B*N, H*dk]
- *   query head h reads K/V head g = kvHead(h) (Heads): Kᵀ rows g*dk.., V columns g*dk..; keys j < M of capacity
- *   visible keys of query i: the prefix [0, end_i),
- *       end_i = min(M, i + M - N + 1 if causal, keyValidLength[b])   (non-decreasing in i)
+ *   Q [B*N, H*dk]   K/V as {@link KeyValues} (Hkv heads, a capacity per sequence)   heads_out [B*N, H*dk]
+ *   query head h reads K/V head g = kvHead(h) ({@link Heads})
+ *   query i of batch b sits at position queryStart[b] + i and sees the keys [0, end_i),
+ *       end_i = min(keyLength[b], queryStart[b] + i + 1 if causal), 0 for rows i >= rows[b]
+ *       (non-decreasing in i)
  *   per key block [j0, j0+KB), per group of up to 8 queries:
  *       s = scale·q·kᵀ + bias;  s_j = -∞ for j >= end_i                     (scores, biasMaskMax)
  *       m' = max(m, max_j s_j);  p_j = exp(s_j - m');  α = exp(m - m')       (expAndSum)
@@ -22,9 +22,11 @@ import java.util.Arrays;
  *   heads_out_i = o / l, or 0 when l = 0 (no visible key, or all scores -∞)
  * </pre>
  *
- * Hidden keys are skipped by range: their values are never read and their scores are replaced,
- * so NaN or ∞ in a hidden key or value cannot reach the output. When weights are requested the
- * key block spans every key, so {@code p / l} is final after one block and is written out.
+ * A forward call has queryStart = M - N, keyLength = min(M, keyValidLength[b]), rows = N; a cache
+ * step has its sequences' own positions and lengths. Hidden keys are skipped by range: their
+ * values are never read and their scores are replaced, so NaN or ∞ in a hidden key or value
+ * cannot reach the output. When weights are requested the key block spans every key, so
+ * {@code p / l} is final after one block and is written out.
  */
 final class AttentionPass {
     /** Keys per block of the online softmax; a multiple of every {@link Kernels#keyStep()}. */
@@ -39,49 +41,82 @@ final class AttentionPass {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** Where the queries are and what each may see. */
+    record Queries(int batch, int n, int heads, float[] q, int[] queryStart, int[] keyLength, int[] rows,
+                   boolean causal, float scale) {
+        /** The keys query {@code i} of batch row {@code b} sees: the prefix {@code [0, end)}. */
+        int visibleKeys(int b, int i) {
+            if (i >= rows[b]) {
+                return 0;
+            }
+            long end = keyLength[b];
+            if (causal) {
+                end = Math.min(end, (long) queryStart[b] + i + 1);
+            }
+            return (int) Math.max(end, 0);
+        }
+
+        int maxKeys() {
+            int max = 0;
+            for (int k : keyLength) {
+                max = Math.max(max, k);
+            }
+            return max;
+        }
+
+        /** A forward call's: positions M - N, every row, keys up to min(M, valid length). */
+        static Queries forward(int batch, int n, int m, int heads, float[] q, int[] validLength, boolean causal,
+                               float scale) {
+            int[] start = new int[batch];
+            int[] keys = new int[batch];
+            int[] rows = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                start[b] = m - n;
+                keys[b] = validLength == null ? m : Math.min(m, validLength[b]);
+                rows[b] = n;
+            }
+            return new Queries(batch, n, heads, q, start, keys, rows, causal, scale);
+        }
+    }
+
     private final Kernels kernels;
+    private final Queries queries;
+    private final KeyValues kv;
     private final int batch;
     private final int n;
-    private final int m;
     private final int heads;
-    private final int kvHeads;
-    private final int capacity;
     private final int dk;
     private final int hd;
     private final int dkPad;
-    private final int keyStride;
-    private final int valueStride;
     private final int keyBlock;
     private final int queryBlock;
     private final int queryBlocks;
-    private final float scale;
-    private final boolean causal;
+    private final int maxKeys;
     private final float[] q;
-    private final float[] kt;
-    private final float[] v;
-    private final int[] validLength;
     private final float[] bias;
+    private final int biasColumns;
     private final float[] headsOut;
     private final float[] weights;
+    private final int weightColumns;
 
-    /** Shapes as in the class comment; {@code weights} is null unless requested. */
-    AttentionPass(Kernels kernels, int batch, int n, int m, int heads, int kvHeads, int dk, float scale, boolean causal,
-                  float[] q, float[] kt, int keyStride, float[] v, int valueStride, int capacity, int[] validLength,
-                  float[] bias, float[] headsOut, float[] weights) {
+    /**
+     * {@code bias [N, biasColumns]} and {@code weights [B, H, N, weightColumns]} may be null (the
+     * weights only when not requested).
+     */
+    AttentionPass(Kernels kernels, Queries queries, KeyValues kv, float[] bias, int biasColumns, float[] headsOut,
+                  float[] weights, int weightColumns) {
         this.kernels = kernels;
-        this.batch = batch;
-        this.n = n;
-        this.m = m;
-        this.heads = heads;
-        this.kvHeads = kvHeads;
-        this.capacity = capacity;
-        this.dk = dk;
+        this.queries = queries;
+        this.kv = kv;
+        this.batch = queries.batch();
+        this.n = queries.n();
+        this.heads = queries.heads();
+        this.dk = kv.dk;
         this.hd = heads * dk;
         this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
-        this.keyStride = keyStride;
-        this.valueStride = valueStride;
-        this.keyBlock = weights != null ? PackedMatrix.roundUp(m, kernels.keyStep()) : KEY_BLOCK;
-        Shapes.arrayLength("scores", "[" + Kernels.ROW_BLOCK + " queries, M=" + m + " keys] (returned weights)",
+        this.maxKeys = queries.maxKeys();
+        this.keyBlock = weights != null ? PackedMatrix.roundUp(Math.max(1, weightColumns), kernels.keyStep()) : KEY_BLOCK;
+        Shapes.arrayLength("scores", "[" + Kernels.ROW_BLOCK + " queries, M=" + weightColumns + " keys] (returned weights)",
                 Kernels.ROW_BLOCK, keyBlock);
         int qb = QUERY_BLOCK;
         while (qb > MIN_QUERY_BLOCK && (long) batch * heads * PackedMatrix.ceilDiv(n, qb) < MIN_TASKS) {
@@ -89,15 +124,12 @@ final class AttentionPass {
         }
         this.queryBlock = qb;
         this.queryBlocks = PackedMatrix.ceilDiv(n, qb);
-        this.scale = scale;
-        this.causal = causal;
-        this.q = q;
-        this.kt = kt;
-        this.v = v;
-        this.validLength = validLength;
+        this.q = queries.q();
         this.bias = bias;
+        this.biasColumns = biasColumns;
         this.headsOut = headsOut;
         this.weights = weights;
+        this.weightColumns = weightColumns;
     }
 
     int tasks() {
@@ -106,12 +138,7 @@ final class AttentionPass {
 
     /** Multiply-adds of one task, about: scores and weighted values over every key. */
     long workPerTask() {
-        return 2L * queryBlock * m * dk;
-    }
-
-    /** The number of keys query {@code i} of batch row {@code b} sees: the prefix {@code [0, end)}. */
-    private int visibleKeys(int b, int i) {
-        return AttentionInput.visibleKeys(n, m, causal, validLength, b, i);
+        return 2L * queryBlock * maxKeys * dk;
     }
 
     /** Runs one task; tasks of the last query blocks (the most keys under a causal mask) come first. */
@@ -121,7 +148,11 @@ final class AttentionPass {
         final int b = (task % bh) / heads;
         final int h = task % heads;
         final int i0 = block * queryBlock;
-        final int rows = Math.min(queryBlock, n - i0);
+        // rows past queries.rows[b] (padding of a ragged cache step) see nothing and stay zero
+        final int rows = Math.min(Math.min(queryBlock, n - i0), queries.rows()[b] - i0);
+        if (rows <= 0) {
+            return;
+        }
         final int lds = keyBlock;
 
         Scratch sc = SCRATCH.get();
@@ -135,16 +166,21 @@ final class AttentionPass {
         final int[] end = sc.end;
         final int[] live = sc.live;
         for (int r = 0; r < rows; r++) {
-            end[r] = visibleKeys(b, i0 + r);
+            end[r] = queries.visibleKeys(b, i0 + r);
         }
         Arrays.fill(runningMax, 0, rows, Float.NEGATIVE_INFINITY);
         Arrays.fill(runningSum, 0, rows * lanes, 0f);
         Arrays.fill(o, 0, rows * dkPad, 0f);
 
-        final int kvHead = Heads.kvHead(h, heads, kvHeads);
+        final int kvHead = Heads.kvHead(h, heads, kv.kvHeads);
         final int qBase = (b * n + i0) * hd + h * dk;
-        final int ktBase = (b * kvHeads * dk + kvHead * dk) * keyStride;
-        final int vBase = b * capacity * valueStride + kvHead * dk;
+        final int ktBase = kv.ktBase(b, kvHead);
+        final int vBase = kv.vBase(b, kvHead);
+        final int keyStride = kv.keyStride;
+        final int valueStride = kv.valueStride;
+        final float[] kt = kv.kt;
+        final float[] v = kv.v;
+        final float scale = queries.scale();
         final int keyStep = kernels.keyStep();
         final int maxEnd = end[rows - 1];
         int first = 0;
@@ -160,7 +196,7 @@ final class AttentionPass {
                 for (int rr = 0; rr < groupRows; rr++) {
                     final int r = g + rr;
                     final int visible = Math.min(end[r] - j0, keyBlock);
-                    final int biasOff = bias == null ? 0 : (i0 + r) * m + j0;
+                    final int biasOff = bias == null ? 0 : (i0 + r) * biasColumns + j0;
                     final float blockMax = kernels.biasMaskMax(s, rr * lds, visible, width, bias, biasOff);
                     final float newMax = Math.max(runningMax[r], blockMax);
                     if (newMax == Float.NEGATIVE_INFINITY) {
@@ -179,7 +215,7 @@ final class AttentionPass {
                     common = Math.min(common, visible);
                     if (weights != null) {
                         writeWeights(s, rr * lds, visible, sum(runningSum, r * lanes, lanes),
-                                ((b * heads + h) * n + i0 + r) * m);
+                                ((b * heads + h) * n + i0 + r) * weightColumns);
                     }
                 }
                 int done = 0;

@@ -5,7 +5,11 @@ import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
 import io.github.clattn.core.Backend;
+import io.github.clattn.core.CacheBackend;
+import io.github.clattn.core.RopeTable;
 import io.github.clattn.core.Shapes;
+import java.util.Arrays;
+import java.util.function.IntBinaryOperator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -18,10 +22,12 @@ import org.slf4j.LoggerFactory;
  * {@code java-vector} or {@code java-scalar}).
  *
  * <pre>
- *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ [B, H*dk, M+pad];  V [B*M, H*dk+pad]
- *                               one task per (projection, 64 rows, 128 columns); weights pre-packed
- *   pass 2 (attention):         one task per (batch, head, query block): online softmax over key
- *                               blocks, no N×M buffer ({@link AttentionPass})
+ *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ and V of Hkv heads ({@link KeyValues})
+ *                               one task per (projection, 64 rows, 128 columns); weights pre-packed;
+ *                               then RoPE on Q and K when the options have it
+ *   pass 2 (attention):         {@link AttentionPass}: one task per (batch, head, query block), online
+ *                               softmax over key blocks, no N×M buffer; or, one query per sequence,
+ *                               {@link DecodePass}: the keys split across tasks, combined by log-sum-exp
  *   pass 3 (output_projection): out = heads_out·W_O + b_O
  * </pre>
  *
@@ -38,9 +44,9 @@ final class JavaAttention implements Backend {
     /** Output columns per projection task. */
     static final int PROJECTION_COLUMNS = 128;
 
-    private final Kernels kernels;
-    private final AttentionWeights w;
-    private final boolean causal;
+    final Kernels kernels;
+    final AttentionWeights w;
+    final AttentionOptions options;
     private final float scale;
     private final PackedMatrix wQ;
     private final PackedMatrix wK;
@@ -54,18 +60,17 @@ final class JavaAttention implements Backend {
     JavaAttention(AttentionWeights weights, AttentionOptions options, Kernels kernels) {
         this.kernels = kernels;
         this.w = weights;
-        this.causal = options.causal();
+        this.options = options.validateFor(weights.heads(), weights.headDim());
         this.scale = options.effectiveScale(weights.headDim());
         int d = weights.dModel();
         int hd = weights.projectedDim();
         int nr = kernels.panelWidth();
         this.wQ = PackedMatrix.pack(weights.wQ(), weights.bQ(), d, hd, nr);
-        int kvw = weights.heads() * weights.headDim();
-        this.wK = PackedMatrix.pack(weights.wK(), weights.bK(), d, kvw, nr);
-        this.wV = PackedMatrix.pack(weights.wV(), weights.bV(), d, kvw, nr);
+        this.wK = PackedMatrix.pack(weights.wK(), weights.bK(), d, weights.kvDim(), nr);
+        this.wV = PackedMatrix.pack(weights.wV(), weights.bV(), d, weights.kvDim(), nr);
         this.wO = weights.hasOutputProjection() ? PackedMatrix.pack(weights.wO(), weights.bO(), hd, d, nr) : null;
-        LOG.debug("Java attention layer D={} H={} dk={} on {} ({} threads)", d, weights.heads(), weights.headDim(),
-                kernels.path(), CpuThreads.threads());
+        LOG.debug("Java attention layer D={} H={} Hkv={} dk={} on {} ({} threads)", d, weights.heads(),
+                weights.kvHeads(), weights.headDim(), kernels.path(), CpuThreads.threads());
     }
 
     /** The inner path this layer runs: {@code java-vector} or {@code java-scalar}. */
@@ -80,47 +85,104 @@ final class JavaAttention implements Backend {
         final int m = in.contextLength();
         final int d = w.dModel();
         final int h = w.heads();
-        final int kvHeads = w.heads();
         final int dk = w.headDim();
         final int hd = w.projectedDim();
-        final int kvw = kvHeads * dk;
-        final int lanes = kernels.lanes();
-        final int keyStride = kernels.keyStride(m);
-        final int valueStride = kernels.rowStride(kvw);
-        float[] kv = in.keyValueSource();
+        float[] kvSource = in.keyValueSource();
         Map<String, Double> millis = new LinkedHashMap<>();
 
         long t0 = System.nanoTime();
         Workspace ws = Workspace.take(Shapes.arrayLength("Q", "[B, N, H*dk]", b, n, hd),
-                Shapes.arrayLength("K", "[B, Hkv*dk, M rounded up]", b, kvw, keyStride),
-                // V is read in whole vectors of channels: the slack keeps the last head's read in bounds
-                Shapes.arrayLength("V", "[B, M, Hkv*dk rounded up] + " + lanes, (long) b * m * valueStride + lanes));
+                KeyValues.ktLength(kernels, b, w.kvHeads(), dk, m), KeyValues.vLength(kernels, b, w.kvHeads(), dk, m));
         float[] q = ws.q;
-        float[] kt = ws.kt;
-        float[] v = ws.v;
+        KeyValues kv = new KeyValues(kernels, b, w.kvHeads(), dk, m, ws.kt, ws.v);
         project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
-                new Projection(kv, b * m, wK, ProjectionTarget.transposedPerBatch(kt, kvw, m, keyStride)),
-                new Projection(kv, b * m, wV, ProjectionTarget.rowMajor(v, kvw, valueStride)));
+                new Projection(kvSource, b * m, wK, ProjectionTarget.transposedPerBatch(kv.kt, kv.kvWidth(), m,
+                        kv.keyStride)),
+                new Projection(kvSource, b * m, wV, ProjectionTarget.rowMajor(kv.v, kv.kvWidth(), kv.valueStride)));
+        if (options.rope() != null) {
+            // query i at position i + (M - N), key j at j: one table row per position of the call
+            int first = Math.min(0, m - n);
+            RopeTable table = RopeTable.of(options.rope(), dk, RopeTable.range(first, m - first));
+            rotateQueries(table, q, b, n, h, dk, (batch, i) -> i + m - n - first);
+            kv.rotateKeys(table, new int[b], filled(b, m), (batch, j) -> j - first);
+        }
         long t1 = System.nanoTime();
         millis.put("projection", (t1 - t0) / 1e6);
 
         float[] headsOut = new float[b * n * hd];
         float[] weights = in.returnWeights()
                 ? new float[Shapes.arrayLength("weights", "[B, H, N, M]", b, h, n, m)] : null;
-        AttentionPass pass = new AttentionPass(kernels, b, n, m, h, kvHeads, dk, scale, causal, q, kt, keyStride, v,
-                valueStride, m, in.keyValidLength(), in.attnBias(), headsOut, weights);
-        CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
+        attend(kernels, AttentionPass.Queries.forward(b, n, m, h, q, in.keyValidLength(), options.causal(), scale), kv,
+                in.attnBias(), m, headsOut, weights, m);
         long t2 = System.nanoTime();
         millis.put("attention", (t2 - t1) / 1e6);
 
-        float[] out = null;
-        if (wO != null) {
-            out = new float[b * n * d];
-            project(new Projection(headsOut, b * n, wO, ProjectionTarget.rowMajor(out, d)));
-            millis.put("output_projection", (System.nanoTime() - t2) / 1e6);
-        }
+        float[] out = outputProjection(headsOut, b * n, millis, t2);
         ws.release();
         return new AttentionOutput(b, n, m, h, dk, d, headsOut, out, weights, kernels.path(), millis);
+    }
+
+    /** {@code heads_out · W_O + b_O} of {@code rows} rows, or null without W_O (timed as output_projection). */
+    float[] outputProjection(float[] headsOut, int rows, Map<String, Double> millis, long since) {
+        if (wO == null) {
+            return null;
+        }
+        float[] out = new float[rows * w.dModel()];
+        project(new Projection(headsOut, rows, wO, ProjectionTarget.rowMajor(out, w.dModel())));
+        millis.put("output_projection", (System.nanoTime() - since) / 1e6);
+        return out;
+    }
+
+    /** Q, K and V of {@code rows} rows of {@code x}, row-major ({@code [rows, H*dk]}, {@code [rows, Hkv*dk]} twice). */
+    void projectRows(float[] x, int rows, float[] q, float[] k, float[] v) {
+        project(new Projection(x, rows, wQ, ProjectionTarget.rowMajor(q, w.projectedDim())),
+                new Projection(x, rows, wK, ProjectionTarget.rowMajor(k, w.kvDim())),
+                new Projection(x, rows, wV, ProjectionTarget.rowMajor(v, w.kvDim())));
+    }
+
+    @Override
+    public CacheBackend openCache(int batch, int capacity) {
+        return new JavaCache(kernels, w.heads(), w.kvHeads(), w.headDim(), options, batch, capacity, this);
+    }
+
+    static int[] filled(int count, int value) {
+        int[] a = new int[count];
+        Arrays.fill(a, value);
+        return a;
+    }
+
+    /**
+     * Rotates every head of the queries {@code q [B*n, H*dk]} in place: row i of sequence b by row
+     * {@code tableRow(b, i)} of {@code table}.
+     */
+    static void rotateQueries(RopeTable table, float[] q, int batch, int n, int heads, int dk,
+                              IntBinaryOperator tableRow) {
+        int hd = heads * dk;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < n; i++) {
+                int row = tableRow.applyAsInt(b, i);
+                for (int h = 0; h < heads; h++) {
+                    table.rotate(q, (b * n + i) * hd + h * dk, 1, row);
+                }
+            }
+        }
+    }
+
+    /**
+     * The attention pass of one call on every thread: {@link DecodePass} when each sequence has
+     * one query and neither a bias nor the weights are asked for, else {@link AttentionPass}.
+     */
+    static void attend(Kernels kernels, AttentionPass.Queries queries, KeyValues kv, float[] bias, int biasColumns,
+                       float[] headsOut, float[] weights, int weightColumns) {
+        if (queries.n() == 1 && bias == null && weights == null) {
+            DecodePass pass = new DecodePass(kernels, queries, kv, headsOut);
+            CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
+            pass.combine();
+            return;
+        }
+        AttentionPass pass = new AttentionPass(kernels, queries, kv, bias, biasColumns, headsOut, weights,
+                weightColumns);
+        CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
     }
 
     /**

@@ -6,6 +6,7 @@ import io.github.clattn.Device;
 import io.github.clattn.Tuning;
 import io.github.clattn.core.Backend;
 import io.github.clattn.core.BackendProvider;
+import io.github.clattn.core.ProjectedBackend;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -70,6 +71,13 @@ public final class JavaProvider implements BackendProvider {
     @Override
     public Backend open(AttentionWeights weights, AttentionOptions options, Device device, String variant) {
         return new JavaAttention(weights, options, variant == null ? JavaKernels.select() : JavaKernels.named(variant));
+    }
+
+    @Override
+    public ProjectedBackend openProjected(int heads, int kvHeads, int headDim, AttentionOptions options, Device device,
+                                          String variant) {
+        return new JavaProjected(variant == null ? JavaKernels.select() : JavaKernels.named(variant), heads, kvHeads,
+                headDim, options);
     }
 
     @Override

@@ -210,6 +210,18 @@ public final class Cl {
         return m;
     }
 
+    /** A read-only device buffer holding {@code host}'s ints. */
+    static cl_mem createBuffer(cl_context context, int[] host) {
+        before("clCreateBuffer");
+        int[] err = new int[1];
+        long size = Math.max((long) host.length * Sizeof.cl_int, Sizeof.cl_int);
+        cl_mem m = CL.clCreateBuffer(context, CL.CL_MEM_READ_ONLY | CL.CL_MEM_COPY_HOST_PTR, size,
+                Pointer.to(host.length == 0 ? new int[1] : host), err);
+        created("mem", "clCreateBuffer(" + size + " bytes)", err, m);
+        LIVE_BUFFER_BYTES.addAndGet(size);
+        return m;
+    }
+
     static void release(NativePointerObject o) {
         if (o == null) {
             return;

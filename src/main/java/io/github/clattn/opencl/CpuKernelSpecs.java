@@ -116,4 +116,40 @@ final class CpuKernelSpecs {
             return new Launch(new long[] {ceilDiv(n, rowsPerItem), batchHeads}, new long[] {1, 1});
         }
     }
+
+    /** {@code decode_cpu.cl}: a work-item per (split, sequence, K/V head), DEC_QR heads of the group per block. */
+    static final class Decode extends KernelSpec.Decode {
+        @Override
+        String file() {
+            return "decode_cpu.cl";
+        }
+
+        @Override
+        List<Param> params() {
+            return List.of(Param.compiled("DEC_QR", 4, "query heads of a group per register block"),
+                    Param.compiled("DEC_KV", 1, List.of(1, 2), "float16 key vectors per step"),
+                    Param.hostOnly("DEC_WI_PER_CU", 4, "work-items wanted per compute unit when choosing the splits"),
+                    Param.hostOnly("DEC_MIN_KEYS", 256, "fewest keys per split"));
+        }
+
+        @Override
+        String perUnitParam() {
+            return "DEC_WI_PER_CU";
+        }
+
+        @Override
+        List<Map<String, Integer>> candidates() {
+            List<Map<String, Integer>> list = new ArrayList<>();
+            int[][] rowsKeysUnits = {{4, 1, 4}, {2, 1, 4}, {4, 2, 4}, {4, 1, 8}, {8, 1, 4}, {4, 1, 2}};
+            for (int[] c : rowsKeysUnits) {
+                list.add(Map.of("DEC_QR", c[0], "DEC_KV", c[1], "DEC_WI_PER_CU", c[2]));
+            }
+            return list;
+        }
+
+        @Override
+        Launch launch(KernelParams p, long splits, long batchKvHeads, long headBlocks) {
+            return new Launch(new long[] {splits, batchKvHeads}, new long[] {1, 1});
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package io.github.clattn.opencl;
 
+import io.github.clattn.Device;
 import java.util.ArrayList;
 import java.util.List;
 import org.jocl.cl_command_queue;
@@ -9,9 +10,10 @@ import org.jocl.cl_mem;
 import org.jocl.cl_program;
 
 /**
- * The fused path's kernels for one layout and one parameter set: {@code gemm} (projections) and
- * {@code flash} (attention) of a {@link KernelVariant}, and {@code fill_zero}, with their
- * arguments and launch geometry. The program comes from the context's cache; the kernel objects
+ * The fused path's kernels for one layout and one parameter set: {@code gemm} (projections),
+ * {@code flash} (attention) and {@code decode} (one query per sequence, keys split) of a
+ * {@link KernelVariant}, and the layout helpers {@code fill_zero}, {@code scatter_rows},
+ * {@code rope} and {@code decode_combine}, with their arguments and launch geometry. The program comes from the context's cache; the kernel objects
  * belong to this instance (one per layer, since kernel arguments are per-object state) and go
  * with {@link #release()}. Not thread-safe.
  */
@@ -36,10 +38,11 @@ final class FusedKernels {
 
     /**
      * Column c of C is column {@code colBase + c} of [Q | K | V] and row r is token {@code r % tokens}
-     * of batch row {@code r / tokens}, stored into the layout of layout.cl.
+     * of batch row {@code r / tokens}, stored into the layout of layout.cl. With {@code append} (a
+     * cache step) K and V rows go to their sequence's SEQ_KV_START + t, rows past SEQ_Q_ROWS dropped.
      */
     record Attention(cl_mem q, cl_mem kt, cl_mem v, int colBase, int tokens, int queries, long keyStride, int heads,
-                     int kvHeads) implements Target {
+                     int kvHeads, cl_mem seq, boolean append) implements Target {
     }
 
     /** {@code C = A [rows, inner] · W[:, wCol .. wCol+cols) + bias[wCol ..]}, stored as {@code target} says. */
@@ -48,12 +51,18 @@ final class FusedKernels {
 
     /**
      * Attention of every (batch, query head): Q, Kt, V in the layout of layout.cl (Kt and V with
-     * {@code kvHeads} heads and key stride {@code keyStride}), heads_out {@code [B, N, H·dk]}.
-     * {@code attnBias} and {@code keyValidLength} are the placeholder buffer when absent.
+     * {@code kvHeads} heads and key stride {@code keyStride}), what each sequence sees in
+     * {@code seq [B, 4]} (common.cl), heads_out {@code [B, N, H·dk]}. {@code attnBias}
+     * ({@code [N, biasColumns]}) is the placeholder buffer when absent.
      */
-    record FlashCall(cl_mem q, cl_mem kt, cl_mem v, cl_mem attnBias, boolean hasBias, cl_mem keyValidLength,
-                     boolean hasValidLength, cl_mem headsOut, int batch, int queries, int keys, long keyStride,
-                     int heads, int kvHeads, float scale, boolean causal) {
+    record FlashCall(cl_mem q, cl_mem kt, cl_mem v, cl_mem attnBias, boolean hasBias, int biasColumns, cl_mem seq,
+                     cl_mem headsOut, int batch, int queries, long keyStride, int heads, int kvHeads, float scale,
+                     boolean causal) {
+    }
+
+    /** A decode step (one query per sequence): the FlashCall fields that apply, and the longest key list. */
+    record DecodeCall(cl_mem q, cl_mem kt, cl_mem v, cl_mem seq, cl_mem headsOut, int batch, long keyStride,
+                      int heads, int kvHeads, float scale, boolean causal, int maxKeys) {
     }
 
     final KernelVariant variant;
@@ -64,6 +73,11 @@ final class FusedKernels {
     private final cl_kernel gemm;
     private final cl_kernel flash;
     private final cl_kernel fillZero;
+    private final cl_kernel scatter;
+    private final cl_kernel decode;
+    private final cl_kernel combine;
+    private final Device device;
+    final RopeKernel rope;
 
     /** Builds (or loads) the program; {@code params} are fitted to the device and head width first. */
     FusedKernels(ClContext context, KernelVariant variant, KernelParams params, FusedLayout layout) {
@@ -71,13 +85,15 @@ final class FusedKernels {
         this.params = params.fittedTo(context.device, layout.headDim());
         this.layout = layout;
         this.computeUnits = context.device.info().computeUnits();
+        this.device = context.device;
         String options = "-cl-std=CL1.2 " + layout.defines() + " " + this.params.defines();
         long start = System.nanoTime();
         cl_program program = context.program(variant.files(), options);
         buildMillis = (System.nanoTime() - start) / 1e6;
         List<cl_kernel> made = new ArrayList<>();
         try {
-            for (String name : new String[] {"gemm", "flash", "fill_zero"}) {
+            for (String name : new String[] {"gemm", "flash", "fill_zero", "scatter_rows", "rope", "decode",
+                "decode_combine"}) {
                 made.add(Cl.createKernel(program, name));
             }
         } catch (RuntimeException e) {
@@ -87,6 +103,10 @@ final class FusedKernels {
         gemm = made.get(0);
         flash = made.get(1);
         fillZero = made.get(2);
+        scatter = made.get(3);
+        rope = new RopeKernel(made.get(4));
+        decode = made.get(5);
+        combine = made.get(6);
     }
 
     /** Sets the first {@code floats} floats of {@code buffer} to zero (once, when a padded buffer is made). */
@@ -130,11 +150,15 @@ final class FusedKernels {
             Cl.setArg(gemm, i++, Math.toIntExact(t.keyStride()));
             Cl.setArg(gemm, i++, t.heads());
             Cl.setArg(gemm, i++, t.kvHeads());
+            Cl.setArg(gemm, i++, t.seq());
+            Cl.setArg(gemm, i++, t.append() ? 1 : 0);
         } else {
             Cl.setArg(gemm, i++, ProjectionLayout.PLAIN.ordinal());
             for (int unused = 0; unused < 6; unused++) {
                 Cl.setArg(gemm, i++, 1);
             }
+            Cl.setArg(gemm, i++, ((Plain) call.target()).out()); // seq: unused by a plain GEMM
+            Cl.setArg(gemm, i++, 0);
         }
         KernelSpec.Launch launch = variant.gemm().launch(params, call.rows(), call.cols());
         return Cl.launch(queue, gemm, launch.global(), launch.local(), true);
@@ -147,17 +171,16 @@ final class FusedKernels {
         Cl.setArg(flash, i++, call.kt());
         Cl.setArg(flash, i++, call.v());
         Cl.setArg(flash, i++, call.attnBias());
-        Cl.setArg(flash, i++, call.keyValidLength());
+        Cl.setArg(flash, i++, call.biasColumns());
+        Cl.setArg(flash, i++, call.hasBias() ? 1 : 0);
+        Cl.setArg(flash, i++, call.seq());
         Cl.setArg(flash, i++, call.headsOut());
         Cl.setArg(flash, i++, call.queries());
-        Cl.setArg(flash, i++, call.keys());
         Cl.setArg(flash, i++, Math.toIntExact(call.keyStride()));
         Cl.setArg(flash, i++, call.heads());
         Cl.setArg(flash, i++, call.kvHeads());
         Cl.setArg(flash, i++, call.scale());
         Cl.setArg(flash, i++, call.causal() ? 1 : 0);
-        Cl.setArg(flash, i++, call.hasBias() ? 1 : 0);
-        Cl.setArg(flash, i++, call.hasValidLength() ? 1 : 0);
         long batchHeads = (long) call.batch() * call.heads();
         int rowBlocks = variant.flash().rowBlocks(params, call.queries(), batchHeads, computeUnits);
         Cl.setArg(flash, i++, rowBlocks);
@@ -165,7 +188,94 @@ final class FusedKernels {
         return Cl.launch(queue, flash, launch.global(), launch.local(), true);
     }
 
+    /**
+     * Copies a row-major {@code A [rows, cols]} (pre-projected Q, K or V, {@code [B·L, heads·dk]})
+     * into the layout as the projection GEMMs store results ({@code target} as for {@link #gemm}).
+     */
+    cl_event scatter(cl_command_queue queue, cl_mem a, int rows, int cols, Attention target) {
+        int i = 0;
+        Cl.setArg(scatter, i++, a);
+        Cl.setArg(scatter, i++, target.q());
+        Cl.setArg(scatter, i++, target.kt());
+        Cl.setArg(scatter, i++, target.v());
+        Cl.setArg(scatter, i++, rows);
+        Cl.setArg(scatter, i++, cols);
+        Cl.setArg(scatter, i++, target.colBase());
+        Cl.setArg(scatter, i++, target.tokens());
+        Cl.setArg(scatter, i++, target.queries());
+        Cl.setArg(scatter, i++, Math.toIntExact(target.keyStride()));
+        Cl.setArg(scatter, i++, target.heads());
+        Cl.setArg(scatter, i++, target.kvHeads());
+        Cl.setArg(scatter, i++, target.seq());
+        Cl.setArg(scatter, i++, target.append() ? 1 : 0);
+        return Cl.launch(queue, scatter, new long[] {cols, rows}, null, true);
+    }
+
+    /** The splits a decode step of {@code call}'s sizes uses. */
+    int decodeSplits(int batch, int kvHeads, int group, int maxKeys) {
+        KernelSpec.Decode spec = variant.decode();
+        int headBlocks = (int) KernelSpec.ceilDiv(group, spec.headBlock(params, device, group, layout.headDim()));
+        return spec.splits(params, maxKeys, (long) batch * kvHeads * headBlocks, computeUnits);
+    }
+
+    /** Floats of the partial results of a decode step: [B, H, splits, 2 + DKP]. */
+    long decodePartialFloats(int batch, int heads, int splits) {
+        return (long) batch * heads * splits * (2 + layout.paddedHeadDim());
+    }
+
+    /**
+     * A decode step: the split kernel into {@code partial} (sized by {@link #decodePartialFloats}),
+     * then the combine into heads_out. Returns both events (the caller releases them).
+     */
+    cl_event[] decode(cl_command_queue queue, DecodeCall call, int splits, cl_mem partial) {
+        KernelSpec.Decode spec = variant.decode();
+        int group = call.heads() / call.kvHeads();
+        int dk = layout.headDim();
+        int headBlock = spec.headBlock(params, device, group, dk);
+        // split_keys a multiple of KEY_ALIGN: every step reads whole vectors inside the key stride
+        long perSplit = FusedLayout.roundUp(KernelSpec.ceilDiv(Math.max(1, call.maxKeys()), splits), FusedLayout.KEY_ALIGN);
+        int i = 0;
+        Cl.setArg(decode, i++, call.q());
+        Cl.setArg(decode, i++, call.kt());
+        Cl.setArg(decode, i++, call.v());
+        Cl.setArg(decode, i++, call.seq());
+        Cl.setArg(decode, i++, partial);
+        Cl.setArg(decode, i++, Math.toIntExact(call.keyStride()));
+        Cl.setArg(decode, i++, call.heads());
+        Cl.setArg(decode, i++, call.kvHeads());
+        Cl.setArg(decode, i++, call.scale());
+        Cl.setArg(decode, i++, call.causal() ? 1 : 0);
+        Cl.setArg(decode, i++, splits);
+        Cl.setArg(decode, i++, Math.toIntExact(perSplit));
+        if (variant == KernelVariant.GPU) {
+            long wg = params.get("DEC_WG");
+            Cl.setArg(decode, i++, headBlock);
+            Cl.setLocalArg(decode, i++, (long) headBlock * dk * Float.BYTES);
+            Cl.setLocalArg(decode, i++, (long) headBlock * wg * Float.BYTES);
+            Cl.setLocalArg(decode, i++, (long) headBlock * dk * Float.BYTES);
+            Cl.setLocalArg(decode, i++, 3L * headBlock * Float.BYTES);
+        }
+        long headBlocks = KernelSpec.ceilDiv(group, headBlock);
+        KernelSpec.Launch launch = spec.launch(params, splits, (long) call.batch() * call.kvHeads(), headBlocks);
+        cl_event split = Cl.launch(queue, decode, launch.global(), launch.local(), true);
+        try {
+            i = 0;
+            Cl.setArg(combine, i++, partial);
+            Cl.setArg(combine, i++, call.headsOut());
+            Cl.setArg(combine, i++, splits);
+            cl_event merged = Cl.launch(queue, combine, new long[] {dk, (long) call.batch() * call.heads()}, null, true);
+            return new cl_event[] {split, merged};
+        } catch (RuntimeException e) {
+            Cl.release(split);
+            throw e;
+        }
+    }
+
     void release() {
+        Cl.release(combine);
+        Cl.release(decode);
+        rope.release();
+        Cl.release(scatter);
         Cl.release(fillZero);
         Cl.release(flash);
         Cl.release(gemm);

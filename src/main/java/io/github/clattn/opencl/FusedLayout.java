@@ -32,14 +32,19 @@ record FusedLayout(int dModel, int heads, int kvHeads, int headDim, int ldw, int
     /** The layout of {@code weights} for a GEMM whose weight columns are read in blocks of {@code columnAlign}. */
     static FusedLayout of(AttentionWeights weights, int columnAlign) {
         int qWidth = weights.projectedDim();
-        int kvWidth = weights.projectedDim();
+        int kvWidth = weights.kvDim();
         long ldw = Math.max(roundUp((long) qWidth + 2L * kvWidth, columnAlign),
                 qWidth + roundUp(2L * kvWidth, columnAlign));
         long ldo = roundUp(weights.dModel(), columnAlign);
         requireArray("w_q | w_k | w_v packed", (long) weights.dModel() * ldw);
         requireArray("w_o packed", (long) qWidth * ldo);
-        return new FusedLayout(weights.dModel(), weights.heads(), weights.heads(), weights.headDim(), (int) ldw,
+        return new FusedLayout(weights.dModel(), weights.heads(), weights.kvHeads(), weights.headDim(), (int) ldw,
                 (int) ldo);
+    }
+
+    /** The layout of attention without projections (no weights: ldw and ldo unused). */
+    static FusedLayout projected(int heads, int kvHeads, int headDim) {
+        return new FusedLayout(0, heads, kvHeads, headDim, 0, 0);
     }
 
     /** {@code -DDK=.. -DDKP=.. -DKEY_ALIGN=..}: the layout.cl constants. */

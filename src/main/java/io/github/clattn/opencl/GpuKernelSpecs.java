@@ -114,4 +114,60 @@ final class GpuKernelSpecs {
             return new Launch(new long[] {ceilDiv(n, bq) * bq, batchHeads}, new long[] {bq, 1});
         }
     }
+
+    /**
+     * {@code decode_gpu.cl}: a work-group of DEC_WG per (split, sequence, K/V head, block of heads),
+     * keys in tiles of DEC_WG; the block of heads sized so its __local state fits the device.
+     */
+    static final class Decode extends KernelSpec.Decode {
+        @Override
+        String file() {
+            return "decode_gpu.cl";
+        }
+
+        @Override
+        List<Param> params() {
+            return List.of(Param.compiled("DEC_WG", 64, "work-items per group = keys per tile"),
+                    Param.hostOnly("DEC_WG_PER_CU", 4, "work-groups wanted per compute unit when choosing the splits"),
+                    Param.hostOnly("DEC_MIN_KEYS", 256, "fewest keys per split"));
+        }
+
+        @Override
+        String perUnitParam() {
+            return "DEC_WG_PER_CU";
+        }
+
+        @Override
+        void fit(Map<String, Integer> v, Device device, int headDim) {
+            long maxGroup = Math.max(1, device.info().maxWorkGroupSize());
+            while (v.get("DEC_WG") > maxGroup && v.get("DEC_WG") > 1) {
+                v.put("DEC_WG", v.get("DEC_WG") / 2);
+            }
+        }
+
+        /** Heads per work-group: their q, p and o rows (DK + DEC_WG + DK floats each) within local memory. */
+        @Override
+        int headBlock(KernelParams p, Device device, int group, int headDim) {
+            long localBytes = device.info().localMemBytes() > 0 ? device.info().localMemBytes() : 16 * 1024;
+            long perHead = (2L * headDim + p.get("DEC_WG") + 3) * Float.BYTES;
+            return (int) Math.max(1, Math.min(group, (localBytes - 1024) / perHead));
+        }
+
+        @Override
+        List<Map<String, Integer>> candidates() {
+            List<Map<String, Integer>> list = new ArrayList<>();
+            for (int wg : new int[] {32, 64, 128}) {
+                for (int perUnit : new int[] {2, 4, 8}) {
+                    list.add(Map.of("DEC_WG", wg, "DEC_WG_PER_CU", perUnit));
+                }
+            }
+            return list;
+        }
+
+        @Override
+        Launch launch(KernelParams p, long splits, long batchKvHeads, long headBlocks) {
+            long wg = p.get("DEC_WG");
+            return new Launch(new long[] {splits * wg, batchKvHeads, headBlocks}, new long[] {wg, 1, 1});
+        }
+    }
 }

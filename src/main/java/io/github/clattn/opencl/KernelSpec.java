@@ -82,6 +82,36 @@ abstract class KernelSpec {
         abstract Launch launch(KernelParams p, long rows, long cols);
     }
 
+    /** The split-key attention of one query per sequence (a decode step). */
+    abstract static class Decode extends KernelSpec {
+        @Override
+        final String kernel() {
+            return "decode";
+        }
+
+        /**
+         * How many splits each sequence's keys are cut into: enough (batch·Hkv·head blocks·splits)
+         * work-items or work-groups to fill {@code computeUnits} with this spec's target per unit,
+         * no split shorter than its minimum of keys, one at least.
+         */
+        int splits(KernelParams p, long maxKeys, long groups, int computeUnits) {
+            long wanted = ceilDiv((long) Math.max(1, computeUnits) * p.get(perUnitParam()), Math.max(1, groups));
+            long most = Math.max(1, maxKeys / p.get("DEC_MIN_KEYS"));
+            return (int) Math.max(1, Math.min(Math.min(wanted, most), 1024));
+        }
+
+        /** The host-only parameter naming the launch units wanted per compute unit. */
+        abstract String perUnitParam();
+
+        /** Query heads of a group taken by one launch unit (all of them on the CPU). */
+        int headBlock(KernelParams p, Device device, int group, int headDim) {
+            return group;
+        }
+
+        /** The launch of {@code splits} splits over {@code batchKvHeads} (sequence, K/V head) pairs. */
+        abstract Launch launch(KernelParams p, long splits, long batchKvHeads, long headBlocks);
+    }
+
     /** The fused attention kernel. */
     abstract static class Flash extends KernelSpec {
         @Override

@@ -13,8 +13,8 @@ import java.util.Locale;
  * from the device type.
  */
 public enum KernelVariant {
-    CPU(new CpuKernelSpecs.Gemm(), new CpuKernelSpecs.Flash()),
-    GPU(new GpuKernelSpecs.Gemm(), new GpuKernelSpecs.Flash());
+    CPU(new CpuKernelSpecs.Gemm(), new CpuKernelSpecs.Flash(), new CpuKernelSpecs.Decode()),
+    GPU(new GpuKernelSpecs.Gemm(), new GpuKernelSpecs.Flash(), new GpuKernelSpecs.Decode());
 
     /**
      * System property that forces a variant for every layer opened afterwards ({@code cpu} or
@@ -24,10 +24,12 @@ public enum KernelVariant {
 
     private final KernelSpec.Gemm gemm;
     private final KernelSpec.Flash flash;
+    private final KernelSpec.Decode decode;
 
-    KernelVariant(KernelSpec.Gemm gemm, KernelSpec.Flash flash) {
+    KernelVariant(KernelSpec.Gemm gemm, KernelSpec.Flash flash, KernelSpec.Decode decode) {
         this.gemm = gemm;
         this.flash = flash;
+        this.decode = decode;
     }
 
     KernelSpec.Gemm gemm() {
@@ -38,14 +40,18 @@ public enum KernelVariant {
         return flash;
     }
 
+    KernelSpec.Decode decode() {
+        return decode;
+    }
+
     /** Every tunable kernel of this variant, in tuning order. */
     List<KernelSpec> specs() {
-        return List.of(gemm, flash);
+        return List.of(gemm, flash, decode);
     }
 
     /** The fused program's files, after common.cl. */
     List<String> files() {
-        return List.of("layout.cl", gemm.file(), flash.file());
+        return List.of("layout.cl", "rope.cl", gemm.file(), flash.file(), decode.file());
     }
 
     /** The variant for {@code device}: CPU devices get {@link #CPU}, every other type {@link #GPU}. */

@@ -5,13 +5,14 @@ import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
 import io.github.clattn.Device;
+import io.github.clattn.Rope;
 import io.github.clattn.core.Backend;
-import java.util.ArrayList;
+import io.github.clattn.core.CacheBackend;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.jocl.CL;
-import org.jocl.NativePointerObject;
 import org.jocl.Sizeof;
-import org.jocl.cl_command_queue;
 import org.jocl.cl_mem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,37 +23,36 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link FusedRoutine} ({@code opencl-fused-cpu} or {@code opencl-fused-gpu}, see
  * {@link KernelVariant}), unless the call asks for the attention weights: projections written
- * straight into the attention layout, one flash launch, W_O. Memory is linear in the sequence
- * lengths. {@link StagedRoutine} ({@code opencl-staged}) for calls that ask for the weights,
- * materialising the {@code [B,H,N,M]} probabilities; its program is built on first use.
+ * straight into the attention layout, RoPE, one flash (or split-key decode) launch, W_O. Memory is
+ * linear in the sequence lengths. {@link StagedRoutine} ({@code opencl-staged}) for calls that ask
+ * for the weights, materialising the {@code [B,H,N,M]} probabilities; its program is built on
+ * first use.
  *
  * <p>Both read one packed copy of the weights ({@link FusedLayout}): {@code [W_Q | W_K | W_V]} as a
  * {@code [D, ldw]} matrix with its biases (zeros where absent), and W_O, each zero-padded to the
- * fused GEMM's column block.
+ * fused GEMM's column block. Caches opened from the layer ({@link OpenClCache}) read them too; they
+ * are closed with the layer.
  *
  * <p>Calls on one object are serialized (one queue, one set of kernel objects, whose arguments
  * are per-object state); separate objects on one device share the context and built programs
  * and run concurrently. Activation buffers grow to the largest shape seen and are reused.
  */
-final class OpenClLayer implements Backend {
+final class OpenClLayer extends DeviceSession implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(OpenClLayer.class);
 
     final AttentionWeights weights;
-    final Device device;
-    final ClContext shared;
     final FusedLayout layout;
     final float scale;
     final boolean causal;
+    final Rope rope;
+    final KernelVariant variant;
+    final KernelParams params;
     final String fusedPath;
     final long weightBytes;
-    final Workspace workspace;
-    private final List<NativePointerObject> owned = new ArrayList<>();
-    cl_command_queue queue;
-    FusedKernels fused;
     FusedKernels.Weights wQkv;
     FusedKernels.Weights wO;
-    cl_mem none;
     private StagedKernels staged;
+    private final Set<OpenClCache> caches = new LinkedHashSet<>();
     private final FusedRoutine fusedRoutine = new FusedRoutine(this);
     private final StagedRoutine stagedRoutine = new StagedRoutine(this);
     private boolean closed;
@@ -64,23 +64,18 @@ final class OpenClLayer implements Backend {
      */
     OpenClLayer(AttentionWeights weights, AttentionOptions options, Device device, KernelVariant variant,
                 KernelParams params) {
+        super(checked(weights, options, device, variant, params));
         this.weights = weights;
-        this.device = device;
         this.causal = options.causal();
         this.scale = options.effectiveScale(weights.headDim());
+        this.rope = options.rope();
+        this.variant = variant;
         this.fusedPath = "opencl-fused-" + variant.label();
-        KernelParams chosen = params != null ? params : Tuner.paramsFor(device, variant);
-        this.layout = FusedLayout.of(weights, variant.gemm().columnAlign(chosen));
-        long qkvBytes = layout.qkvWeightBytes();
-        long oBytes = weights.hasOutputProjection() ? layout.outputWeightBytes() : 0;
-        this.weightBytes = qkvBytes + oBytes;
-        requireFits("w_q | w_k | w_v", qkvBytes);
-        requireFits("w_o", oBytes);
-        this.shared = ClContext.acquire(device);
-        this.workspace = new Workspace(shared);
+        this.params = params != null ? params : Tuner.paramsFor(device, variant);
+        this.layout = FusedLayout.of(weights, variant.gemm().columnAlign(this.params));
+        this.weightBytes = layout.qkvWeightBytes() + (weights.hasOutputProjection() ? layout.outputWeightBytes() : 0);
         try {
-            queue = own(Cl.createQueue(shared.context, shared.deviceId, true));
-            fused = new FusedKernels(shared, variant, chosen, layout);
+            start(variant, this.params, layout);
             buildMillis = fused.buildMillis;
             int d = weights.dModel();
             int q = layout.qWidth();
@@ -90,13 +85,23 @@ final class OpenClLayer implements Backend {
             if (weights.hasOutputProjection()) {
                 wO = upload(q, layout.ldo(), new float[][] {weights.wO()}, new float[][] {weights.bO()}, new int[] {d});
             }
-            none = own(Cl.createBuffer(shared.context, CL.CL_MEM_READ_ONLY, Sizeof.cl_float, new float[1]));
             LOG.debug("OpenCL layer on {}: {} with {}, program ready in {} ms", device, fusedPath, fused.params,
                     Math.round(buildMillis));
         } catch (RuntimeException | Error e) {
             close();
             throw e;
         }
+    }
+
+    /** Checks what must hold before any device object exists: options, weight sizes against the device. */
+    private static Device checked(AttentionWeights weights, AttentionOptions options, Device device,
+                                  KernelVariant variant, KernelParams params) {
+        options.validateFor(weights.heads(), weights.headDim());
+        KernelParams p = params != null ? params : Tuner.paramsFor(device, variant);
+        FusedLayout layout = FusedLayout.of(weights, variant.gemm().columnAlign(p));
+        DeviceLimits.requireFits(device, "w_q | w_k | w_v", layout.qkvWeightBytes());
+        DeviceLimits.requireFits(device, "w_o", weights.hasOutputProjection() ? layout.outputWeightBytes() : 0);
+        return device;
     }
 
     /** Packs column blocks {@code blocks[k] [rows, widths[k]]} side by side into {@code [rows, ld]} and uploads it. */
@@ -117,11 +122,6 @@ final class OpenClLayer implements Backend {
         cl_mem d = own(Cl.createBuffer(shared.context, ro, (long) data.length * Sizeof.cl_float, data));
         cl_mem b = own(Cl.createBuffer(shared.context, ro, (long) ld * Sizeof.cl_float, bias));
         return new FusedKernels.Weights(d, b, ld);
-    }
-
-    private <T extends NativePointerObject> T own(T object) {
-        owned.add(object);
-        return object;
     }
 
     @Override
@@ -151,8 +151,8 @@ final class OpenClLayer implements Backend {
         return staged;
     }
 
-    /** Uploads the call's activations and masks. */
-    void writeInputs(AttentionInput in, cl_mem x, cl_mem context, cl_mem bias, cl_mem validLen) {
+    /** Uploads the call's activations and its bias. */
+    void writeInputs(AttentionInput in, cl_mem x, cl_mem context, cl_mem bias) {
         int d = weights.dModel();
         Cl.write(queue, x, in.x(), in.batch() * in.queryLength() * d);
         if (in.isCrossAttention()) {
@@ -160,9 +160,6 @@ final class OpenClLayer implements Backend {
         }
         if (in.attnBias() != null) {
             Cl.write(queue, bias, in.attnBias(), in.queryLength() * in.contextLength());
-        }
-        if (in.keyValidLength() != null) {
-            Cl.write(queue, validLen, in.keyValidLength());
         }
     }
 
@@ -172,61 +169,50 @@ final class OpenClLayer implements Backend {
         int b = in.batch();
         int n = in.queryLength();
         int m = in.contextLength();
-        float[] headsOutHost = new float[b * n * weights.projectedDim()];
-        Cl.read(queue, headsOut, headsOutHost, headsOutHost.length);
-        float[] outHost = null;
-        if (out != null) {
-            outHost = new float[b * n * weights.dModel()];
-            Cl.read(queue, out, outHost, outHost.length);
-        }
-        float[] weightsHost = null;
-        if (probabilities != null) {
-            weightsHost = new float[b * weights.heads() * n * m];
-            Cl.read(queue, probabilities, weightsHost, weightsHost.length);
-        }
+        float[] headsOutHost = read(headsOut, b * n * weights.projectedDim());
+        float[] outHost = out != null ? read(out, b * n * weights.dModel()) : null;
+        float[] weightsHost = probabilities != null ? read(probabilities, b * weights.heads() * n * m) : null;
         return new AttentionOutput(b, n, m, weights.heads(), weights.headDim(), weights.dModel(), headsOutHost, outHost,
                 weightsHost, path, stages.millis());
     }
 
-    /** Refuses a buffer larger than the device's largest allocation, before anything is allocated. */
-    void requireFits(String tensor, long bytes) {
-        if (bytes > device.info().maxAllocBytes()) {
-            throw new IllegalArgumentException(tensor + ": needs a device buffer of " + bytes + " bytes, more than "
-                    + device.name() + "'s maximum allocation CL_DEVICE_MAX_MEM_ALLOC_SIZE = "
-                    + device.info().maxAllocBytes() + " bytes; use fewer rows per call (smaller batch or sequence)");
-        }
-    }
-
     /** Refuses a call whose buffers and the weights exceed the device's memory, before anything is allocated. */
+    @Override
     void requireFitsTotal(long activationBytes) {
-        long total = activationBytes + weightBytes;
-        if (total > device.info().globalMemBytes()) {
-            throw new IllegalArgumentException("input: needs " + total + " bytes of device memory in all, more than "
-                    + device.name() + "'s CL_DEVICE_GLOBAL_MEM_SIZE = " + device.info().globalMemBytes()
-                    + " bytes; use fewer rows per call (smaller batch or sequence)");
-        }
+        super.requireFitsTotal(activationBytes + weightBytes);
     }
 
-    /** Releases every object this layer created, then its reference on the shared context. */
+    @Override
+    public synchronized CacheBackend openCache(int batch, int capacity) {
+        if (closed) {
+            throw new IllegalStateException("the OpenCL layer is closed");
+        }
+        OpenClCache cache = new OpenClCache(device, variant, params, layout, scale, causal, rope, batch, capacity, this);
+        caches.add(cache);
+        return cache;
+    }
+
+    /** A cache closed by its owner stops being tracked. */
+    synchronized void forget(OpenClCache cache) {
+        caches.remove(cache);
+    }
+
+    /** Releases the caches opened from this layer, every object it created, then its context reference. */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        workspace.release();
+        // the caches read this layer's weights: they go first (their later use throws)
+        for (OpenClCache cache : List.copyOf(caches)) {
+            cache.close();
+        }
+        caches.clear();
         if (staged != null) {
             staged.release();
             staged = null;
         }
-        if (fused != null) {
-            fused.release();
-            fused = null;
-        }
-        for (int i = owned.size() - 1; i >= 0; i--) {
-            Cl.release(owned.get(i));
-        }
-        owned.clear();
-        shared.release();
+        releaseSession();
     }
 }

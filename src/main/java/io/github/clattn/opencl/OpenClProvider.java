@@ -8,6 +8,7 @@ import io.github.clattn.Devices;
 import io.github.clattn.Tuning;
 import io.github.clattn.core.Backend;
 import io.github.clattn.core.BackendProvider;
+import io.github.clattn.core.ProjectedBackend;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -120,6 +121,13 @@ public final class OpenClProvider implements BackendProvider {
     public Backend open(AttentionWeights weights, AttentionOptions options, Device device, String variant) {
         KernelVariant v = variant == null ? KernelVariant.chosen(device) : KernelVariant.parse("variant", variant);
         return new OpenClLayer(weights, options, device, v, null);
+    }
+
+    @Override
+    public ProjectedBackend openProjected(int heads, int kvHeads, int headDim, AttentionOptions options, Device device,
+                                          String variant) {
+        KernelVariant v = variant == null ? KernelVariant.chosen(device) : KernelVariant.parse("variant", variant);
+        return new OpenClProjected(device, v, heads, kvHeads, headDim, options);
     }
 
     @Override

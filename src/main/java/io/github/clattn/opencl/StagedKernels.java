@@ -15,12 +15,12 @@ import org.jocl.cl_program;
  * work-groups). Built all or nothing. Not thread-safe; one instance per layer.
  */
 final class StagedKernels {
-    static final List<String> FILES = List.of("projection.cl", "scores.cl", "softmax.cl", "weighting.cl");
+    static final List<String> FILES = List.of("projection.cl", "scores.cl", "softmax.cl", "weighting.cl", "rope.cl");
     private static final String OPTIONS = "-cl-std=CL1.2";
 
-    /** Sizes and masks of the attention stages: Q [B, N, H·dk], K and V [B, M, Hkv·dk]. */
+    /** Sizes and masks of the attention stages: Q [B, N, H·dk], K and V [B, M, Hkv·dk], seq [B, 4] (common.cl). */
     record Shape(int batch, int queries, int keys, int heads, int kvHeads, int headDim, float scale, boolean causal,
-                 cl_mem attnBias, boolean hasBias, cl_mem keyValidLength, boolean hasValidLength) {
+                 cl_mem attnBias, boolean hasBias, cl_mem seq) {
     }
 
     final double buildMillis;
@@ -28,6 +28,7 @@ final class StagedKernels {
     private final cl_kernel scores;
     private final cl_kernel softmax;
     private final cl_kernel weighting;
+    final RopeKernel rope;
 
     StagedKernels(ClContext context) {
         long start = System.nanoTime();
@@ -35,7 +36,7 @@ final class StagedKernels {
         buildMillis = (System.nanoTime() - start) / 1e6;
         List<cl_kernel> made = new ArrayList<>();
         try {
-            for (String name : new String[] {"project", "scores", "softmax_rows", "weight_values"}) {
+            for (String name : new String[] {"project", "scores", "softmax_rows", "weight_values", "rope"}) {
                 made.add(Cl.createKernel(program, name));
             }
         } catch (RuntimeException e) {
@@ -46,6 +47,7 @@ final class StagedKernels {
         scores = made.get(1);
         softmax = made.get(2);
         weighting = made.get(3);
+        rope = new RopeKernel(made.get(4));
     }
 
     /** {@code C [rows, cols] = A [rows, inner] · W[:, wCol ..) + bias[wCol ..]}. */
@@ -70,7 +72,7 @@ final class StagedKernels {
         Cl.setArg(scores, a++, q);
         Cl.setArg(scores, a++, k);
         Cl.setArg(scores, a++, shape.attnBias());
-        Cl.setArg(scores, a++, shape.keyValidLength());
+        Cl.setArg(scores, a++, shape.seq());
         Cl.setArg(scores, a++, s);
         Cl.setArg(scores, a++, shape.queries());
         Cl.setArg(scores, a++, shape.keys());
@@ -80,7 +82,6 @@ final class StagedKernels {
         Cl.setArg(scores, a++, shape.scale());
         Cl.setArg(scores, a++, shape.causal() ? 1 : 0);
         Cl.setArg(scores, a++, shape.hasBias() ? 1 : 0);
-        Cl.setArg(scores, a++, shape.hasValidLength() ? 1 : 0);
         return Cl.launch(queue, scores, new long[] {shape.keys(), shape.queries(), (long) shape.batch() * shape.heads()},
                 null, true);
     }
@@ -101,19 +102,19 @@ final class StagedKernels {
         Cl.setArg(weighting, a++, p);
         Cl.setArg(weighting, a++, v);
         Cl.setArg(weighting, a++, headsOut);
-        Cl.setArg(weighting, a++, shape.keyValidLength());
+        Cl.setArg(weighting, a++, shape.seq());
         Cl.setArg(weighting, a++, shape.queries());
         Cl.setArg(weighting, a++, shape.keys());
         Cl.setArg(weighting, a++, shape.heads());
         Cl.setArg(weighting, a++, shape.kvHeads());
         Cl.setArg(weighting, a++, shape.headDim());
         Cl.setArg(weighting, a++, shape.causal() ? 1 : 0);
-        Cl.setArg(weighting, a++, shape.hasValidLength() ? 1 : 0);
         return Cl.launch(queue, weighting,
                 new long[] {shape.headDim(), shape.queries(), (long) shape.batch() * shape.heads()}, null, true);
     }
 
     void release() {
+        rope.release();
         Cl.release(weighting);
         Cl.release(softmax);
         Cl.release(scores);

@@ -2,6 +2,7 @@ package io.github.clattn.opencl;
 
 import io.github.clattn.AttentionInput;
 import io.github.clattn.AttentionOutput;
+import io.github.clattn.core.RopeTable;
 import org.jocl.Sizeof;
 import org.jocl.cl_mem;
 
@@ -35,13 +36,19 @@ final class StagedRoutine {
         long scoreBytes = (long) b * lay.heads() * n * m * f;
         long outBytes = hasOut ? (long) b * n * d * f : 0;
         long biasBytes = in.attnBias() != null ? (long) n * m * f : 0;
+        final int[] seqHost = Sequences.forward(b, n, m, in.keyValidLength());
+        final int first = Math.min(0, m - n);
+        final RopeTable table = layer.rope == null ? null
+                : RopeTable.of(layer.rope, lay.headDim(), RopeTable.range(first, m - first));
+        long ropeBytes = table == null ? 0 : FusedAttention.tableBytes(m - first, table.half);
         layer.requireFits("x", xBytes);
         layer.requireFits("context", ctxBytes);
         layer.requireFits("Q", qBytes);
         layer.requireFits("K", kvBytes);
         layer.requireFits("scores [B,H,N,M]", scoreBytes);
         layer.requireFits("attnBias", biasBytes);
-        layer.requireFitsTotal(xBytes + ctxBytes + qBytes * 2 + kvBytes * 2 + scoreBytes + outBytes + biasBytes);
+        layer.requireFitsTotal(xBytes + ctxBytes + qBytes * 2 + kvBytes * 2 + scoreBytes + outBytes + biasBytes
+                + ropeBytes);
         StagedKernels k = layer.staged();
 
         Workspace ws = layer.workspace;
@@ -53,16 +60,24 @@ final class StagedRoutine {
         cl_mem headsOut = ws.buffer("heads_out", qBytes);
         cl_mem context = in.isCrossAttention() ? ws.buffer("context", ctxBytes) : x;
         cl_mem bias = in.attnBias() != null ? ws.buffer("attn_bias", biasBytes) : layer.none;
-        cl_mem validLen = in.keyValidLength() != null ? ws.buffer("key_valid_len", (long) b * Sizeof.cl_int) : layer.none;
+        cl_mem seq = ws.buffer("seq", (long) seqHost.length * Sizeof.cl_int);
         cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
-        layer.writeInputs(in, x, context, bias, validLen);
+        layer.writeInputs(in, x, context, bias);
+        Cl.write(layer.queue, seq, seqHost);
 
         StagedKernels.Shape shape = new StagedKernels.Shape(b, n, m, lay.heads(), lay.kvHeads(), lay.headDim(),
-                layer.scale, layer.causal, bias, in.attnBias() != null, validLen, in.keyValidLength() != null);
+                layer.scale, layer.causal, bias, in.attnBias() != null, seq);
         try (Stages stages = new Stages(layer.queue)) {
             stages.add("projection", k.project(layer.queue, x, b * n, d, layer.wQkv, 0, qw, q));
             stages.add("projection", k.project(layer.queue, context, b * m, d, layer.wQkv, qw, kvw, kBuf));
             stages.add("projection", k.project(layer.queue, context, b * m, d, layer.wQkv, qw + kvw, kvw, v));
+            if (table != null) {
+                cl_mem[] cs = FusedAttention.upload(ws, layer.queue, table);
+                stages.add("projection", k.rope.rotate(layer.queue, q, RopeKernel.Strides.rowMajor(lay.heads(), n,
+                        lay.headDim()), b, lay.heads(), n, table, cs[0], cs[1], 0, m - n - first, seq, false));
+                stages.add("projection", k.rope.rotate(layer.queue, kBuf, RopeKernel.Strides.rowMajor(lay.kvHeads(), m,
+                        lay.headDim()), b, lay.kvHeads(), m, table, cs[0], cs[1], 0, -first, seq, false));
+            }
             stages.add("scores", k.scores(layer.queue, q, kBuf, s, shape));
             stages.add("softmax", k.softmax(layer.queue, s, shape));
             stages.add("weighting", k.weighting(layer.queue, s, v, headsOut, shape));

@@ -82,6 +82,9 @@ final class Tuner {
             if (spec instanceof KernelSpec.Gemm) {
                 return 2.0 * tokens * dModel * 3.0 * heads * headDim;
             }
+            if (spec instanceof KernelSpec.Decode) {
+                return 4.0 * heads * (double) tokens * headDim; // one query per head over every key
+            }
             return 4.0 * heads * (double) tokens * tokens * headDim;
         }
     }
@@ -249,29 +252,38 @@ final class Tuner {
 
     /**
      * The check every candidate passes before it is timed: a layer with the candidate's parameters
-     * computes a problem with every mask and bias, sizes that are not multiples of any tile and the
-     * workload's head width, and must match the float64 reference within the conformance tolerance.
+     * computes, at the workload's head width and with sizes that are not multiples of any tile, a
+     * problem with every mask and bias (the flash kernel) and a decode step of grouped heads (the
+     * split-key kernel), each matching the float64 reference within the conformance tolerance.
      */
     private static final class Validation {
         private final Device device;
-        private final Problem problem;
+        private final List<Problem> problems;
         private final Map<KernelParams, String> outcomes = new HashMap<>();
 
         Validation(Device device, Workload work) {
             this.device = device;
-            int heads = Math.max(2, Math.min(3, work.heads()));
-            this.problem = Problem.builder(0x7E57, 2, 37, 53, 24, heads, work.headDim()).label("tuner validation")
-                    .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS,
-                            Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION).build();
+            this.problems = List.of(Problem.builder(0x7E57, 2, 37, 53, 24, 3, work.headDim()).label("tuner validation")
+                            .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS,
+                                    Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION).build(),
+                    Problem.builder(0x7E58, 2, 1, 301, 24, 4, work.headDim()).kvHeads(2).label("tuner decode validation")
+                            .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.PROJECTION_BIAS).build());
         }
 
         /** Null when {@code params} computes correctly, else the failed comparisons. */
         String failure(KernelParams params) {
             return outcomes.computeIfAbsent(params, p -> {
-                try (OpenClLayer layer = new OpenClLayer(problem.weights(), problem.options(), device, p.variant(), p)) {
-                    Verdict v = problem.check(layer.forward(problem.input()));
-                    return v.passed() ? "" : v.report();
+                StringBuilder failures = new StringBuilder();
+                for (Problem problem : problems) {
+                    try (OpenClLayer layer = new OpenClLayer(problem.weights(), problem.options(), device, p.variant(),
+                            p)) {
+                        Verdict v = problem.check(layer.forward(problem.input()));
+                        if (!v.passed()) {
+                            failures.append(v.report()).append('\n');
+                        }
+                    }
                 }
+                return failures.toString().trim();
             }).transform(s -> s.isEmpty() ? null : s);
         }
 
@@ -295,6 +307,9 @@ final class Tuner {
         private cl_mem v;
         private cl_mem headsOut;
         private cl_mem none;
+        private cl_mem seq;
+        private cl_mem decodeSeq;
+        private cl_mem partial;
 
         Bench(Device device, Workload work) {
             this.device = device;
@@ -315,6 +330,11 @@ final class Tuner {
                 v = buffer(layout.vBytes(1, work.tokens()) / Float.BYTES, rng, 1.0);
                 headsOut = buffer(layout.qBytes(1, work.tokens()) / Float.BYTES, null, 0);
                 none = buffer(1, null, 0);
+                int n = work.tokens();
+                seq = intBuffer(Sequences.forward(1, n, n, null));
+                decodeSeq = intBuffer(Sequences.cache(new int[] {n - 1}, new int[] {n}, new int[] {1}, new int[1]));
+                // room for the most splits any candidate may ask for
+                partial = buffer((long) work.heads() * 1024 * (2 + layout.paddedHeadDim()), null, 0);
             } catch (RuntimeException | Error e) {
                 close();
                 throw e;
@@ -329,6 +349,12 @@ final class Tuner {
             return m;
         }
 
+        private cl_mem intBuffer(int[] host) {
+            cl_mem m = Cl.createBuffer(context.context, host);
+            buffers.add(m);
+            return m;
+        }
+
         FusedKernels build(KernelParams params) {
             return new FusedKernels(context, params.variant(), params, layout);
         }
@@ -337,20 +363,33 @@ final class Tuner {
         double run(KernelSpec spec, FusedKernels k) {
             int n = work.tokens();
             long keyStride = layout.keyStride(n);
-            cl_event e;
+            float scale = new AttentionOptions(false, Double.NaN).effectiveScale(work.headDim());
+            cl_event[] events;
             if (spec instanceof KernelSpec.Gemm) {
-                e = k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(), w, 0, 3 * layout.qWidth(),
-                        new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, work.heads(), work.heads())));
+                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(), w, 0,
+                        3 * layout.qWidth(), new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, work.heads(),
+                        work.heads(), seq, false)))};
+            } else if (spec instanceof KernelSpec.Decode) {
+                // one query per head of a grouped layer (Hkv = H/4 where possible) over every key
+                int kvHeads = work.heads() % 4 == 0 ? work.heads() / 4 : work.heads();
+                int splits = k.decodeSplits(1, kvHeads, work.heads() / kvHeads, n);
+                events = k.decode(queue, new FusedKernels.DecodeCall(q, kt, v, decodeSeq, headsOut, 1, keyStride,
+                        work.heads(), kvHeads, scale, true, n), splits, partial);
             } else {
-                float scale = new AttentionOptions(false, Double.NaN).effectiveScale(work.headDim());
-                e = k.flash(queue, new FusedKernels.FlashCall(q, kt, v, none, false, none, false, headsOut, 1, n, n,
-                        keyStride, work.heads(), work.heads(), scale, false));
+                events = new cl_event[] {k.flash(queue, new FusedKernels.FlashCall(q, kt, v, none, false, n, seq,
+                        headsOut, 1, n, keyStride, work.heads(), work.heads(), scale, false))};
             }
             try {
                 Cl.finish(queue);
-                return Cl.eventMillis(e);
+                double ms = 0;
+                for (cl_event e : events) {
+                    ms += Cl.eventMillis(e);
+                }
+                return ms;
             } finally {
-                Cl.release(e);
+                for (cl_event e : events) {
+                    Cl.release(e);
+                }
             }
         }
 

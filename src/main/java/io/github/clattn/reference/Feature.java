@@ -29,7 +29,17 @@ public enum Feature {
     /** A score scale other than 1/sqrt(dk). */
     SCALE("scale"),
     /** The call asks for the [B, H, N, M] weights. */
-    WEIGHTS("weights");
+    WEIGHTS("weights"),
+    /** Grouped-query attention: Hkv a proper divisor of H (1 is multi-query), when H > 1. */
+    GQA("gqa"),
+    /** Rotary position embedding: theta 10^4 or 5·10^5, neox or gptj, all or part of the head (dk >= 2). */
+    ROPE("rope");
+
+    /** The features of the encoder-era layer, every combination of which the sweeps run. */
+    public static final List<Feature> LAYER = List.of(CAUSAL, CROSS, KEY_PADDING, ATTN_BIAS, PROJECTION_BIAS,
+            OUTPUT_PROJECTION, SCALE, WEIGHTS);
+    /** The decoder-era features, each added to about half of the sweeps' combinations. */
+    public static final List<Feature> DECODER = List.of(GQA, ROPE);
 
     private final String label;
 
@@ -49,6 +59,27 @@ public enum Feature {
             for (int k = 0; k < features.size(); k++) {
                 if ((i & (1 << k)) != 0) {
                     s.add(features.get(k));
+                }
+            }
+            all.add(Collections.unmodifiableSet(s));
+        }
+        return all;
+    }
+
+    /**
+     * Every subset of {@code exhaustive}, each joined by a fixed, well-spread half of the
+     * {@code extra} features: subset i takes extra feature k when bit k of a hash of i is set, so
+     * every extra feature meets every other feature in and out of many combinations.
+     */
+    public static List<Set<Feature>> sweep(List<Feature> exhaustive, List<Feature> extra) {
+        List<Set<Feature>> all = new ArrayList<>();
+        for (Set<Feature> base : combinations(exhaustive)) {
+            int i = all.size();
+            int hash = (i * 0x9E3779B1) >>> 11;
+            EnumSet<Feature> s = base.isEmpty() ? EnumSet.noneOf(Feature.class) : EnumSet.copyOf(base);
+            for (int k = 0; k < extra.size(); k++) {
+                if ((hash & (1 << k)) != 0) {
+                    s.add(extra.get(k));
                 }
             }
             all.add(Collections.unmodifiableSet(s));

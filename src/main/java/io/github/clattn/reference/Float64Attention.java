@@ -4,6 +4,8 @@ import io.github.clattn.AttentionInput;
 import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
+import io.github.clattn.ProjectedInput;
+import io.github.clattn.Rope;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -15,13 +17,14 @@ import java.util.stream.IntStream;
  * sample of them (a few rows cost only the key and value projections of their batch rows).
  *
  * <pre>
- *   x [B,N,D]   ctx [B,M,D] (= x unless cross-attention)   W_Q, W_K, W_V [D,H*dk]   W_O [H*dk,D]
- *   pass 1: per batch row b of the rows asked for: K_b = ctx_b·W_K + b_k, V_b = ctx_b·W_V + b_v   [M, H*dk]
- *   pass 2: per row (b, i): q = x[b,i]·W_Q + b_q                                                [H*dk]
- *   pass 3: per head h: s_j = scale·q_h·k_{j,h} + attn_bias[i,j] for the visible keys j
- *           (causal: j <= i + M - N; padding: j < key_valid_len[b]); p = softmax(s) with the row
- *           maximum subtracted; no visible key, or every visible s = -inf: p = 0
- *   pass 4: heads_out[b,i,h] = Σ_j p_j·v_{j,h}
+ *   x [B,N,D]   ctx [B,M,D] (= x unless cross-attention)   W_Q [D,H*dk]   W_K, W_V [D,Hkv*dk]   W_O [H*dk,D]
+ *   pass 1: per batch row b of the rows asked for: K_b = ctx_b·W_K + b_k, V_b = ctx_b·W_V + b_v   [M, Hkv*dk]
+ *           (or the caller's own K and V); RoPE on K_b at positions j
+ *   pass 2: per row (b, i): q = x[b,i]·W_Q + b_q (or the caller's q); RoPE at p_i = i + (M - N)   [H*dk]
+ *   pass 3: per head h, with g = h / (H/Hkv): s_j = scale·q_h·k_{j,g} + attn_bias[i,j] for the
+ *           visible keys j (causal: j <= p_i; padding: j < key_valid_len[b]); p = softmax(s) with
+ *           the row maximum subtracted; no visible key, or every visible s = -inf: p = 0
+ *   pass 4: heads_out[b,i,h] = Σ_j p_j·v_{j,g}
  *   pass 5: out[b,i] = heads_out[b,i]·W_O + b_O (from the float64 heads_out)
  * </pre>
  */
@@ -30,18 +33,21 @@ public final class Float64Attention {
     public record Row(int batch, int query) {
     }
 
+    /** Where pass 3 gets its projected tensors. */
+    private interface Source {
+        /** K and V of batch row b, [M][Hkv*dk] each, before RoPE. */
+        double[][][] keysAndValues(int b);
+
+        /** q of row (b, i), [H*dk], before RoPE. */
+        double[] query(int b, int i);
+    }
+
     private Float64Attention() {
     }
 
     /** Every output of the call (the weights when the call asks for them), every row. */
     public static Result compute(AttentionWeights w, AttentionOptions o, AttentionInput in) {
-        List<Row> rows = new ArrayList<>(in.batch() * in.queryLength());
-        for (int b = 0; b < in.batch(); b++) {
-            for (int i = 0; i < in.queryLength(); i++) {
-                rows.add(new Row(b, i));
-            }
-        }
-        return compute(w, o, in, rows);
+        return compute(w, o, in, allRows(in.batch(), in.queryLength()));
     }
 
     /** The outputs of {@code rows} only. */
@@ -49,50 +55,134 @@ public final class Float64Attention {
         final int n = in.queryLength();
         final int m = in.contextLength();
         final int d = w.dModel();
-        final int heads = w.heads();
-        final int dk = w.headDim();
-        final int hd = w.projectedDim();
-        final double scale = Double.isNaN(o.scale()) ? 1.0 / Math.sqrt(dk) : o.scale();
+        final int kvd = w.kvDim();
         final float[] x = in.x();
         final float[] ctx = in.keyValueSource();
-        final float[] bias = in.attnBias();
-        final int[] valid = in.keyValidLength();
-        final boolean weightsWanted = in.returnWeights();
+        Source source = new Source() {
+            @Override
+            public double[][][] keysAndValues(int b) {
+                double[][] keys = new double[m][];
+                double[][] values = new double[m][];
+                IntStream range = IntStream.range(0, m);
+                if ((long) m * d * kvd > 1 << 20) {
+                    range = range.parallel();
+                }
+                range.forEach(j -> {
+                    int offset = (b * m + j) * d;
+                    keys[j] = project(ctx, offset, d, w.wK(), w.bK(), kvd);
+                    values[j] = project(ctx, offset, d, w.wV(), w.bV(), kvd);
+                });
+                return new double[][][] {keys, values};
+            }
+
+            @Override
+            public double[] query(int b, int i) {
+                return project(x, (b * n + i) * d, d, w.wQ(), w.bQ(), w.projectedDim());
+            }
+        };
+        Result r = attend(source, in.batch(), n, m, w.heads(), w.kvHeads(), w.headDim(), o, in.keyValidLength(),
+                in.attnBias(), in.returnWeights(), rows);
+        if (w.hasOutputProjection()) {
+            int hd = w.projectedDim();
+            double[] out = new double[rows.size() * d];
+            for (int row = 0; row < rows.size(); row++) {
+                System.arraycopy(project(r.headsOut, row * hd, hd, w.wO(), w.bO(), d), 0, out, row * d, d);
+            }
+            r = r.withOut(d, out);
+        }
+        return r;
+    }
+
+    /** Every output of a call on pre-projected tensors ({@link io.github.clattn.ScaledDotProduct}), every row. */
+    public static Result compute(int heads, int kvHeads, int headDim, AttentionOptions o, ProjectedInput in) {
+        final int n = in.queryLength();
+        final int m = in.keyLength();
+        final int kvd = kvHeads * headDim;
+        final int hd = heads * headDim;
+        Source source = new Source() {
+            @Override
+            public double[][][] keysAndValues(int b) {
+                double[][] keys = new double[m][kvd];
+                double[][] values = new double[m][kvd];
+                for (int j = 0; j < m; j++) {
+                    for (int c = 0; c < kvd; c++) {
+                        keys[j][c] = in.k()[(b * m + j) * kvd + c];
+                        values[j][c] = in.v()[(b * m + j) * kvd + c];
+                    }
+                }
+                return new double[][][] {keys, values};
+            }
+
+            @Override
+            public double[] query(int b, int i) {
+                double[] q = new double[hd];
+                for (int c = 0; c < hd; c++) {
+                    q[c] = in.q()[(b * n + i) * hd + c];
+                }
+                return q;
+            }
+        };
+        return attend(source, in.batch(), n, m, heads, kvHeads, headDim, o, in.keyValidLength(), in.attnBias(),
+                in.returnWeights(), allRows(in.batch(), n));
+    }
+
+    private static List<Row> allRows(int batch, int queries) {
+        List<Row> rows = new ArrayList<>(batch * queries);
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < queries; i++) {
+                rows.add(new Row(b, i));
+            }
+        }
+        return rows;
+    }
+
+    /** Passes 1 to 4 of the class comment for {@code rows}. */
+    private static Result attend(Source source, int batch, int n, int m, int heads, int kvHeads, int dk,
+                                 AttentionOptions o, int[] valid, float[] bias, boolean weightsWanted, List<Row> rows) {
+        final int hd = heads * dk;
+        final int group = heads / kvHeads;
+        final double scale = Double.isNaN(o.scale()) ? 1.0 / Math.sqrt(dk) : o.scale();
+        final Rope rope = o.rope();
         double[] headsOut = new double[rows.size() * hd];
         double[] weights = weightsWanted ? new double[rows.size() * heads * m] : null;
         int[] batches = rows.stream().mapToInt(Row::batch).distinct().toArray();
         for (int b : batches) {
-            // pass 1: keys and values of batch row b
-            double[][] keys = new double[m][];
-            double[][] values = new double[m][];
-            final int batchRow = b;
-            IntStream range = IntStream.range(0, m);
-            if ((long) m * d * hd > 1 << 20) {
-                range = range.parallel();
+            // pass 1: keys and values of batch row b, keys rotated at their positions j
+            double[][][] kv = source.keysAndValues(b);
+            double[][] keys = kv[0];
+            double[][] values = kv[1];
+            if (rope != null) {
+                for (int j = 0; j < m; j++) {
+                    for (int g = 0; g < kvHeads; g++) {
+                        rotate(keys[j], g * dk, dk, rope, j);
+                    }
+                }
             }
-            range.forEach(j -> {
-                int offset = (batchRow * m + j) * d;
-                keys[j] = project(ctx, offset, d, w.wK(), w.bK(), hd);
-                values[j] = project(ctx, offset, d, w.wV(), w.bV(), hd);
-            });
             for (int r = 0; r < rows.size(); r++) {
                 Row row = rows.get(r);
                 if (row.batch() != b) {
                     continue;
                 }
                 int i = row.query();
-                // pass 2: the query
-                double[] q = project(x, (b * n + i) * d, d, w.wQ(), w.bQ(), hd);
+                long position = i + (long) (m - n);
+                // pass 2: the query, rotated at its position
+                double[] q = source.query(b, i);
+                if (rope != null) {
+                    for (int h = 0; h < heads; h++) {
+                        rotate(q, h * dk, dk, rope, position);
+                    }
+                }
                 int visible = AttentionInput.visibleKeys(n, m, o.causal(), valid, b, i);
                 double[] s = new double[visible];
                 for (int h = 0; h < heads; h++) {
                     int c0 = h * dk;
+                    int g0 = (h / group) * dk;
                     // pass 3: scores and softmax over the visible keys
                     double max = Double.NEGATIVE_INFINITY;
                     for (int j = 0; j < visible; j++) {
                         double dot = 0;
                         for (int t = 0; t < dk; t++) {
-                            dot += q[c0 + t] * keys[j][c0 + t];
+                            dot += q[c0 + t] * keys[j][g0 + t];
                         }
                         s[j] = dot * scale + (bias == null ? 0 : bias[i * m + j]);
                         max = Math.max(max, s[j]);
@@ -113,22 +203,31 @@ public final class Float64Attention {
                             weights[(r * heads + h) * m + j] = p;
                         }
                         for (int t = 0; t < dk; t++) {
-                            headsOut[at + t] += p * values[j][c0 + t];
+                            headsOut[at + t] += p * values[j][g0 + t];
                         }
                     }
                 }
             }
         }
-        // pass 5
-        double[] out = null;
-        if (w.hasOutputProjection()) {
-            out = new double[rows.size() * d];
-            for (int r = 0; r < rows.size(); r++) {
-                double[] o1 = project(headsOut, r * hd, hd, w.wO(), w.bO(), d);
-                System.arraycopy(o1, 0, out, r * d, d);
-            }
+        return new Result(batch, n, m, heads, hd, 0, List.copyOf(rows), headsOut, null, weights);
+    }
+
+    /**
+     * RoPE in float64 on one head ({@code dk} channels from {@code offset}) at {@code position}:
+     * pair c (neox: c, c + r/2; gptj: 2c, 2c + 1) turns by {@code position · theta^(-2c/r)}.
+     */
+    static void rotate(double[] head, int offset, int dk, Rope rope, long position) {
+        int r = rope.rotatedDims(dk);
+        int half = r / 2;
+        for (int c = 0; c < half; c++) {
+            double angle = position * Math.pow(rope.theta(), -2.0 * c / r);
+            int a = offset + (rope.style() == Rope.Style.NEOX ? c : 2 * c);
+            int b = offset + (rope.style() == Rope.Style.NEOX ? c + half : 2 * c + 1);
+            double u = head[a];
+            double w = head[b];
+            head[a] = u * Math.cos(angle) - w * Math.sin(angle);
+            head[b] = u * Math.sin(angle) + w * Math.cos(angle);
         }
-        return new Result(in.batch(), n, m, heads, hd, d, List.copyOf(rows), headsOut, out, weights);
     }
 
     /** row · W + bias in float64, for the {@code width} values of {@code a} at {@code offset}. */
@@ -224,6 +323,12 @@ public final class Float64Attention {
 
         public List<Row> rows() {
             return rows;
+        }
+
+        /** The same result with the output projection's rows. */
+        Result withOut(int width, double[] outRows) {
+            return new Result(batch, queryLength, contextLength, heads, projectedDim, width, rows, headsOut, outRows,
+                    weights);
         }
 
         /** True when the rows are every row of the call in order, so the arrays have the call's full shapes. */

@@ -4,9 +4,12 @@ import io.github.clattn.AttentionInput;
 import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
+import io.github.clattn.Rope;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -25,7 +28,8 @@ import java.util.SplittableRandom;
  * with {@link Feature#CROSS}, the context (uniform in ±{@code xScale}); with
  * {@link Feature#KEY_PADDING} a valid length per batch row (0 one time in eight, M one time in
  * eight, else 1..M); with {@link Feature#ATTN_BIAS} an [N, M] bias uniform in ±2 with one entry in
- * twenty −∞; with {@link Feature#SCALE} a scale in [0.05, 1.05). So problems of one seed and
+ * twenty −∞; with {@link Feature#SCALE} a scale in [0.05, 1.05). {@link Feature#GQA} and
+ * {@link Feature#ROPE} draw Hkv and the rotation from streams of their own. So problems of one seed and
  * layer shape share their layer whatever the sequence lengths, and {@link Builder#layer} can reuse
  * one without drawing it again.
  */
@@ -118,7 +122,7 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
         double m = contextLength();
         double d = weights.dModel();
         double qWidth = weights.projectedDim();
-        double kvWidth = weights.projectedDim();
+        double kvWidth = weights.kvDim();
         double f = 2 * b * (n * qWidth + 2 * m * kvWidth) * d + 4 * b * weights.heads() * n * m * weights.headDim();
         if (weights.hasOutputProjection()) {
             f += 2 * b * n * qWidth * d;
@@ -136,8 +140,9 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
         long m = contextLength();
         long d = weights.dModel();
         long hd = weights.projectedDim();
+        long kvd = weights.kvDim();
         long floats = b * n * d + (input.isCrossAttention() ? b * m * d : 0)
-                + 3 * d * hd + (weights.hasOutputProjection() ? hd * d + b * n * d : 0)
+                + d * (hd + 2 * kvd) + (weights.hasOutputProjection() ? hd * d + b * n * d : 0)
                 + (input.attnBias() != null ? n * m : 0) + b * n * hd
                 + (input.returnWeights() ? b * weights.heads() * n * m : 0);
         return floats * Float.BYTES + (input.keyValidLength() != null ? b * Integer.BYTES : 0);
@@ -155,14 +160,17 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
 
     @Override
     public String toString() {
-        String sizes = String.format(Locale.ROOT, "B=%d N=%d M=%d D=%d H=%d dk=%d", batch(), queryLength(),
-                contextLength(), weights.dModel(), weights.heads(), weights.headDim());
+        String sizes = String.format(Locale.ROOT, "B=%d N=%d M=%d D=%d H=%d%s dk=%d", batch(), queryLength(),
+                contextLength(), weights.dModel(), weights.heads(),
+                weights.kvHeads() == weights.heads() ? "" : " Hkv=" + weights.kvHeads(), weights.headDim());
         if (seed < 0) {
             return label + " [" + sizes + "]";
         }
-        return String.format(Locale.ROOT, "%s[seed=%d %s features=%s%s%s]", label.isEmpty() ? "" : label + " ", seed,
+        return String.format(Locale.ROOT, "%s[seed=%d %s features=%s%s%s%s]", label.isEmpty() ? "" : label + " ", seed,
                 sizes, Feature.describe(features),
                 Double.isNaN(options.scale()) ? "" : String.format(Locale.ROOT, " scale=%.4f", options.scale()),
+                options.rope() == null ? "" : " rope=" + options.rope().style().label() + "/" + options.rope().theta()
+                        + "/" + options.rope().dims(),
                 input.keyValidLength() == null ? "" : " valid=" + Arrays.toString(input.keyValidLength()));
     }
 
@@ -179,6 +187,7 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
         private float xScale = 1f;
         private String label = "";
         private AttentionWeights layer;
+        private int kvHeads;
 
         private Builder(long seed, int batch, int queryLength, int contextLength, int dModel, int heads, int headDim) {
             this.seed = seed;
@@ -208,7 +217,8 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
 
         /** Uses {@code weights} as the layer instead of drawing it (they must have this builder's D, H and dk). */
         public Builder layer(AttentionWeights weights) {
-            if (weights.dModel() != dModel || weights.heads() != heads || weights.headDim() != headDim) {
+            if (weights.dModel() != dModel || weights.heads() != heads || weights.headDim() != headDim
+                    || (kvHeads > 0 && weights.kvHeads() != kvHeads)) {
                 throw new IllegalArgumentException("layer: expected D=" + dModel + " H=" + heads + " dk=" + headDim
                         + ", got D=" + weights.dModel() + " H=" + weights.heads() + " dk=" + weights.headDim());
             }
@@ -254,21 +264,53 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
             }
             in.returnWeights(features.contains(Feature.WEIGHTS));
             double scale = features.contains(Feature.SCALE) ? 0.05 + r.nextDouble() : Double.NaN;
-            return new Problem(label, seed, features, weights,
-                    new AttentionOptions(features.contains(Feature.CAUSAL), scale), in.build());
+            AttentionOptions options = new AttentionOptions(features.contains(Feature.CAUSAL), scale);
+            if (features.contains(Feature.ROPE) && headDim >= 2) {
+                SplittableRandom rr = new SplittableRandom(seed ^ 0xBB67AE85L);
+                double theta = rr.nextBoolean() ? 10_000 : 500_000;
+                // the whole head when it is even, or an even part of it
+                int dims = headDim % 2 == 0 && rr.nextBoolean() ? 0 : 2 * (1 + rr.nextInt(headDim / 2));
+                options = options.withRope(new Rope(theta, dims, rr.nextBoolean() ? Rope.Style.NEOX : Rope.Style.GPTJ));
+            }
+            return new Problem(label, seed, features, weights, options, in.build());
+        }
+
+        /** Sets the number of K/V heads (Hkv divides H) instead of drawing it for {@link Feature#GQA}. */
+        public Builder kvHeads(int count) {
+            this.kvHeads = count;
+            return this;
+        }
+
+        /** Hkv: as set, else for {@link Feature#GQA} a proper divisor of H drawn from the seed, else H. */
+        private int kvHeads() {
+            if (kvHeads > 0) {
+                return kvHeads;
+            }
+            if (!features.contains(Feature.GQA) || heads == 1) {
+                return heads;
+            }
+            List<Integer> divisors = new ArrayList<>();
+            for (int g = 1; g < heads; g++) {
+                if (heads % g == 0) {
+                    divisors.add(g);
+                }
+            }
+            return divisors.get(new SplittableRandom(seed ^ 0x6A09E667L).nextInt(divisors.size()));
         }
 
         private AttentionWeights drawLayer() {
             SplittableRandom r = new SplittableRandom(seed);
             int hd = heads * headDim;
+            int kvHeadCount = kvHeads();
+            int kvd = kvHeadCount * headDim;
             double w = Math.sqrt(3.0 / dModel);
-            AttentionWeights.Builder wb = AttentionWeights.builder(dModel, heads, headDim)
-                    .projections(Tensors.uniform(r, dModel * hd, w), Tensors.uniform(r, dModel * hd, w),
-                            Tensors.uniform(r, dModel * hd, w));
+            AttentionWeights.Builder wb = AttentionWeights.builder(dModel, heads, headDim).kvHeads(kvHeadCount)
+                    .projections(Tensors.uniform(r, dModel * hd, w), Tensors.uniform(r, dModel * kvd, w),
+                            Tensors.uniform(r, dModel * kvd, w));
             if (features.contains(Feature.PROJECTION_BIAS)) {
                 float[] bQ = Tensors.uniform(r, hd, 0.5);
-                float[] bK = r.nextInt(4) == 0 ? null : Tensors.uniform(r, hd, 0.5);
-                wb.projectionBiases(bQ, bK, Tensors.uniform(r, hd, 0.5));
+                float[] bK = r.nextInt(4) == 0 ? null : Tensors.uniform(r, kvd, 0.5);
+                wb.projectionBiases(bQ, bK, Tensors.uniform(r, kvd, 0.5));
             }
             if (features.contains(Feature.OUTPUT_PROJECTION)) {
                 float[] wO = Tensors.uniform(r, hd * dModel, Math.sqrt(3.0 / hd));

@@ -17,8 +17,9 @@ import java.util.function.Consumer;
  * The battery behind {@link io.github.clattn.Devices#verify}: fixed, seeded problems run on every
  * kernel variant of a device and compared with {@link Float64Attention}. It covers
  * <ul>
- *   <li>every combination of the {@link Feature}s (the weights one takes OpenCL's staged path),
- *       at small sizes that are not multiples of any vector, tile, block or chunk;</li>
+ *   <li>every combination of the layer {@link Feature}s (the weights one takes OpenCL's staged path),
+ *       each with a well-spread half of the decoder features (grouped-query heads, RoPE), at small
+ *       sizes that are not multiples of any vector, tile, block or chunk;</li>
  *   <li>sequences long enough for several chunks, work-items and tiles per head, at dk = 64;</li>
  *   <li>more than 2¹⁶ keys.</li>
  * </ul>
@@ -36,7 +37,7 @@ public final class SelfCheck {
     public static List<Problem> battery() {
         List<Problem> problems = new ArrayList<>();
         int[][] shapes = {{2, 37, 53, 24, 3, 13}, {1, 19, 70, 33, 2, 64}, {2, 7, 5, 20, 1, 13}, {1, 70, 23, 24, 2, 64}};
-        List<Set<Feature>> combos = Feature.combinations(List.of(Feature.values()));
+        List<Set<Feature>> combos = Feature.sweep(Feature.LAYER, Feature.DECODER);
         for (int i = 0; i < combos.size(); i++) {
             Set<Feature> f = combos.get(i);
             int[] s = shapes[i % shapes.length];
@@ -47,6 +48,11 @@ public final class SelfCheck {
                 .with(Feature.CAUSAL, Feature.KEY_PADDING, Feature.PROJECTION_BIAS).label("long").build());
         problems.add(Problem.builder(7002, 1, 5, LONG_KEYS, 16, 2, 13)
                 .with(Feature.CROSS, Feature.CAUSAL, Feature.PROJECTION_BIAS).label(">2^16 keys").build());
+        // decode steps (one query per sequence): the split-key kernels, grouped heads, RoPE at a long position
+        problems.add(Problem.builder(7003, 2, 1, 1500, 32, 8, 64).kvHeads(2)
+                .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ROPE).label("decode").build());
+        problems.add(Problem.builder(7004, 1, 1, 70, 24, 3, 13).kvHeads(1)
+                .with(Feature.CROSS, Feature.PROJECTION_BIAS).label("decode mqa").build());
         return problems;
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
+import io.github.clattn.TestJson;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

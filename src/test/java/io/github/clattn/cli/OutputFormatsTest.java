@@ -3,6 +3,7 @@ package io.github.clattn.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.clattn.TestJson;
 import io.github.clattn.npy.Npy;
 import io.github.clattn.npy.NpyArray;
 import java.io.ByteArrayInputStream;

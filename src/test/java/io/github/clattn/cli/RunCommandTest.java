@@ -3,6 +3,7 @@ package io.github.clattn.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.clattn.ConformanceCase;
+import io.github.clattn.Rope;
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
 import io.github.clattn.npy.Npy;
@@ -44,7 +45,7 @@ class RunCommandTest {
     Path tmp;
 
     static Stream<Arguments> cases() {
-        return ConformanceCase.names().stream()
+        return Stream.concat(ConformanceCase.names().stream(), ConformanceCase.v2Names().stream())
                 .flatMap(name -> TestDevices.specs().stream().map(spec -> Arguments.of(name, spec)));
     }
 
@@ -61,11 +62,21 @@ class RunCommandTest {
         }
         args.addAll(List.of("--heads", Integer.toString(c.weights().heads()), "--device", device,
                 "--out", outDir.resolve("out.npy").toString(), "--heads-out", outDir.resolve("heads_out.npy").toString()));
-        if (!Double.isNaN(c.scale())) {
-            args.addAll(List.of("--scale", Double.toString(c.scale())));
+        if (!Double.isNaN(c.options().scale())) {
+            args.addAll(List.of("--scale", Double.toString(c.options().scale())));
         }
-        if (c.causal()) {
+        if (c.options().causal()) {
             args.add("--causal");
+        }
+        if (c.weights().kvHeads() != c.weights().heads()) {
+            args.addAll(List.of("--kv-heads", Integer.toString(c.weights().kvHeads())));
+        }
+        Rope rope = c.options().rope();
+        if (rope != null) {
+            args.addAll(List.of("--rope-theta", Double.toString(rope.theta()), "--rope-style", rope.style().label()));
+            if (rope.dims() != 0) {
+                args.addAll(List.of("--rope-dim", Integer.toString(rope.dims())));
+            }
         }
         if (c.weightsExpected() != null) {
             args.addAll(List.of("--weights-out", outDir.resolve("weights.npy").toString()));

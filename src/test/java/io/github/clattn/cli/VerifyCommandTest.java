@@ -3,6 +3,7 @@ package io.github.clattn.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.clattn.TestDevices;
+import io.github.clattn.TestJson;
 import io.github.clattn.reference.SelfCheck;
 import java.util.List;
 import java.util.Map;

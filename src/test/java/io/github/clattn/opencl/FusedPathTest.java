@@ -67,7 +67,7 @@ class FusedPathTest {
     }
 
     static Stream<Arguments> conformance() {
-        return ConformanceCase.names().stream()
+        return Stream.concat(ConformanceCase.names().stream(), ConformanceCase.v2Names().stream())
                 .flatMap(name -> Stream.of(PathUnderTest.values()).map(p -> Arguments.of(name, p)));
     }
 
@@ -86,7 +86,7 @@ class FusedPathTest {
     static Stream<Arguments> sweep() {
         SplittableRandom rng = new SplittableRandom(SEED);
         List<Arguments> cases = new ArrayList<>();
-        for (Set<Feature> f : Feature.combinations(LAYER_FEATURES)) {
+        for (Set<Feature> f : Feature.sweep(LAYER_FEATURES, Feature.DECODER)) {
             cases.add(Arguments.of(rng.nextLong(), Feature.describe(f)));
         }
         return cases.stream();

@@ -18,7 +18,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 class Float64AttentionTest {
 
     static List<String> cases() {
-        return ConformanceCase.names();
+        List<String> all = new java.util.ArrayList<>(ConformanceCase.names());
+        all.addAll(ConformanceCase.v2Names());
+        return all;
     }
 
     @ParameterizedTest(name = "{0}")

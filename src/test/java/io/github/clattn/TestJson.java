@@ -1,4 +1,4 @@
-package io.github.clattn.cli;
+package io.github.clattn;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,7 +9,7 @@ import java.util.Map;
  * A strict JSON reader for the tests (objects keep their key order, numbers are doubles), so
  * that the CLI's output is checked by parsing it rather than by matching text.
  */
-final class TestJson {
+public final class TestJson {
     private final String s;
     private int i;
 
@@ -17,7 +17,7 @@ final class TestJson {
         this.s = s;
     }
 
-    static Object parse(String text) {
+    public static Object parse(String text) {
         TestJson p = new TestJson(text);
         p.ws();
         Object v = p.value();
@@ -29,7 +29,7 @@ final class TestJson {
     }
 
     @SuppressWarnings("unchecked")
-    static List<Map<String, Object>> parseArrayOfObjects(String text) {
+    public static List<Map<String, Object>> parseArrayOfObjects(String text) {
         Object v = parse(text);
         if (!(v instanceof List)) {
             throw new IllegalArgumentException("expected a JSON array, got " + text);

@@ -1,0 +1,152 @@
+// decode_cpu.cl: attention of one query per sequence (a decode step), the keys split across
+// work-items (flash-decoding), for CPU devices: no __local memory, no barriers.
+//
+// A work-item takes one (split s, sequence b, K/V head g): the G = H/HKV query heads of the group
+// read the same keys and values, so they are the rows of its register block (DEC_QR at a time),
+// over the split's keys [s*split_keys, min((s+1)*split_keys, end)), end = visible_keys(0) of b;
+// 16*DEC_KV keys per step, one float16 lane per key, online softmax as flash_cpu.cl. It writes, per
+// (b, h, s), the partial state
+//   m = max score,  l = sum exp(s_j - m),  o = sum exp(s_j - m) * v_j      (partial [B,H,splits,2+DKP])
+// which decode_combine (layout.cl) merges: m* = max m_s, l* = sum l_s e^(m_s - m*), out = sum o_s e^(m_s - m*) / l*.
+//
+// split_keys is a multiple of KEY_ALIGN (the host rounds it), so every step reads whole vectors of
+// Kt inside the key stride; lanes past `end` are masked and their values skipped.
+// Layout (layout.cl): Q [B,H,1,DK], Kt [B,HKV,DK,KS], V [B,HKV,KS,DKP].
+// Launch: global (splits, B*HKV), local (1, 1).
+
+#ifndef DEC_QR
+#define DEC_QR 4 // query heads per register block
+#endif
+#ifndef DEC_KV
+#define DEC_KV 1 // float16 key vectors per step (1 or 2)
+#endif
+#define DEC_KS (16 * DEC_KV)
+#define DEC_DKV (DKP / 16)
+#if KEY_ALIGN % DEC_KS != 0
+#error "KEY_ALIGN must be a multiple of the decode keys per step 16*DEC_KV"
+#endif
+
+inline float dec_hmax16(const float16 v) {
+    const float8 a = fmax((float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7),
+                          (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf));
+    const float4 c = fmax((float4)(a.s0, a.s1, a.s2, a.s3), (float4)(a.s4, a.s5, a.s6, a.s7));
+    return fmax(fmax(c.s0, c.s2), fmax(c.s1, c.s3));
+}
+
+inline float dec_hsum16(const float16 v) {
+    const float8 a = (float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7)
+                   + (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf);
+    const float4 c = (float4)(a.s0, a.s1, a.s2, a.s3) + (float4)(a.s4, a.s5, a.s6, a.s7);
+    return (c.s0 + c.s2) + (c.s1 + c.s3);
+}
+
+__kernel void decode(__global const float* Q, __global const float* Kt, __global const float* V,
+                     __global const int* seq, __global float* partial, const int key_stride, const int H,
+                     const int HKV, const float scale, const int causal, const int splits, const int split_keys) {
+    const int s = (int)get_global_id(0);
+    const int bg = (int)get_global_id(1);
+    const int b = bg / HKV;
+    const int g = bg % HKV;
+    const int G = H / HKV;
+    const int end = visible_keys(0, seq, b, causal);
+    const int j_begin = min(end, s * split_keys);
+    const int j_end = min(end, j_begin + split_keys);
+    const __global float* kt = Kt + (long)bg * DK * key_stride;
+    const __global float* vh = V + (long)bg * key_stride * DKP;
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    for (int h0 = 0; h0 < G; h0 += DEC_QR) {
+        const int rows = min(DEC_QR, G - h0);
+        const __global float* q[DEC_QR];
+        float m[DEC_QR];
+        float l[DEC_QR];
+        float16 o[DEC_QR][DEC_DKV];
+        #pragma unroll
+        for (int r = 0; r < DEC_QR; r++) {
+            // rows past the group repeat its last head (computed, never stored)
+            q[r] = Q + ((long)b * H + g * G + h0 + min(r, rows - 1)) * DK;
+            m[r] = CLATTN_NEG_INF;
+            l[r] = 0.0f;
+            #pragma unroll
+            for (int c = 0; c < DEC_DKV; c++) {
+                o[r][c] = (float16)(0.0f);
+            }
+        }
+        for (int j0 = j_begin; j0 < j_end; j0 += DEC_KS) {
+            float16 sc[DEC_QR][DEC_KV];
+            #pragma unroll
+            for (int r = 0; r < DEC_QR; r++) {
+                #pragma unroll
+                for (int v = 0; v < DEC_KV; v++) {
+                    sc[r][v] = (float16)(0.0f);
+                }
+            }
+            for (int d = 0; d < DK; d++) {
+                float16 kd[DEC_KV];
+                #pragma unroll
+                for (int v = 0; v < DEC_KV; v++) {
+                    kd[v] = vload16(v, kt + j0 + (long)d * key_stride);
+                }
+                #pragma unroll
+                for (int r = 0; r < DEC_QR; r++) {
+                    const float16 qd = (float16)(q[r][d]);
+                    #pragma unroll
+                    for (int v = 0; v < DEC_KV; v++) {
+                        sc[r][v] = fma(qd, kd[v], sc[r][v]);
+                    }
+                }
+            }
+            float p[DEC_QR][DEC_KS];
+            #pragma unroll
+            for (int r = 0; r < DEC_QR; r++) {
+                float step_max = CLATTN_NEG_INF;
+                #pragma unroll
+                for (int v = 0; v < DEC_KV; v++) {
+                    sc[r][v] = select(sc[r][v] * scale, (float16)(CLATTN_NEG_INF),
+                                      (int16)(j0 + 16 * v) + lane >= (int16)(j_end));
+                    step_max = fmax(step_max, dec_hmax16(sc[r][v]));
+                }
+                const float m_new = fmax(m[r], step_max);
+                const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+                float p_sum = 0.0f;
+                #pragma unroll
+                for (int v = 0; v < DEC_KV; v++) {
+                    const float16 pr = exp(sc[r][v] - m_use);
+                    p_sum += dec_hsum16(pr);
+                    vstore16(pr, v, p[r]);
+                }
+                if (m_new > m[r]) {
+                    const float alpha = exp(m[r] - m_use);
+                    l[r] *= alpha;
+                    #pragma unroll
+                    for (int c = 0; c < DEC_DKV; c++) {
+                        o[r][c] *= alpha;
+                    }
+                    m[r] = m_new;
+                }
+                l[r] += p_sum;
+            }
+            const int keys = min(DEC_KS, j_end - j0);
+            for (int jj = 0; jj < keys; jj++) {
+                const __global float* vj = vh + (long)(j0 + jj) * DKP;
+                #pragma unroll
+                for (int c = 0; c < DEC_DKV; c++) {
+                    const float16 vc = vload16(c, vj);
+                    #pragma unroll
+                    for (int r = 0; r < DEC_QR; r++) {
+                        o[r][c] = fma((float16)(p[r][jj]), vc, o[r][c]);
+                    }
+                }
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            __global float* out = partial + (((long)b * H + g * G + h0 + r) * splits + s) * (2 + DKP);
+            out[0] = m[r];
+            out[1] = l[r];
+            #pragma unroll
+            for (int c = 0; c < DEC_DKV; c++) {
+                vstore16(o[r][c], c, out + 2);
+            }
+        }
+    }
+}

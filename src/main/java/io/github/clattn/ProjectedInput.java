@@ -1,0 +1,151 @@
+package io.github.clattn;
+
+import io.github.clattn.core.Shapes;
+
+/**
+ * One call of {@link ScaledDotProduct}: queries, keys and values the caller has projected
+ * itself, row-major float32.
+ *
+ * <pre>
+ *   q              [B, N, H, dk]     query row i of batch b, head h at ((b*N + i)*H + h)*dk
+ *   k, v           [B, M, Hkv, dk]   key/value j of batch b, K/V head g at ((b*M + j)*Hkv + g)*dk
+ *   keyValidLength [B]               optional; keys j >= keyValidLength[b] are masked
+ *   attnBias       [N, M]            optional additive mask on the scaled scores
+ * </pre>
+ *
+ * Query row {@code i} is at position {@code i + (M - N)} and key {@code j} at {@code j}: the
+ * causal rule and the rotary embedding use these positions. The arrays are not copied: do not
+ * change them while a call that uses them runs.
+ */
+public final class ProjectedInput {
+    private final int batch;
+    private final int queryLength;
+    private final int keyLength;
+    private final float[] q;
+    private final float[] k;
+    private final float[] v;
+    private final int[] keyValidLength;
+    private final float[] attnBias;
+    private final boolean returnWeights;
+
+    private ProjectedInput(Builder b) {
+        this.batch = Shapes.nonNegative("batch", b.batch);
+        this.queryLength = Shapes.nonNegative("queryLength", b.queryLength);
+        this.keyLength = Shapes.nonNegative("keyLength", b.keyLength);
+        this.q = Shapes.notNull("q", b.q);
+        this.k = Shapes.notNull("k", b.k);
+        this.v = Shapes.notNull("v", b.v);
+        this.keyValidLength = b.keyValidLength;
+        this.attnBias = b.attnBias;
+        this.returnWeights = b.returnWeights;
+    }
+
+    /** Queries {@code q [batch, queryLength, H, dk]}, keys and values {@code [batch, keyLength, Hkv, dk]}. */
+    public static Builder builder(float[] q, float[] k, float[] v, int batch, int queryLength, int keyLength) {
+        return new Builder(q, k, v, batch, queryLength, keyLength);
+    }
+
+    /** Checks every array against {@code heads}, {@code kvHeads} and {@code headDim}; throws naming the argument. */
+    public ProjectedInput validate(int heads, int kvHeads, int headDim) {
+        String bn = "[B=" + batch + ", N=" + queryLength;
+        Shapes.length("q", q, Shapes.arrayLength("q", "[B, N, H, dk]", batch, queryLength, heads, headDim),
+                bn + ", H=" + heads + ", dk=" + headDim + "]");
+        String kvShape = "[B=" + batch + ", M=" + keyLength + ", Hkv=" + kvHeads + ", dk=" + headDim + "]";
+        int kv = Shapes.arrayLength("k", "[B, M, Hkv, dk]", batch, keyLength, kvHeads, headDim);
+        Shapes.length("k", k, kv, kvShape);
+        Shapes.length("v", v, kv, kvShape);
+        if (keyLength == 0 && batch > 0 && queryLength > 0) {
+            throw new IllegalArgumentException("keyLength: expected a positive number of keys for a non-empty query, got 0");
+        }
+        AttentionInput.checkMasks(batch, queryLength, keyLength, keyValidLength, attnBias);
+        if (returnWeights) {
+            Shapes.arrayLength("weights", "[B, H, N, M]", batch, heads, queryLength, keyLength);
+        }
+        return this;
+    }
+
+    public int batch() {
+        return batch;
+    }
+
+    public int queryLength() {
+        return queryLength;
+    }
+
+    /** M: the number of keys. */
+    public int keyLength() {
+        return keyLength;
+    }
+
+    public float[] q() {
+        return q;
+    }
+
+    public float[] k() {
+        return k;
+    }
+
+    public float[] v() {
+        return v;
+    }
+
+    public int[] keyValidLength() {
+        return keyValidLength;
+    }
+
+    public float[] attnBias() {
+        return attnBias;
+    }
+
+    public boolean returnWeights() {
+        return returnWeights;
+    }
+
+    public boolean isEmpty() {
+        return batch == 0 || queryLength == 0;
+    }
+
+    /** Options of one call; q, k, v and the sizes are required. */
+    public static final class Builder {
+        private final float[] q;
+        private final float[] k;
+        private final float[] v;
+        private final int batch;
+        private final int queryLength;
+        private final int keyLength;
+        private int[] keyValidLength;
+        private float[] attnBias;
+        private boolean returnWeights;
+
+        private Builder(float[] q, float[] k, float[] v, int batch, int queryLength, int keyLength) {
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.batch = batch;
+            this.queryLength = queryLength;
+            this.keyLength = keyLength;
+        }
+
+        /** Keys {@code j >= keyValidLength[b]} are masked for batch row {@code b}; null for none. */
+        public Builder keyValidLength(int[] keyValidLength) {
+            this.keyValidLength = keyValidLength;
+            return this;
+        }
+
+        /** Additive mask {@code [N, M]} added to the scaled scores; null for none. */
+        public Builder attnBias(float[] attnBias) {
+            this.attnBias = attnBias;
+            return this;
+        }
+
+        /** Also return the attention probabilities {@code [B, H, N, M]}. */
+        public Builder returnWeights(boolean returnWeights) {
+            this.returnWeights = returnWeights;
+            return this;
+        }
+
+        public ProjectedInput build() {
+            return new ProjectedInput(this);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package io.github.clattn.cpu;
+
+import java.util.Arrays;
+
+/**
+ * The attention pass of a call with one query per sequence (a decode step): flash-decoding. Few
+ * (batch, head) pairs would leave cores idle, so the visible keys are cut into splits processed in
+ * parallel, and the splits' partial results are combined through their log-sum-exp. A task is one
+ * (sequence b, K/V head g, split): the {@code G = H / Hkv} query heads of the group share every
+ * key and value it reads, as the rows of one register block.
+ *
+ * <pre>
+ *   split s of sequence b covers keys [s·S, min((s+1)·S, end_b)),  S = ceil(end_b / splits) rounded to the key step
+ *   per split and head (online softmax over its key blocks, as AttentionPass):
+ *       m_s = max score,  l_s = Σ exp(s_j - m_s),  o_s = Σ exp(s_j - m_s)·v_j
+ *   combine: m = max_s m_s,  l = Σ_s l_s·exp(m_s - m),  heads_out = Σ_s o_s·exp(m_s - m) / l   (0 when l = 0)
+ * </pre>
+ *
+ * The split count depends only on the number of keys ({@link #splits}), never on the thread count,
+ * so results are bitwise the same for any pool size.
+ */
+final class DecodePass {
+    /** Fewest keys per split: below this a split's fixed costs outweigh the parallelism. */
+    static final int MIN_SPLIT_KEYS = 256;
+    /** Most splits of one sequence. */
+    static final int MAX_SPLITS = 32;
+
+    private final Kernels kernels;
+    private final AttentionPass.Queries queries;
+    private final KeyValues kv;
+    private final int group;
+    private final int dk;
+    private final int dkPad;
+    private final int splits;
+    private final float[] headsOut;
+    private final float[] partialMax;
+    private final float[] partialSum;
+    private final float[] partialOut;
+    private final int[] end;
+
+    /** {@code queries} must have one query per sequence ({@code n == 1}). */
+    DecodePass(Kernels kernels, AttentionPass.Queries queries, KeyValues kv, float[] headsOut) {
+        if (queries.n() != 1) {
+            throw new IllegalArgumentException("queries: a decode pass takes one query per sequence, got " + queries.n());
+        }
+        this.kernels = kernels;
+        this.queries = queries;
+        this.kv = kv;
+        this.group = queries.heads() / kv.kvHeads;
+        this.dk = kv.dk;
+        this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
+        this.splits = splits(queries.maxKeys());
+        this.headsOut = headsOut;
+        int pairs = queries.batch() * queries.heads() * splits;
+        this.partialMax = new float[pairs];
+        this.partialSum = new float[pairs];
+        this.partialOut = new float[pairs * dkPad];
+        this.end = new int[queries.batch()];
+        for (int b = 0; b < end.length; b++) {
+            end[b] = queries.visibleKeys(b, 0);
+        }
+    }
+
+    /** Splits for {@code keys} visible keys: one per {@value #MIN_SPLIT_KEYS} keys, at most {@value #MAX_SPLITS}. */
+    static int splits(int keys) {
+        return Math.max(1, Math.min(MAX_SPLITS, keys / MIN_SPLIT_KEYS));
+    }
+
+    int tasks() {
+        return queries.batch() * kv.kvHeads * splits;
+    }
+
+    long workPerTask() {
+        return 2L * group * dk * Math.max(1, queries.maxKeys() / splits);
+    }
+
+    /** The keys of split {@code s} of a sequence that sees {@code keys} keys: [from, to). */
+    private int[] range(int s, int keys) {
+        int step = kernels.keyStep();
+        int per = PackedMatrix.roundUp(PackedMatrix.ceilDiv(Math.max(keys, 1), splits), step);
+        return new int[] {Math.min(keys, s * per), Math.min(keys, (s + 1) * per)};
+    }
+
+    /** One (sequence, K/V head, split): the group's heads over the split's keys. */
+    void run(int task) {
+        final int s = task % splits;
+        final int g = (task / splits) % kv.kvHeads;
+        final int b = task / splits / kv.kvHeads;
+        final int heads = queries.heads();
+        final int hd = heads * dk;
+        final int lanes = kernels.lanes();
+        final int[] keys = range(s, end[b]);
+        final int pair0 = (b * heads + g * group) * splits + s; // (b, first head of the group, s)
+        for (int r = 0; r < group; r++) {
+            partialMax[pair0 + r * splits] = Float.NEGATIVE_INFINITY;
+            partialSum[pair0 + r * splits] = 0f;
+        }
+        if (keys[0] >= keys[1]) {
+            return;
+        }
+        final int keyBlock = AttentionPass.KEY_BLOCK;
+        float[] scores = new float[Kernels.ROW_BLOCK * keyBlock];
+        float[] o = new float[Kernels.ROW_BLOCK * dkPad];
+        float[] runningSum = new float[Kernels.ROW_BLOCK * lanes];
+        float[] runningMax = new float[Kernels.ROW_BLOCK];
+        final int ktBase = kv.ktBase(b, g);
+        final int vBase = kv.vBase(b, g);
+        for (int r0 = 0; r0 < group; r0 += Kernels.ROW_BLOCK) {
+            final int rows = Math.min(Kernels.ROW_BLOCK, group - r0);
+            final int qOff = b * hd + (g * group + r0) * dk; // heads of one group are dk apart
+            Arrays.fill(o, 0f);
+            Arrays.fill(runningSum, 0f);
+            Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
+            for (int j0 = keys[0]; j0 < keys[1]; j0 += keyBlock) {
+                final int visible = Math.min(keyBlock, keys[1] - j0);
+                final int width = PackedMatrix.roundUp(visible, kernels.keyStep());
+                kernels.scores(queries.q(), qOff, dk, rows, kv.kt, ktBase + j0, kv.keyStride, dk, width,
+                        queries.scale(), scores, keyBlock);
+                for (int r = 0; r < rows; r++) {
+                    float blockMax = kernels.biasMaskMax(scores, r * keyBlock, visible, width, null, 0);
+                    float newMax = Math.max(runningMax[r], blockMax);
+                    if (newMax == Float.NEGATIVE_INFINITY) {
+                        Arrays.fill(scores, r * keyBlock, r * keyBlock + width, 0f);
+                        continue;
+                    }
+                    if (runningMax[r] != newMax && runningMax[r] != Float.NEGATIVE_INFINITY) {
+                        float alpha = FastExp.exp(runningMax[r] - newMax);
+                        kernels.scale(runningSum, r * lanes, lanes, alpha);
+                        kernels.scale(o, r * dkPad, dkPad, alpha);
+                    }
+                    kernels.expAndSum(scores, r * keyBlock, width, newMax, runningSum, r * lanes);
+                    runningMax[r] = newMax;
+                }
+                kernels.weightedValues(scores, 0, keyBlock, rows, visible, kv.v, vBase + j0 * kv.valueStride,
+                        kv.valueStride, dkPad, o, 0, dkPad);
+            }
+            for (int r = 0; r < rows; r++) {
+                int pair = pair0 + (r0 + r) * splits;
+                float sum = 0f;
+                for (int l = 0; l < lanes; l++) {
+                    sum += runningSum[r * lanes + l];
+                }
+                partialMax[pair] = runningMax[r];
+                partialSum[pair] = sum;
+                System.arraycopy(o, r * dkPad, partialOut, pair * dkPad, dkPad);
+            }
+        }
+    }
+
+    /** Combines the splits of every (sequence, head) into heads_out [B, H*dk]. */
+    void combine() {
+        final int heads = queries.heads();
+        for (int b = 0; b < queries.batch(); b++) {
+            for (int h = 0; h < heads; h++) {
+                int pair0 = (b * heads + h) * splits;
+                float m = Float.NEGATIVE_INFINITY;
+                for (int s = 0; s < splits; s++) {
+                    m = Math.max(m, partialMax[pair0 + s]);
+                }
+                if (m == Float.NEGATIVE_INFINITY) {
+                    continue; // no visible key: zeros
+                }
+                float l = 0f;
+                int at = (b * heads + h) * dk;
+                float[] acc = new float[dk];
+                for (int s = 0; s < splits; s++) {
+                    float ms = partialMax[pair0 + s];
+                    if (ms == Float.NEGATIVE_INFINITY) {
+                        continue;
+                    }
+                    float w = FastExp.exp(ms - m);
+                    l += partialSum[pair0 + s] * w;
+                    int o0 = (pair0 + s) * dkPad;
+                    for (int c = 0; c < dk; c++) {
+                        acc[c] += partialOut[o0 + c] * w;
+                    }
+                }
+                if (l != 0f) { // NaN (NaN attended) propagates as in the reference
+                    float inv = 1f / l;
+                    for (int c = 0; c < dk; c++) {
+                        headsOut[at + c] = acc[c] * inv;
+                    }
+                }
+            }
+        }
+    }
+}
