@@ -1,5 +1,6 @@
 package io.github.clattn.cli;
 
+import io.github.clattn.AttentionWeights;
 import io.github.clattn.Device;
 import io.github.clattn.Devices;
 import java.nio.file.Path;
@@ -40,24 +41,44 @@ final class BenchCommand extends CliCommand {
     @Option(names = "--seq", paramLabel = "N", split = ",", splitSynopsisLabel = ",", defaultValue = "128,256,512,1024",
             description = "Query sequence lengths (default ${DEFAULT-VALUE}).")
     List<Integer> seq;
-    @Option(names = "--context-len", paramLabel = "M",
-            description = "Keys per query (cross-attention over a context of M tokens); default: M = N (self-attention).")
-    Integer contextLen;
-    @Option(names = "--d-model", paramLabel = "D", defaultValue = "256", description = "Model width (default ${DEFAULT-VALUE}).")
-    int dModel;
-    @Option(names = "--heads", paramLabel = "H", defaultValue = "4",
-            description = "Heads (default ${DEFAULT-VALUE}); head width dk = D / H.")
-    int heads;
+    @Option(names = "--context-len", paramLabel = "M", split = ",", splitSynopsisLabel = ",",
+            description = "Keys per query: one M for cross-attention over a context of M tokens (default M = N, "
+                    + "self-attention); with --decode or --prefill-chunk the cached context lengths to time "
+                    + "(default 512,4096).")
+    List<Integer> contextLen;
+    @Option(names = "--d-model", paramLabel = "D",
+            description = "Model width (default 256; 4096 with --decode or --prefill-chunk).")
+    Integer dModel;
+    @Option(names = "--heads", paramLabel = "H",
+            description = "Heads (default 4; 32 with --decode or --prefill-chunk); head width dk = D / H.")
+    Integer heads;
+    @Option(names = "--kv-heads", paramLabel = "HKV",
+            description = "Key/value heads, a divisor of --heads (default: --heads; 8 with --decode or --prefill-chunk).")
+    Integer kvHeads;
+    @Option(names = "--rope-theta", paramLabel = "T",
+            description = "Rotary position embedding with base T (default: none; 500000 with --decode or --prefill-chunk).")
+    Double ropeTheta;
     @Option(names = "--causal", description = "Causal mask (FLOPs still counted in full).")
     boolean causal;
-    @Option(names = "--output-projection", description = "Include the output projection W_O (and its FLOPs).")
-    boolean outputProjection;
+    @Option(names = "--output-projection", negatable = true,
+            description = "Include the output projection W_O (and its FLOPs; default: off, on with --decode or "
+                    + "--prefill-chunk).")
+    Boolean outputProjection;
+    @Option(names = "--decode",
+            description = "Time one decode step of a layer with a KV cache of --context-len tokens (default a "
+                    + "Llama-3-8B layer: D 4096, H 32, Hkv 8, dk 128, RoPE theta 500000, B 1): ms per step, tokens/s, "
+                    + "bytes read per step and GB/s beside this machine's STREAM bandwidth.")
+    boolean decode;
+    @Option(names = "--prefill-chunk", paramLabel = "C",
+            description = "Time prefilling a prompt of --context-len tokens into a KV cache in chunks of C tokens.")
+    Integer prefillChunk;
     @Option(names = "--warmup", paramLabel = "W", defaultValue = "2",
             description = "Untimed calls after the first call (default ${DEFAULT-VALUE}).")
     int warmup;
     @Option(names = "--warmup-ms", paramLabel = "MS", defaultValue = "1000",
-            description = "With --warmup > 0, keep warming up until this much time has passed too, so the JIT has "
-                    + "compiled the Java path's kernels before timing (default ${DEFAULT-VALUE}).")
+            description = "With --warmup > 0, warm up for at least this long, and on until the last 5 calls agree "
+                    + "within 5% (at most 10 s), so the JIT has compiled the Java path's kernels before timing "
+                    + "(default ${DEFAULT-VALUE}).")
     long warmupMillis;
     @Option(names = "--iterations", paramLabel = "I", defaultValue = "5", description = "Timed calls (default ${DEFAULT-VALUE}).")
     int iterations;
@@ -81,6 +102,12 @@ final class BenchCommand extends CliCommand {
 
     @Override
     int execute() throws Exception {
+        if (decode || prefillChunk != null) {
+            return executeCache();
+        }
+        if (kvHeads == null) {
+            kvHeads = heads();
+        }
         checkOptions();
         try (OutputFiles outputs = new OutputFiles()) {
             String plotFormat = null;
@@ -89,9 +116,10 @@ final class BenchCommand extends CliCommand {
                 outputs.reserve("--plot", plot);
             }
             List<Device> devices = devices();
-            List<BenchRunner.Size> sizes = BenchRunner.sizes(seq, contextLen);
-            BenchRunner.Settings settings = new BenchRunner.Settings(batch, dModel, heads, causal, outputProjection,
-                    contextLen, warmup, warmupMillis, iterations, seed, checkRows);
+            Integer cross = contextLen == null ? null : contextLen.get(0);
+            List<BenchRunner.Size> sizes = BenchRunner.sizes(seq, cross);
+            BenchRunner.Settings settings = new BenchRunner.Settings(batch, dModel(), heads(), kvHeads, ropeTheta, causal,
+                    Boolean.TRUE.equals(outputProjection), cross, warmup, warmupMillis, iterations, seed, checkRows);
             Progress progress = new Progress(err(), Progress.stderrIsTerminal(),
                     devices.size() * sizes.size() * (1 + warmup + iterations));
             BenchReport report = new BenchReport(settings, format.json ? BenchReport.Format.JSON
@@ -115,7 +143,93 @@ final class BenchCommand extends CliCommand {
         }
     }
 
+    private int dModel() {
+        return dModel != null ? dModel : decode || prefillChunk != null ? 4096 : 256;
+    }
+
+    private int heads() {
+        return heads != null ? heads : decode || prefillChunk != null ? 32 : 4;
+    }
+
+    /** {@code --decode} and {@code --prefill-chunk}: a layer with a KV cache ({@link DecodeBench}). */
+    private int executeCache() throws Exception {
+        if (decode && prefillChunk != null) {
+            throw new UsageException("--decode and --prefill-chunk: give one of them");
+        }
+        if (plot != null || format.csv) {
+            throw new UsageException((plot != null ? "--plot" : "--csv") + ": not available with --decode or "
+                    + "--prefill-chunk (use --json)");
+        }
+        int d = dModel();
+        int h = heads();
+        int hkv = kvHeads != null ? kvHeads : dModel == null && heads == null ? 8 : h;
+        Double theta = ropeTheta != null ? ropeTheta : dModel == null && heads == null ? 500_000.0 : null;
+        List<Integer> contexts = contextLen != null ? contextLen : List.of(512, 4096);
+        positive("--batch", batch);
+        positive("--d-model", d);
+        positive("--heads", h);
+        positive("--iterations", iterations);
+        if (prefillChunk != null) {
+            positive("--prefill-chunk", prefillChunk);
+        }
+        for (int m : contexts) {
+            positive("--context-len", m);
+        }
+        if (d % h != 0) {
+            throw new UsageException("--d-model " + d + ": expected a multiple of --heads " + h + " (dk = D / H)");
+        }
+        if (hkv <= 0 || h % hkv != 0) {
+            throw new UsageException("--kv-heads: expected a divisor of --heads " + h + ", got " + hkv);
+        }
+        if (theta != null && !(theta > 1 && Double.isFinite(theta))) {
+            throw new UsageException("--rope-theta: expected a finite number > 1, got " + theta);
+        }
+        if (warmup < 0 || warmupMillis < 0) {
+            throw new UsageException("--warmup and --warmup-ms: expected values >= 0");
+        }
+        DecodeBench.Settings settings = new DecodeBench.Settings(batch, d, h, hkv, d / h, theta,
+                outputProjection == null || outputProjection, contexts, prefillChunk, warmup, warmupMillis, iterations,
+                seed);
+        List<Device> devices = devices();
+        Progress progress = new Progress(err(), Progress.stderrIsTerminal(), devices.size() * contexts.size() * iterations);
+        progress.label("measuring the memory bandwidth (STREAM triad)");
+        double bound = MemoryBandwidth.triadGbPerSecond(Runtime.getRuntime().availableProcessors());
+        DecodeBench bench = new DecodeBench(settings, progress, bound);
+        if (!format.json) {
+            bench.header(out(), devices);
+        }
+        AttentionWeights weights = bench.weights();
+        List<DecodeBench.Point> points = new ArrayList<>();
+        for (Device device : devices) {
+            bench.runDevice(device, weights, points, p -> {
+                if (!format.json) {
+                    bench.row(out(), p);
+                }
+            });
+        }
+        progress.clear();
+        if (format.json) {
+            out().println(Json.arrayOfLines(DecodeBench.json(points)));
+            out().flush();
+        }
+        List<String> bad = new ArrayList<>();
+        for (DecodeBench.Point p : points) {
+            if (p.failed() || !p.checkPassed()) {
+                bad.add(p.device().spec() + " context " + p.contextLen() + (p.failed() ? " failed: " + p.error()
+                        : String.format(java.util.Locale.ROOT, " max|err| %.2e exceeds %.2e", p.maxAbsErr(), p.tolerance())));
+            }
+        }
+        if (!bad.isEmpty()) {
+            err().println(name() + ": " + bad.size() + " of " + points.size() + " points failed: " + String.join("; ", bad));
+            err().flush();
+            return Main.EXIT_FAILURE;
+        }
+        return 0;
+    }
+
     private void checkOptions() {
+        int dModel = dModel();
+        int heads = heads();
         positive("--batch", batch);
         positive("--d-model", dModel);
         positive("--heads", heads);
@@ -134,7 +248,17 @@ final class BenchCommand extends CliCommand {
             positive("--seq", n);
         }
         if (contextLen != null) {
-            positive("--context-len", contextLen);
+            if (contextLen.size() != 1) {
+                throw new UsageException("--context-len: expected one length M for cross-attention (several only with "
+                        + "--decode or --prefill-chunk), got " + contextLen);
+            }
+            positive("--context-len", contextLen.get(0));
+        }
+        if (kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new UsageException("--kv-heads: expected a divisor of --heads " + heads + ", got " + kvHeads);
+        }
+        if (ropeTheta != null && !(ropeTheta > 1 && Double.isFinite(ropeTheta))) {
+            throw new UsageException("--rope-theta: expected a finite number > 1, got " + ropeTheta);
         }
         if (dModel % heads != 0) {
             throw new UsageException("--d-model " + dModel + ": expected a multiple of --heads " + heads
@@ -142,7 +266,7 @@ final class BenchCommand extends CliCommand {
         }
         // The fused paths hold no [B,H,N,M] scores, so only the per-token arrays must fit a Java array.
         for (int n : seq) {
-            int m = contextLen == null ? n : contextLen;
+            int m = contextLen == null ? n : contextLen.get(0);
             long rows = (long) batch * Math.max(n, m) * dModel;
             if (rows > Integer.MAX_VALUE - 8) {
                 throw new UsageException("--seq " + n + ": B*max(N,M)*D = " + rows

@@ -46,15 +46,19 @@ final class BenchReport {
             return;
         }
         int dk = settings.headDim();
-        out.printf(Locale.ROOT, "clattn bench: batch %d, d_model %d, %d heads of %d, %s, %s%s%n", settings.batch(),
-                settings.dModel(), settings.heads(), dk, settings.contextLen() == null ? "self-attention (M = N)"
+        out.printf(Locale.ROOT, "clattn bench: batch %d, d_model %d, %d heads of %d%s, %s, %s%s%s%n", settings.batch(),
+                settings.dModel(), settings.heads(), dk,
+                settings.kvHeads() == settings.heads() ? "" : ", " + settings.kvHeads() + " K/V heads",
+                settings.contextLen() == null ? "self-attention (M = N)"
                         : "cross-attention (M = " + settings.contextLen() + ")",
-                settings.causal() ? "causal" : "not causal", settings.outputProjection() ? ", with output projection" : "");
+                settings.causal() ? "causal" : "not causal",
+                settings.ropeTheta() == null ? "" : String.format(Locale.ROOT, ", RoPE theta %.0f", settings.ropeTheta()),
+                settings.outputProjection() ? ", with output projection" : "");
         int warmup = settings.warmup();
-        out.printf(Locale.ROOT, "timing: first call and %d warm-up call%s (at least %d ms) untimed, then the median, min "
-                + "and max of %d timed call%s (wall time in ms, transfers included; GFLOP/s from the median)%n", warmup,
-                warmup == 1 ? "" : "s", warmup > 0 ? settings.warmupMillis() : 0, settings.iterations(),
-                settings.iterations() == 1 ? "" : "s");
+        out.printf(Locale.ROOT, "timing: first call, then warm-up calls (at least %d and %d ms, until the last %d agree "
+                + "within %.0f%%) untimed, then the median, min and max of %d timed call%s (wall time in ms, transfers "
+                + "included; GFLOP/s from the median)%n", warmup, warmup > 0 ? settings.warmupMillis() : 0,
+                Warmup.WINDOW, 100 * Warmup.SPREAD, settings.iterations(), settings.iterations() == 1 ? "" : "s");
         out.printf(Locale.ROOT, "check: outputs against float64 on up to %d query rows per point, tolerance "
                 + "%s*max(1,|ref|)%n", settings.checkRows(), Tolerance.OUTPUT_RTOL);
         for (Device d : devices) {

@@ -10,10 +10,11 @@ import java.util.Map;
  * Times are in milliseconds; {@code stageMs} is empty where the device reports no kernel times
  * (the Java path). A point that failed has {@code error} set and no timings.
  */
-record BenchResult(Device device, BenchRunner.Size size, int batch, int dModel, int heads, boolean causal,
+record BenchResult(Device device, BenchRunner.Size size, BenchRunner.Settings settings, int batch, int dModel, int heads, boolean causal,
                    boolean outputProjection, double flops, double openMs, double buildMs, double firstCallMs,
                    double medianMs, double minMs, double maxMs, Map<String, Double> stageMs, String path,
-                   double maxAbsErr, double tolerance, int checkedRows, int warmup, int iterations, String error) {
+                   double maxAbsErr, double tolerance, int checkedRows, int warmup, int iterations, Warmup.Result warm,
+                   String error) {
 
     double gflops() {
         return flops / (medianMs * 1e6);
@@ -43,7 +44,9 @@ record BenchResult(Device device, BenchRunner.Size size, int batch, int dModel, 
         m.put("context_len", size.contextLen());
         m.put("d_model", dModel);
         m.put("heads", heads);
+        m.put("kv_heads", settings.kvHeads());
         m.put("head_dim", headDim());
+        m.put("rope_theta", settings.ropeTheta());
         m.put("causal", causal);
         m.put("output_projection", outputProjection);
         m.put("median_ms", failed() ? null : Json.round(medianMs, 5));
@@ -68,6 +71,9 @@ record BenchResult(Device device, BenchRunner.Size size, int batch, int dModel, 
         m.put("build_ms", Json.round(buildMs, 4));
         m.put("first_call_ms", failed() ? null : Json.round(firstCallMs, 4));
         m.put("warmup", warmup);
+        m.put("warmup_calls", warm.calls());
+        m.put("warmup_ms", Json.round(warm.millis(), 4));
+        m.put("warmup_settled", warm.settled());
         m.put("iterations", iterations);
         m.put("error", error);
         return m;

@@ -6,6 +6,7 @@ import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
+import io.github.clattn.Rope;
 import io.github.clattn.reference.Comparison;
 import io.github.clattn.reference.Feature;
 import io.github.clattn.reference.Float64Attention;
@@ -33,8 +34,9 @@ final class BenchRunner {
     private static final Logger LOG = LoggerFactory.getLogger(BenchRunner.class);
 
     /** What to measure: the layer's shape and features, and how to time it. */
-    record Settings(int batch, int dModel, int heads, boolean causal, boolean outputProjection, Integer contextLen,
-                    int warmup, long warmupMillis, int iterations, long seed, int checkRows) {
+    record Settings(int batch, int dModel, int heads, int kvHeads, Double ropeTheta, boolean causal,
+                    boolean outputProjection, Integer contextLen, int warmup, long warmupMillis, int iterations, long seed,
+                    int checkRows) {
         int headDim() {
             return dModel / heads;
         }
@@ -72,12 +74,17 @@ final class BenchRunner {
     Problem problem(Size size) {
         Problem.Builder b = Problem.builder(settings.seed() + 31L * size.seq() + size.contextLen(), settings.batch(),
                 size.seq(), size.contextLen(), settings.dModel(), settings.heads(), settings.headDim())
-                .with(settings.features());
+                .kvHeads(settings.kvHeads()).with(settings.features());
         if (layer == null) {
             layer = Problem.builder(settings.seed(), 1, 1, 1, settings.dModel(), settings.heads(), settings.headDim())
-                    .with(settings.features()).with(Feature.CROSS).build().weights();
+                    .kvHeads(settings.kvHeads()).with(settings.features()).with(Feature.CROSS).build().weights();
         }
-        return b.layer(layer).build();
+        Problem p = b.layer(layer).build();
+        if (settings.ropeTheta() == null) {
+            return p;
+        }
+        return Problem.of(p.toString(), p.weights(),
+                p.options().withRope(new Rope(settings.ropeTheta(), 0, Rope.Style.NEOX)), p.input());
     }
 
     /** Measures every size on {@code device}, handing each point to {@code listener}. */
@@ -134,14 +141,13 @@ final class BenchRunner {
         Comparison worst = verdict.worst();
 
         progress.label(where + ": warm-up");
-        long warmupStart = System.nanoTime();
-        for (int i = 0; i < settings.warmup()
-                || (settings.warmup() > 0 && (System.nanoTime() - warmupStart) / 1e6 < settings.warmupMillis()); i++) {
-            attention.forward(p.input());
-            if (i < settings.warmup()) {
-                progress.advance();
-            }
-        }
+        int[] advanced = {0};
+        Warmup.Result warm = Warmup.run(() -> attention.forward(p.input()), settings.warmup(), settings.warmupMillis(),
+                () -> {
+                    if (advanced[0]++ < settings.warmup()) {
+                        progress.advance();
+                    }
+                });
         progress.label(where + ": timing");
         int iterations = settings.iterations();
         double[] ms = new double[iterations];
@@ -161,16 +167,19 @@ final class BenchRunner {
         stages.forEach((k, v) -> stageMedians.put(k, median(v)));
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
-        return new BenchResult(device, size, settings.batch(), settings.dModel(), settings.heads(), settings.causal(),
+        return new BenchResult(device, size, settings, settings.batch(), settings.dModel(), settings.heads(),
+                settings.causal(),
                 settings.outputProjection(), p.flops(), openMs, buildMs, firstMs, median(ms), sorted[0],
                 sorted[sorted.length - 1], stageMedians, path, worst.maxAbsError(), worst.tolerance(),
-                reference.rows().size(), settings.warmup(), iterations, null);
+                reference.rows().size(), settings.warmup(), iterations, warm, null);
     }
 
     private BenchResult failure(Device device, Size size, Problem p, double openMs, double buildMs, String error) {
-        return new BenchResult(device, size, settings.batch(), settings.dModel(), settings.heads(), settings.causal(),
+        return new BenchResult(device, size, settings, settings.batch(), settings.dModel(), settings.heads(),
+                settings.causal(),
                 settings.outputProjection(), p.flops(), openMs, buildMs, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                Map.of(), null, Double.NaN, Double.NaN, 0, settings.warmup(), settings.iterations(), error);
+                Map.of(), null, Double.NaN, Double.NaN, 0, settings.warmup(), settings.iterations(),
+                new Warmup.Result(0, 0, false), error);
     }
 
     static double median(double[] values) {
