@@ -1,0 +1,1103 @@
+package io.github.clattn.ort;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
+import ai.onnxruntime.OrtSession;
+import io.github.clattn.Attention;
+import io.github.clattn.AttentionInput;
+import io.github.clattn.AttentionOptions;
+import io.github.clattn.AttentionOutput;
+import io.github.clattn.AttentionWeights;
+import io.github.clattn.ClattnException;
+import io.github.clattn.Device;
+import io.github.clattn.Devices;
+import io.github.clattn.cpu.CpuThreads;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * clattn (pure-Java path and OpenCL/PoCL) against ONNX Runtime (CPU execution provider) on the same
+ * attention problems, in one process: same weights, same inputs, medians side by side.
+ * Run through {@code scripts/compare-ort} (Maven profile {@code ort}); {@code --help} lists the options.
+ */
+public final class CompareOrt {
+    /** By default a disagreement beyond TOLERANCE·max(1, |ref|) is a failure ({@code --tolerance}). */
+    static final double TOLERANCE = 1e-4;
+    /** Warm-up ends once the medians of the last STABLE_ROUNDS rounds are within STABLE_SPREAD of each other... */
+    static final int STABLE_ROUNDS = 5;
+    static final double STABLE_SPREAD = 1.05;
+    /** ...or after this long. */
+    static final long WARMUP_CAP_MS = 10_000;
+    /** One warm-up round: calls for at least this long (one call when a call is slower). */
+    static final long ROUND_NANOS = 25_000_000L;
+
+    /** One shape of the comparison. */
+    record Shape(int batch, int seq, int dModel, int heads, boolean causal, String label) {
+        String describe() {
+            return "B=" + batch + " N=" + seq + " D=" + dModel + " H=" + heads + (causal ? " causal" : "")
+                    + (label.isEmpty() ? "" : " (" + label + ")");
+        }
+    }
+
+    static final List<Shape> DEFAULT_SHAPES = List.of(
+            new Shape(1, 128, 512, 8, false, ""),
+            new Shape(1, 512, 512, 8, false, ""),
+            new Shape(1, 1024, 512, 8, false, ""),
+            new Shape(1, 2048, 512, 8, false, ""),
+            new Shape(1, 4096, 512, 8, false, ""),
+            new Shape(1, 2048, 512, 8, true, ""),
+            new Shape(8, 128, 768, 12, false, "BERT-base"),
+            new Shape(1, 1024, 768, 12, true, "GPT-2"));
+
+    /** The figures of one implementation on one shape; {@code error} set when it could not run. */
+    static final class Result {
+        final String name;
+        String error;
+        String note;
+        Timing timing;
+        double setupMs = Double.NaN;
+        String path;
+        Reference64.Diff vsFloat64;
+        /** clattn results only: against the best ORT graph, every element. */
+        Reference64.Diff vsOrt;
+        /** ORT results only: against clattn Java, every element. */
+        Reference64.Diff vsClattnJava;
+        float[] output;
+
+        Result(String name) {
+            this.name = name;
+        }
+
+        boolean ok() {
+            return error == null && timing != null;
+        }
+
+        double median() {
+            return ok() ? timing.median() : Double.NaN;
+        }
+    }
+
+    /** Everything measured on one shape. */
+    static final class ShapeResult {
+        final Shape shape;
+        final Result java = new Result("clattn java");
+        final Result opencl = new Result("clattn opencl");
+        final Map<OrtGraphs.Kind, Result> ort = new EnumMap<>(OrtGraphs.Kind.class);
+        OrtGraphs.Kind best;
+        final List<String> failures = new ArrayList<>();
+        int checkRows;
+
+        ShapeResult(Shape shape) {
+            this.shape = shape;
+        }
+
+        double bestOrtMs() {
+            return best == null ? Double.NaN : ort.get(best).median();
+        }
+
+        /** The largest absolute difference found by any check of this shape. */
+        double maxAbsDiff() {
+            double max = 0;
+            for (Result r : all()) {
+                for (Reference64.Diff d : new Reference64.Diff[] {r.vsFloat64, r.vsOrt, r.vsClattnJava}) {
+                    if (d != null) {
+                        max = Math.max(max, d.maxAbs());
+                    }
+                }
+            }
+            return max;
+        }
+
+        List<Result> all() {
+            List<Result> all = new ArrayList<>(List.of(java, opencl));
+            all.addAll(ort.values());
+            return all;
+        }
+    }
+
+    private final Options options;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final OrtEnvironment env;
+    private Device openClDevice;
+    private String openClSkip;
+
+    private CompareOrt(Options options, PrintStream out, PrintStream err) {
+        this.options = options;
+        this.out = out;
+        this.err = err;
+        this.env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "compare-ort");
+    }
+
+    public static void main(String[] args) {
+        int status;
+        // scripts/compare-ort has the report written to a file and prints it itself, so that its
+        // stdout holds the report alone whatever Maven prints around the program.
+        String outputFile = System.getProperty("clattn.ort.outputFile", "");
+        PrintStream report = System.out;
+        try {
+            if (!outputFile.isEmpty()) {
+                report = new PrintStream(Files.newOutputStream(Path.of(outputFile)), true, StandardCharsets.UTF_8);
+            }
+            status = run(args, report);
+        } catch (UsageException e) {
+            System.err.println("compare-ort: " + e.getMessage());
+            System.err.println("compare-ort: see --help");
+            status = 2;
+        } catch (Throwable t) {
+            System.err.println("compare-ort: failed: " + t);
+            t.printStackTrace();
+            status = 1;
+        }
+        report.flush();
+        if (report != System.out) {
+            report.close();
+        }
+        System.out.flush();
+        System.err.flush();
+        // The launcher lets Maven accept the statuses 0-2 and reads the real one here, so that a
+        // failed check does not come with a Maven error report on stdout.
+        String statusFile = System.getProperty("clattn.ort.statusFile", "");
+        if (!statusFile.isEmpty()) {
+            try {
+                Files.writeString(Path.of(statusFile), status + "\n", StandardCharsets.US_ASCII);
+            } catch (IOException e) {
+                System.err.println("compare-ort: cannot write the status file " + statusFile + ": " + e);
+            }
+        }
+        System.exit(status);
+    }
+
+    static int run(String[] args, PrintStream report) throws Exception {
+        Options options = Options.parse(args);
+        if (options.help) {
+            report.print(Options.HELP);
+            return 0;
+        }
+        return new CompareOrt(options, report, System.err).compare();
+    }
+
+    private int compare() throws Exception {
+        String loadBefore = loadAverage();
+        chooseOpenCl();
+        List<ShapeResult> results = new ArrayList<>();
+        int index = 0;
+        for (Shape shape : options.shapes) {
+            index++;
+            err.printf(Locale.ROOT, "compare-ort: [%d/%d] %s%n", index, options.shapes.size(), shape.describe());
+            results.add(measure(shape));
+        }
+        String loadAfter = loadAverage();
+        Map<String, String> machine = machine(loadBefore, loadAfter);
+        if (options.json) {
+            out.println(json(results, machine));
+        } else {
+            printTable(results, machine);
+        }
+        boolean failed = results.stream().anyMatch(r -> !r.failures.isEmpty());
+        if (failed) {
+            err.println("compare-ort: FAILED:");
+            for (ShapeResult r : results) {
+                for (String f : r.failures) {
+                    err.println("  " + r.shape.describe() + ": " + f);
+                }
+            }
+        }
+        return failed ? 1 : 0;
+    }
+
+    private void chooseOpenCl() {
+        if (options.noOpenCl) {
+            openClSkip = "skipped (--no-opencl)";
+            return;
+        }
+        Optional<String> reason = Devices.openClUnavailableReason();
+        if (reason.isPresent()) {
+            openClSkip = "skipped: no OpenCL (" + reason.get() + "; to use OpenCL, " + Devices.INSTALL_HINT + ")";
+            return;
+        }
+        try {
+            openClDevice = Devices.select("opencl");
+        } catch (ClattnException | IllegalArgumentException e) {
+            openClSkip = "skipped: no OpenCL device (" + e.getMessage() + ")";
+        }
+    }
+
+    // ---- one shape ----
+
+    private ShapeResult measure(Shape s) {
+        ShapeResult r = new ShapeResult(s);
+        int d = s.dModel();
+        int hd = d; // H·dk with dk = D/H
+        // Weights of variance 1/D and inputs of unit variance: Q, K and V have unit variance, the
+        // scaled scores a standard deviation of about 1 (a softmax neither flat nor one-hot).
+        SplittableRandom rnd = new SplittableRandom(options.seed ^ (0x9E3779B97F4A7C15L * (s.seq() * 31L + s.batch())));
+        double a = Math.sqrt(3.0 / d);
+        float[] wQ = uniform(rnd, d * hd, a);
+        float[] wK = uniform(rnd, d * hd, a);
+        float[] wV = uniform(rnd, d * hd, a);
+        float[] x = uniform(rnd, s.batch() * s.seq() * d, Math.sqrt(3.0));
+        OrtGraphs.Problem p = new OrtGraphs.Problem(s.batch(), s.seq(), d, s.heads(), s.causal(), wQ, wK, wV);
+
+        Reference64 ref = Reference64.compute(p, x, options.checkRows);
+        r.checkRows = ref.rows.size();
+
+        runClattn(r.java, p, x, "cpu");
+        progress(r.java);
+        if (openClDevice != null) {
+            runClattn(r.opencl, p, x, openClDevice.spec());
+        } else {
+            r.opencl.error = openClSkip;
+        }
+        progress(r.opencl);
+        for (OrtGraphs.Kind kind : OrtGraphs.Kind.values()) {
+            if (!options.times(kind, s.causal())) {
+                continue;
+            }
+            Result o = new Result("ORT " + kind.label);
+            r.ort.put(kind, o);
+            runOrt(o, kind, p, x);
+            progress(o);
+        }
+
+        // Checks: everything against float64 on the sampled rows; clattn against the ORT graphs on
+        // every element.
+        for (Result res : r.all()) {
+            if (res.output != null) {
+                res.vsFloat64 = ref.compare(res.output, options.tolerance);
+                if (!res.vsFloat64.ok()) {
+                    r.failures.add(res.name + " disagrees with float64: " + describe(res.vsFloat64));
+                    res.note = join(res.note, "DISAGREES with float64");
+                }
+            }
+        }
+        for (Map.Entry<OrtGraphs.Kind, Result> e : r.ort.entrySet()) {
+            Result o = e.getValue();
+            if (o.ok() && o.vsFloat64.ok() && (r.best == null || o.median() < r.ort.get(r.best).median())) {
+                r.best = e.getKey();
+            }
+            if (o.output != null && r.java.output != null) {
+                o.vsClattnJava = Reference64.compareAll(r.java.output, o.output, options.tolerance);
+                if (!o.vsClattnJava.ok()) {
+                    r.failures.add("clattn java and " + o.name + " disagree: " + describe(o.vsClattnJava));
+                }
+            }
+        }
+        if (r.best != null) {
+            float[] best = r.ort.get(r.best).output;
+            for (Result c : List.of(r.java, r.opencl)) {
+                if (c.output != null) {
+                    c.vsOrt = Reference64.compareAll(c.output, best, options.tolerance);
+                    if (!c.vsOrt.ok()) {
+                        r.failures.add(c.name + " and ORT " + r.best.label + " disagree: " + describe(c.vsOrt));
+                    }
+                }
+            }
+        } else {
+            r.failures.add("no ONNX Runtime graph ran and agreed with float64");
+        }
+        if (r.java.error != null) {
+            r.failures.add("clattn java failed: " + r.java.error);
+        }
+        if (openClDevice != null && r.opencl.error != null) {
+            r.failures.add("clattn opencl failed: " + r.opencl.error);
+        }
+        // The outputs are not needed any more; keep the heap small for the next shape.
+        for (Result res : r.all()) {
+            res.output = null;
+        }
+        return r;
+    }
+
+    private void progress(Result res) {
+        if (res.ok()) {
+            err.printf(Locale.ROOT, "compare-ort:     %-16s median %s (%d warm-up calls in %.0f ms%s)%n", res.name,
+                    ms(res.median()), res.timing.warmupCalls(), res.timing.warmupMs(),
+                    res.timing.stable() ? "" : ", not stable after the cap");
+        } else {
+            err.printf(Locale.ROOT, "compare-ort:     %-16s %s%n", res.name, res.error);
+        }
+    }
+
+    /** clattn through its public API, on "cpu" (the Java path) or an OpenCL device spec. */
+    private void runClattn(Result res, OrtGraphs.Problem p, float[] x, String deviceSpec) {
+        AttentionWeights w = AttentionWeights.builder(p.dModel(), p.heads(), p.headDim())
+                .projections(p.wQ(), p.wK(), p.wV()).build();
+        long t0 = System.nanoTime();
+        try (Attention attention = Attention.open(w, AttentionOptions.causal(p.causal()), deviceSpec)) {
+            res.setupMs = (System.nanoTime() - t0) / 1e6;
+            AttentionInput input = AttentionInput.builder(x, p.batch(), p.seq()).build();
+            AttentionOutput[] last = new AttentionOutput[1];
+            res.timing = Timing.measure(() -> last[0] = attention.forward(input), options.warmupMs, options.iterations);
+            res.output = last[0].headsOut();
+            res.path = last[0].path();
+        } catch (Exception | LinkageError e) {
+            res.error = "failed: " + e;
+            res.timing = null;
+        }
+    }
+
+    /**
+     * One ORT graph: a session with the comparison's options; each timed call copies x into the
+     * input tensor's direct buffer, runs the session into a pre-allocated (pinned) output tensor
+     * and copies the result out to a float[] (clattn's calls likewise take and return float[]).
+     */
+    private void runOrt(Result res, OrtGraphs.Kind kind, OrtGraphs.Problem p, float[] x) {
+        byte[] model;
+        try {
+            model = OrtGraphs.build(kind, p);
+        } catch (RuntimeException e) {
+            res.error = "could not write the model: " + e;
+            return;
+        }
+        if (kind == OrtGraphs.Kind.MHA && p.causal()) {
+            res.note = "causal: attention_bias [1,1,N,N] with -inf above the diagonal";
+        } else if (kind == OrtGraphs.Kind.MHA_UNIDIRECTIONAL) {
+            res.note = "causal: unidirectional=1";
+        }
+        try (OrtSession.SessionOptions so = sessionOptions()) {
+            long t0 = System.nanoTime();
+            OrtSession session;
+            try {
+                session = env.createSession(model, so);
+            } catch (OrtException e) {
+                res.error = "failed to load: " + oneLine(e.getMessage());
+                return;
+            }
+            res.setupMs = (System.nanoTime() - t0) / 1e6;
+            model = null;
+            int outLen = p.batch() * p.seq() * p.projected();
+            FloatBuffer inBuf = directFloats(x.length);
+            FloatBuffer outBuf = directFloats(outLen);
+            float[] result = new float[outLen];
+            try (session;
+                    OnnxTensor xt = OnnxTensor.createTensor(env, inBuf,
+                            new long[] {p.batch(), p.seq(), p.dModel()});
+                    OnnxTensor ot = OnnxTensor.createTensor(env, outBuf,
+                            new long[] {p.batch(), p.seq(), p.projected()})) {
+                Map<String, OnnxTensor> inputs = Map.of(OrtGraphs.INPUT, xt);
+                Map<String, OnnxTensor> outputs = Map.of(OrtGraphs.OUTPUT, ot);
+                res.timing = Timing.measure(() -> {
+                    inBuf.clear();
+                    inBuf.put(x);
+                    OrtSession.Result run = session.run(inputs, outputs);
+                    run.close(); // the pinned output is not the result's to close
+                    outBuf.clear();
+                    outBuf.get(result);
+                }, options.warmupMs, options.iterations);
+                res.output = result;
+                res.path = "ORT CPU EP";
+            } catch (OrtException e) {
+                res.error = "failed to run: " + oneLine(e.getMessage());
+                res.timing = null;
+            }
+        } catch (Exception e) {
+            res.error = "failed: " + oneLine(String.valueOf(e));
+            res.timing = null;
+        }
+    }
+
+    private OrtSession.SessionOptions sessionOptions() throws OrtException {
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        so.setIntraOpNumThreads(options.ortThreads);
+        so.setInterOpNumThreads(1);
+        so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+        if (options.ortNoSpin) {
+            so.addConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+        return so;
+    }
+
+    private static FloatBuffer directFloats(int n) {
+        return ByteBuffer.allocateDirect(4 * n).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    private static float[] uniform(SplittableRandom rnd, int count, double halfWidth) {
+        float[] v = new float[count];
+        for (int i = 0; i < count; i++) {
+            v[i] = (float) ((rnd.nextDouble() * 2 - 1) * halfWidth);
+        }
+        return v;
+    }
+
+    // ---- timing ----
+
+    interface Call {
+        void run() throws Exception;
+    }
+
+    /** The first call, the warm-up and the timed calls of one implementation on one shape. */
+    record Timing(double firstMs, int warmupCalls, double warmupMs, boolean stable, double[] timedMs) {
+        /**
+         * One untimed first call; then warm-up rounds (each round: calls for at least 25 ms, at least
+         * one) for at least {@code warmupMs}, until the medians of the last 5 rounds are within 5% of
+         * each other or max(10 s, warmupMs) have passed; then {@code iterations} timed calls.
+         */
+        static Timing measure(Call call, long warmupMs, int iterations) throws Exception {
+            long t0 = System.nanoTime();
+            call.run();
+            double first = (System.nanoTime() - t0) / 1e6;
+            long cap = Math.max(WARMUP_CAP_MS, warmupMs) * 1_000_000L;
+            long start = System.nanoTime();
+            List<Double> roundMedians = new ArrayList<>();
+            int calls = 0;
+            boolean stable;
+            while (true) {
+                List<Double> round = new ArrayList<>();
+                long roundStart = System.nanoTime();
+                do {
+                    long c0 = System.nanoTime();
+                    call.run();
+                    round.add((System.nanoTime() - c0) / 1e6);
+                    calls++;
+                } while (System.nanoTime() - roundStart < ROUND_NANOS);
+                roundMedians.add(CompareOrt.median(round.stream().mapToDouble(Double::doubleValue).toArray()));
+                stable = spreadOfLast(roundMedians, STABLE_ROUNDS) <= STABLE_SPREAD;
+                long elapsed = System.nanoTime() - start;
+                if ((elapsed >= warmupMs * 1_000_000L && stable) || elapsed >= cap) {
+                    break;
+                }
+            }
+            double warm = (System.nanoTime() - start) / 1e6;
+            double[] timed = new double[iterations];
+            for (int i = 0; i < iterations; i++) {
+                long c0 = System.nanoTime();
+                call.run();
+                timed[i] = (System.nanoTime() - c0) / 1e6;
+            }
+            return new Timing(first, calls, warm, stable, timed);
+        }
+
+        double median() {
+            return CompareOrt.median(timedMs);
+        }
+
+        double min() {
+            return Arrays.stream(timedMs).min().orElse(Double.NaN);
+        }
+
+        double max() {
+            return Arrays.stream(timedMs).max().orElse(Double.NaN);
+        }
+    }
+
+    /** max/min of the last {@code k} values; +∞ while there are fewer. */
+    static double spreadOfLast(List<Double> values, int k) {
+        if (values.size() < k) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        for (double v : values.subList(values.size() - k, values.size())) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        return hi / lo;
+    }
+
+    static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        int k = s.length / 2;
+        return s.length % 2 == 1 ? s[k] : (s[k - 1] + s[k]) / 2;
+    }
+
+    // ---- output ----
+
+    private void printTable(List<ShapeResult> results, Map<String, String> machine) {
+        out.printf(Locale.ROOT, "clattn vs %s: one forward call x -> Q/K/V projections (no biases) -> "
+                + "softmax(QK^T/sqrt(dk) [+ causal mask])V -> heads_out [B,N,H*dk], no output projection.%n",
+                machine.get("onnxruntime"));
+        out.printf(Locale.ROOT, "Median of %d timed calls after warm-up (>= %d ms, then until the last %d rounds agree "
+                + "within %.0f%%, at most %d s), in ms; input and output copies included on both sides.%n%n",
+                options.iterations, options.warmupMs, STABLE_ROUNDS, (STABLE_SPREAD - 1) * 100,
+                Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000);
+        String cl = openClDevice != null && !openClDevice.platformName().contains("Portable Computing Language")
+                ? "OpenCL" : "PoCL";
+        out.println("| shape | clattn Java | clattn " + cl + " | ORT best (which graph) | Java vs ORT | " + cl
+                + " vs ORT | max abs diff |");
+        out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (ShapeResult r : results) {
+            double ortMs = r.bestOrtMs();
+            out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", r.shape.describe(),
+                    cell(r.java), cell(r.opencl),
+                    r.best == null ? "failed" : ms(ortMs) + " (" + r.best.label + ")",
+                    ratio(ortMs, r.java.median()), ratio(ortMs, r.opencl.median()),
+                    r.failures.isEmpty() ? sci(r.maxAbsDiff()) : sci(r.maxAbsDiff()) + " FAILED");
+        }
+        out.println();
+        out.println("X vs ORT = ORT best median / X median (above 1: clattn is faster). max abs diff: the largest "
+                + "|difference| of any check of the shape (every implementation against float64 on sampled rows; "
+                + "clattn against the ORT graphs on every element); tolerance " + sci(options.tolerance) + "*max(1,|ref|).");
+        out.println();
+        out.println("Every implementation, per shape (median ms; setup = opening the layer / creating the session; "
+                + "err = max abs error against float64):");
+        for (ShapeResult r : results) {
+            out.println("  " + r.shape.describe() + "  (float64 check on " + r.checkRows + " rows)");
+            for (Result res : r.all()) {
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "    %-16s ", res.name));
+                if (res.ok()) {
+                    line.append(String.format(Locale.ROOT, "%10s  min %s  max %s  first %s  setup %s  warm-up %d calls%s",
+                            ms(res.median()), ms(res.timing.min()), ms(res.timing.max()), ms(res.timing.firstMs()),
+                            ms(res.setupMs), res.timing.warmupCalls(), res.timing.stable() ? "" : " (not stable)"));
+                    if (res.vsFloat64 != null) {
+                        line.append("  err ").append(sci(res.vsFloat64.maxAbs()));
+                    }
+                    if (res.vsOrt != null) {
+                        line.append("  vs ORT ").append(sci(res.vsOrt.maxAbs()));
+                    }
+                    if (res.vsClattnJava != null) {
+                        line.append("  vs clattn java ").append(sci(res.vsClattnJava.maxAbs()));
+                    }
+                    if (res.path != null && !res.path.startsWith("ORT")) {
+                        line.append("  path ").append(res.path);
+                    }
+                } else {
+                    line.append(res.error);
+                }
+                if (res.note != null) {
+                    line.append("  [").append(res.note).append("]");
+                }
+                out.println(line);
+            }
+            for (String f : r.failures) {
+                out.println("    FAILED: " + f);
+            }
+        }
+        out.println();
+        out.println("ORT graphs: Attention = " + OrtGraphs.Kind.ATTENTION.description + " and a zero bias "
+                + "(unidirectional=1 when causal); MHA = " + OrtGraphs.Kind.MHA.description + " (causal: attention_bias "
+                + "[1,1,N,N], -inf above the diagonal); MHA unidir = the same graph made causal by unidirectional=1 "
+                + "instead (causal shapes only); ONNX ops = " + OrtGraphs.Kind.OPS.description
+                + " (causal: Add of an [N,N] mask, -inf above the diagonal). ORT best = the fastest graph that agreed "
+                + "with float64.");
+        out.println();
+        out.println("Machine:");
+        for (Map.Entry<String, String> e : machine.entrySet()) {
+            out.printf(Locale.ROOT, "  %-22s %s%n", e.getKey(), e.getValue());
+        }
+    }
+
+    private static String cell(Result r) {
+        if (r.ok()) {
+            return ms(r.median());
+        }
+        return r.error != null && r.error.startsWith("skipped") ? "n/a" : "failed";
+    }
+
+    static String ms(double v) {
+        if (Double.isNaN(v)) {
+            return "-";
+        }
+        if (v < 10) {
+            return String.format(Locale.ROOT, "%.3f ms", v);
+        }
+        if (v < 100) {
+            return String.format(Locale.ROOT, "%.2f ms", v);
+        }
+        return String.format(Locale.ROOT, "%.1f ms", v);
+    }
+
+    static String ratio(double ortMs, double clattnMs) {
+        if (Double.isNaN(ortMs) || Double.isNaN(clattnMs)) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2f×", ortMs / clattnMs);
+    }
+
+    static String sci(double v) {
+        return String.format(Locale.ROOT, "%.1e", v);
+    }
+
+    private String describe(Reference64.Diff d) {
+        return String.format(Locale.ROOT, "max abs diff %.3e, %d of %d elements beyond %s*max(1,|ref|)", d.maxAbs(),
+                d.beyondTolerance(), d.compared(), sci(options.tolerance));
+    }
+
+    private static String join(String a, String b) {
+        return a == null ? b : a + "; " + b;
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s*\\n\\s*", " ").trim();
+    }
+
+    // ---- JSON ----
+
+    private String json(List<ShapeResult> results, Map<String, String> machine) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < results.size(); i++) {
+            ShapeResult r = results.get(i);
+            Json o = new Json();
+            o.put("shape", r.shape.describe());
+            o.put("label", r.shape.label());
+            o.put("batch", r.shape.batch());
+            o.put("seq", r.shape.seq());
+            o.put("d_model", r.shape.dModel());
+            o.put("heads", r.shape.heads());
+            o.put("head_dim", r.shape.dModel() / r.shape.heads());
+            o.put("causal", r.shape.causal());
+            o.put("clattn_java_ms", r.java.median());
+            o.put("clattn_opencl_ms", r.opencl.median());
+            o.put("ort_best_ms", r.bestOrtMs());
+            o.put("ort_best_graph", r.best == null ? null : r.best.key());
+            o.put("java_vs_ort", r.java.median() > 0 ? r.bestOrtMs() / r.java.median() : Double.NaN);
+            o.put("opencl_vs_ort", r.opencl.median() > 0 ? r.bestOrtMs() / r.opencl.median() : Double.NaN);
+            o.put("max_abs_diff", r.maxAbsDiff());
+            o.put("check_rows", r.checkRows);
+            o.put("tolerance", options.tolerance);
+            o.put("ok", r.failures.isEmpty());
+            o.putRaw("failures", Json.strings(r.failures));
+            o.putRaw("clattn_java", resultJson(r.java));
+            o.putRaw("clattn_opencl", resultJson(r.opencl));
+            Json ort = new Json();
+            for (Map.Entry<OrtGraphs.Kind, Result> e : r.ort.entrySet()) {
+                ort.putRaw(e.getKey().key(), resultJson(e.getValue()));
+            }
+            o.putRaw("ort", ort.toString());
+            Json m = new Json();
+            machine.forEach(m::put);
+            o.putRaw("machine", m.toString());
+            sb.append(i == 0 ? "\n" : ",\n").append(o);
+        }
+        return sb.append("\n]").toString();
+    }
+
+    private String resultJson(Result r) {
+        Json o = new Json();
+        o.put("ok", r.ok());
+        o.put("error", r.error);
+        o.put("note", r.note);
+        if (r.timing != null) {
+            o.put("median_ms", r.timing.median());
+            o.put("min_ms", r.timing.min());
+            o.put("max_ms", r.timing.max());
+            o.put("first_call_ms", r.timing.firstMs());
+            o.put("iterations", r.timing.timedMs().length);
+            o.put("warmup_calls", r.timing.warmupCalls());
+            o.put("warmup_ms", r.timing.warmupMs());
+            o.put("warmup_stable", r.timing.stable());
+        }
+        o.put("setup_ms", r.setupMs);
+        o.put("path", r.path);
+        if (r.vsFloat64 != null) {
+            o.put("max_abs_err_vs_float64", r.vsFloat64.maxAbs());
+        }
+        if (r.vsOrt != null) {
+            o.put("max_abs_diff_vs_ort_best", r.vsOrt.maxAbs());
+        }
+        if (r.vsClattnJava != null) {
+            o.put("max_abs_diff_vs_clattn_java", r.vsClattnJava.maxAbs());
+        }
+        return o.toString();
+    }
+
+    /** A flat JSON object writer (insertion order). */
+    static final class Json {
+        private final StringBuilder sb = new StringBuilder();
+
+        private void key(String k) {
+            sb.append(sb.length() == 0 ? "" : ", ").append(quote(k)).append(": ");
+        }
+
+        void put(String k, String v) {
+            key(k);
+            sb.append(v == null ? "null" : quote(v));
+        }
+
+        void put(String k, boolean v) {
+            key(k);
+            sb.append(v);
+        }
+
+        void put(String k, long v) {
+            key(k);
+            sb.append(v);
+        }
+
+        void put(String k, double v) {
+            key(k);
+            sb.append(Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.6g", v));
+        }
+
+        void putRaw(String k, String json) {
+            key(k);
+            sb.append(json);
+        }
+
+        static String strings(List<String> values) {
+            StringBuilder a = new StringBuilder("[");
+            for (int i = 0; i < values.size(); i++) {
+                a.append(i == 0 ? "" : ", ").append(quote(values.get(i)));
+            }
+            return a.append(']').toString();
+        }
+
+        static String quote(String s) {
+            StringBuilder q = new StringBuilder("\"");
+            for (char c : s.toCharArray()) {
+                switch (c) {
+                    case '"': q.append("\\\""); break;
+                    case '\\': q.append("\\\\"); break;
+                    case '\n': q.append("\\n"); break;
+                    case '\r': q.append("\\r"); break;
+                    case '\t': q.append("\\t"); break;
+                    default:
+                        if (c < 0x20) {
+                            q.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                        } else {
+                            q.append(c);
+                        }
+                }
+            }
+            return q.append('"').toString();
+        }
+
+        @Override
+        public String toString() {
+            return "{" + sb + "}";
+        }
+    }
+
+    // ---- the machine ----
+
+    private Map<String, String> machine(String loadBefore, String loadAfter) {
+        Map<String, String> m = new LinkedHashMap<>();
+        String cpuinfo = readOrEmpty("/proc/cpuinfo");
+        String model = "unknown";
+        int logical = 0;
+        TreeSet<String> avx512 = new TreeSet<>();
+        for (String line : cpuinfo.split("\n")) {
+            if (line.startsWith("model name") && model.equals("unknown")) {
+                model = line.substring(line.indexOf(':') + 1).trim();
+            } else if (line.startsWith("processor")) {
+                logical++;
+            } else if (line.startsWith("flags") && avx512.isEmpty()) {
+                for (String f : line.substring(line.indexOf(':') + 1).trim().split("\\s+")) {
+                    if (f.startsWith("avx512")) {
+                        avx512.add(f);
+                    }
+                }
+            }
+        }
+        m.put("cpu", model);
+        m.put("cores", Runtime.getRuntime().availableProcessors() + " available to the JVM"
+                + (logical > 0 ? ", " + logical + " in /proc/cpuinfo" : ""));
+        m.put("avx512", avx512.isEmpty() ? "no" : "yes (" + String.join(" ", avx512) + ")");
+        m.put("memory", memTotal());
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        m.put("java", System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vm.name") + ", "
+                + System.getProperty("java.vendor") + "), max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
+        m.put("opencl", openClDevice == null ? openClSkip
+                : openClDevice.name() + " [" + openClDevice.platformName() + "], " + openClDevice.openclVersion()
+                        + ", driver " + openClDevice.driverVersion() + ", " + openClDevice.computeUnits() + " compute units");
+        m.put("onnxruntime", "ONNX Runtime " + env.getVersion() + " (Java API, CPU execution provider)");
+        m.put("threads", "clattn Java path " + CpuThreads.threads() + " (clattn.threads); ORT intra-op "
+                + options.ortThreads + (options.ortThreadsDefault ? " (= available cores)" : " (--ort-threads)")
+                + ", inter-op 1, sequential, ALL_OPT, spinning " + (options.ortNoSpin ? "off" : "on (default)")
+                + "; PoCL: "
+                + (openClDevice == null ? "-" : openClDevice.computeUnits() + " compute units"
+                        + (System.getenv("POCL_MAX_PTHREAD_COUNT") != null
+                                ? ", POCL_MAX_PTHREAD_COUNT=" + System.getenv("POCL_MAX_PTHREAD_COUNT") : "")));
+        m.put("load average", "before " + loadBefore + ", after " + loadAfter + " (1, 5, 15 min)");
+        m.put("seed", Long.toString(options.seed));
+        return m;
+    }
+
+    private static String memTotal() {
+        for (String line : readOrEmpty("/proc/meminfo").split("\n")) {
+            if (line.startsWith("MemTotal:")) {
+                String[] f = line.trim().split("\\s+");
+                try {
+                    return String.format(Locale.ROOT, "%.1f GiB", Long.parseLong(f[1]) / 1024.0 / 1024.0);
+                } catch (RuntimeException e) {
+                    return line;
+                }
+            }
+        }
+        return "unknown";
+    }
+
+    private static String loadAverage() {
+        String s = readOrEmpty("/proc/loadavg").trim();
+        if (s.isEmpty()) {
+            return "unknown";
+        }
+        String[] f = s.split("\\s+");
+        return f.length >= 3 ? f[0] + " " + f[1] + " " + f[2] : s;
+    }
+
+    private static String readOrEmpty(String file) {
+        try {
+            return Files.readString(Path.of(file), StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    // ---- options ----
+
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    static final class Options {
+        static final String HELP = String.join("\n",
+                "Usage: scripts/compare-ort [options]",
+                "",
+                "clattn (Java path and OpenCL) against ONNX Runtime on the same attention problems: one forward",
+                "call x -> Q/K/V projections (no biases) -> softmax(QK^T/sqrt(dk) [+ causal mask]) V -> heads_out",
+                "[B,N,H*dk], no output projection; medians in ms, outputs checked against each other and float64.",
+                "clattn runs through its public API on \"cpu\" (the Java path) and \"opencl\" (the best OpenCL",
+                "device: PoCL on a machine without a GPU; the column is named after it). ONNX",
+                "Runtime (CPU execution provider) runs three graphs written by this program, weights as",
+                "initializers: Attention (com.microsoft.Attention, packed QKV weights), MHA (3 MatMul +",
+                "com.microsoft.MultiHeadAttention) and ONNX ops (standard operators only); the fastest graph",
+                "that agrees with float64 is the table's ORT figure. Each timed call includes copying the input",
+                "in and the output out (float[] to float[]) on both sides.",
+                "",
+                "Without shape options: the 8 default shapes (B,N,D,H): (1,128,512,8) (1,512,512,8) (1,1024,512,8)",
+                "(1,2048,512,8) (1,4096,512,8) (1,2048,512,8,causal) (8,128,768,12) BERT-base",
+                "(1,1024,768,12,causal) GPT-2.",
+                "",
+                "Shape options (any of them replaces the default shapes; the others default to B 1,",
+                "N 128,512,1024,2048,4096, D 512, H 8):",
+                "  --batch B            batch size",
+                "  --seq N[,N...]       sequence lengths",
+                "  --d-model D          model width (D = H * dk)",
+                "  --heads H            heads (must divide D)",
+                "  --causal             causal mask",
+                "",
+                "Other options:",
+                "  --iterations I       timed calls per implementation and shape (default 20)",
+                "  --warmup-ms MS       least warm-up per implementation and shape (default 1000); warm-up goes on",
+                "                       until the medians of the last 5 rounds of >= 25 ms agree within 5%,",
+                "                       at most max(10 s, MS)",
+                "  --json               one JSON array on stdout, an object per shape with every figure",
+                "  --ort-threads T      ONNX Runtime intra-op threads (default: the available cores)",
+                "  --mha-causal MODE    how the MultiHeadAttention graph is made causal: both (default: timed",
+                "                       both ways), bias (an additive attention_bias with -inf above the",
+                "                       diagonal) or unidirectional (the op's unidirectional=1)",
+                "  --ort-no-spin        ONNX Runtime threads do not spin while waiting for work",
+                "                       (session.intra_op.allow_spinning=0; can help on a loaded machine)",
+                "  --check-rows R       query rows checked against float64 per shape (default 16)",
+                "  --tolerance T        a difference beyond T*max(1,|ref|) fails the check (default 1e-4)",
+                "  --no-opencl          skip clattn on OpenCL",
+                "  --seed S             seed of the random weights and inputs (default 42)",
+                "  -h, --help           this help",
+                "",
+                "Exit status: 0 all checks passed, 1 a check failed (outputs disagree beyond",
+                "T*max(1,|ref|), or an implementation failed), 2 bad options.",
+                "");
+
+        boolean help;
+        boolean json;
+        boolean noOpenCl;
+        boolean ortNoSpin;
+        int iterations = 20;
+        long warmupMs = 1000;
+        long seed = 42;
+        int checkRows = 16;
+        double tolerance = TOLERANCE;
+        int ortThreads = Runtime.getRuntime().availableProcessors();
+        boolean ortThreadsDefault = true;
+        /** null: both. */
+        OrtGraphs.MhaCausal mhaCausal;
+        List<Shape> shapes = DEFAULT_SHAPES;
+
+        static Options parse(String[] args) throws UsageException {
+            Options o = new Options();
+            Integer batch = null;
+            Integer dModel = null;
+            Integer heads = null;
+            int[] seqs = null;
+            boolean causal = false;
+            boolean custom = false;
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                String value = null;
+                int eq = a.indexOf('=');
+                if (a.startsWith("--") && eq > 0) {
+                    value = a.substring(eq + 1);
+                    a = a.substring(0, eq);
+                }
+                switch (a) {
+                    case "-h":
+                    case "--help":
+                        o.help = true;
+                        break;
+                    case "--json":
+                        o.json = true;
+                        break;
+                    case "--no-opencl":
+                        o.noOpenCl = true;
+                        break;
+                    case "--ort-no-spin":
+                        o.ortNoSpin = true;
+                        break;
+                    case "--causal":
+                        causal = true;
+                        custom = true;
+                        break;
+                    case "--batch":
+                        batch = positive(a, value != null ? value : next(args, ++i, a));
+                        custom = true;
+                        break;
+                    case "--seq":
+                        seqs = positives(a, value != null ? value : next(args, ++i, a));
+                        custom = true;
+                        break;
+                    case "--d-model":
+                        dModel = positive(a, value != null ? value : next(args, ++i, a));
+                        custom = true;
+                        break;
+                    case "--heads":
+                        heads = positive(a, value != null ? value : next(args, ++i, a));
+                        custom = true;
+                        break;
+                    case "--iterations":
+                        o.iterations = positive(a, value != null ? value : next(args, ++i, a));
+                        break;
+                    case "--warmup-ms":
+                        o.warmupMs = nonNegative(a, value != null ? value : next(args, ++i, a));
+                        break;
+                    case "--check-rows":
+                        o.checkRows = positive(a, value != null ? value : next(args, ++i, a));
+                        break;
+                    case "--ort-threads":
+                        o.ortThreads = positive(a, value != null ? value : next(args, ++i, a));
+                        o.ortThreadsDefault = false;
+                        break;
+                    case "--tolerance":
+                        String t = value != null ? value : next(args, ++i, a);
+                        try {
+                            o.tolerance = Double.parseDouble(t);
+                        } catch (NumberFormatException e) {
+                            o.tolerance = Double.NaN;
+                        }
+                        if (!(o.tolerance > 0) || Double.isInfinite(o.tolerance)) {
+                            throw new UsageException("--tolerance: expected a positive number, got '" + t + "'");
+                        }
+                        break;
+                    case "--seed":
+                        String s = value != null ? value : next(args, ++i, a);
+                        try {
+                            o.seed = Long.parseLong(s);
+                        } catch (NumberFormatException e) {
+                            throw new UsageException("--seed: expected an integer, got '" + s + "'");
+                        }
+                        break;
+                    case "--mha-causal":
+                        String m = value != null ? value : next(args, ++i, a);
+                        if (m.equals("both")) {
+                            o.mhaCausal = null;
+                        } else if (m.equals("bias")) {
+                            o.mhaCausal = OrtGraphs.MhaCausal.BIAS;
+                        } else if (m.equals("unidirectional")) {
+                            o.mhaCausal = OrtGraphs.MhaCausal.UNIDIRECTIONAL;
+                        } else {
+                            throw new UsageException("--mha-causal: expected both, bias or unidirectional, got '" + m + "'");
+                        }
+                        break;
+                    default:
+                        throw new UsageException("unknown option '" + args[i] + "'");
+                }
+            }
+            if (custom) {
+                int b = batch == null ? 1 : batch;
+                int d = dModel == null ? 512 : dModel;
+                int h = heads == null ? 8 : heads;
+                if (d % h != 0) {
+                    throw new UsageException("--d-model " + d + " is not a multiple of --heads " + h);
+                }
+                int[] ns = seqs == null ? new int[] {128, 512, 1024, 2048, 4096} : seqs;
+                List<Shape> shapes = new ArrayList<>();
+                for (int n : ns) {
+                    if ((long) b * n * d > Integer.MAX_VALUE / 4 || (long) d * 3 * d > Integer.MAX_VALUE / 4) {
+                        throw new UsageException("shape B=" + b + " N=" + n + " D=" + d + " is too large for one Java array");
+                    }
+                    shapes.add(new Shape(b, n, d, h, causal, ""));
+                }
+                o.shapes = List.copyOf(shapes);
+            }
+            return o;
+        }
+
+        /** Whether graph {@code kind} is timed on a shape. */
+        boolean times(OrtGraphs.Kind kind, boolean causal) {
+            switch (kind) {
+                case MHA:
+                    return !causal || mhaCausal != OrtGraphs.MhaCausal.UNIDIRECTIONAL;
+                case MHA_UNIDIRECTIONAL:
+                    return causal && mhaCausal != OrtGraphs.MhaCausal.BIAS;
+                default:
+                    return true;
+            }
+        }
+
+        private static String next(String[] args, int i, String option) throws UsageException {
+            if (i >= args.length) {
+                throw new UsageException(option + ": a value is missing");
+            }
+            return args[i];
+        }
+
+        private static int positive(String option, String v) throws UsageException {
+            try {
+                int n = Integer.parseInt(v.trim());
+                if (n >= 1) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new UsageException(option + ": expected a positive integer, got '" + v + "'");
+        }
+
+        private static long nonNegative(String option, String v) throws UsageException {
+            try {
+                long n = Long.parseLong(v.trim());
+                if (n >= 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new UsageException(option + ": expected a non-negative integer, got '" + v + "'");
+        }
+
+        private static int[] positives(String option, String v) throws UsageException {
+            String[] parts = v.split(",");
+            int[] out = new int[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                out[i] = positive(option, parts[i]);
+            }
+            return out;
+        }
+    }
+}
