@@ -7,8 +7,12 @@
 //                 min(M, key_valid_len[b]))
 //   SEQ_Q_ROWS    query rows that exist; rows past it (padding of a ragged chunk) see nothing
 //   SEQ_KV_START  where the chunk's first key and value are stored (cache appends; 0 otherwise)
-// The keys query i may see are always a prefix [0, visible_keys): causal (j <= q_start + i) and
-// key padding (j < key_len) both cut a suffix. Query head h reads key/value head kv_head(h)
+// The keys query i (at position p = q_start + i) may see are always one range
+// [first_key, visible_keys): key padding (j < key_len), causal (j <= p) and a right window
+// (j <= p + window_right) cut a suffix, a left window (j >= p - window_left) a prefix; both ends
+// grow with i, so a block of rows sees the union of its first and last rows' ranges.
+// Scores, in the contract's order: s = scale*q.k; softcap C*tanh(s/C); + attn_bias; - slope_h*|p - j|;
+// softmax over the visible keys with sinks[h] in the denominator. Query head h reads key/value head kv_head(h)
 // (grouped-query attention: H query heads share HKV key/value heads in consecutive groups; HKV = H
 // is plain multi-head attention). The same rules are AttentionPass.Queries and core.Heads.kvHead
 // in Java. Indices are 64-bit (size_t / long) wherever a product of sizes can exceed 2^31.
@@ -20,16 +24,69 @@
 #define SEQ_Q_ROWS 2
 #define SEQ_KV_START 3
 
-inline int visible_keys(const long query, __global const int* seq, const int b, const int causal) {
+// The position of query row `query` of sequence b (what causal masks, windows and ALiBi measure from).
+inline long query_position(const long query, __global const int* seq, const int b) {
+    return (long)seq[4 * b + SEQ_Q_START] + query;
+}
+
+// The first key query `query` of sequence b may see (0 without a left window).
+inline int first_key(const long query, __global const int* seq, const int b, const int window_left) {
+    __global const int* s = seq + 4 * b;
+    if (window_left < 0 || query >= s[SEQ_Q_ROWS]) {
+        return 0;
+    }
+    return (int)max(0L, (long)s[SEQ_Q_START] + query - window_left);
+}
+
+// The end of the keys query `query` of sequence b may see: they are [first_key, visible_keys).
+inline int visible_keys(const long query, __global const int* seq, const int b, const int causal,
+                        const int window_left, const int window_right) {
     __global const int* s = seq + 4 * b;
     if (query >= s[SEQ_Q_ROWS]) {
         return 0;
     }
+    const long p = (long)s[SEQ_Q_START] + query;
     long end = s[SEQ_KEY_LEN];
     if (causal) {
-        end = min(end, (long)s[SEQ_Q_START] + query + 1);
+        end = min(end, p + 1);
     }
-    return (int)max(end, 0L);
+    if (window_right >= 0) {
+        end = min(end, p + window_right + 1);
+    }
+    return (int)max(end, (long)first_key(query, seq, b, window_left));
+}
+
+// The score modifiers, the same trailing arguments of every attention kernel (host: ScoreMods):
+//   window_left, window_right   keys before / after the query's position it may see (-1: no limit)
+//   softcap                     C of s = C*tanh(s/C), or 0 for none
+//   alibi [H], has_alibi        ALiBi slope per query head: s -= slope*|p - j|
+//   sinks [H], has_sinks        a logit per query head that joins the softmax denominator, no value
+// Absent arrays are a placeholder buffer with their flag 0.
+#define SCORE_MOD_ARGS const int window_left, const int window_right, const float softcap, \
+    __global const float* alibi, const int has_alibi, __global const float* sinks, const int has_sinks
+
+// Softcap then ALiBi on one score (an attn_bias, additive like ALiBi, is added by the caller).
+// p is the query's position and j the key's.
+inline float modify_score(const float s, const float softcap, const float slope, const long p, const long j) {
+    const float capped = softcap > 0.0f ? softcap * tanh(s / softcap) : s;
+    return slope != 0.0f ? capped - slope * (float)(p > j ? p - j : j - p) : capped;
+}
+
+// The same on the scores of keys j0 .. j0+15 (one lane per key) of a query at position p: the
+// callers test softcap > 0 and slope != 0 once per step, so plain attention pays nothing.
+inline float16 softcap16(const float16 s, const float softcap) {
+    return softcap * tanh(s / softcap);
+}
+
+inline float16 alibi16(const float16 s, const float slope, const long p, const long j0) {
+    const float16 lanes = (float16)(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f, 10.0f, 11.0f,
+                                    12.0f, 13.0f, 14.0f, 15.0f);
+    return s - slope * fabs((float16)((float)(p - j0)) - lanes);
+}
+
+// The log-sum-exp of a finished row: m + log(l), -inf when nothing (no key, no sink) was summed.
+inline float row_lse(const float m, const float l) {
+    return l == 0.0f ? CLATTN_NEG_INF : m + log(l);
 }
 
 // The last query row up to `last` that exists in sequence b (rows past SEQ_Q_ROWS are padding):

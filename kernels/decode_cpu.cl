@@ -3,9 +3,11 @@
 //
 // A work-item takes one (split s, sequence b, K/V head g): the G = H/HKV query heads of the group
 // read the same keys and values, so they are the rows of its register block (DEC_QR at a time),
-// over the split's keys [s*split_keys, min((s+1)*split_keys, end)), end = visible_keys(0) of b;
-// 16*DEC_KV keys per step, one float16 lane per key, online softmax as flash_cpu.cl. It writes, per
-// (b, h, s), the partial state
+// over the split's share of the keys the query sees, [start, end) (first_key and visible_keys of
+// row 0, common.cl): split s takes [base + s*split_keys, base + (s+1)*split_keys) with base = start
+// rounded down to KEY_ALIGN, so a window's keys are split, not the whole cache. 16*DEC_KV keys per
+// step, one float16 lane per key, online softmax as flash_cpu.cl, the score modifiers of common.cl
+// (sinks are left to decode_combine). It writes, per (b, h, s), the partial state
 //   m = max score,  l = sum exp(s_j - m),  o = sum exp(s_j - m) * v_j      (partial [B,H,splits,2+DKP])
 // which decode_combine (layout.cl) merges: m* = max m_s, l* = sum l_s e^(m_s - m*), out = sum o_s e^(m_s - m*) / l*.
 //
@@ -42,14 +44,17 @@ inline float dec_hsum16(const float16 v) {
 
 __kernel void decode(__global const float* Q, __global const float* Kt, __global const float* V,
                      __global const int* seq, __global float* partial, const int key_stride, const int H,
-                     const int HKV, const float scale, const int causal, const int splits, const int split_keys) {
+                     const int HKV, const float scale, const int causal, const int splits, const int split_keys,
+                     SCORE_MOD_ARGS) {
     const int s = (int)get_global_id(0);
     const int bg = (int)get_global_id(1);
     const int b = bg / HKV;
     const int g = bg % HKV;
     const int G = H / HKV;
-    const int end = visible_keys(0, seq, b, causal);
-    const int j_begin = min(end, s * split_keys);
+    const int end = visible_keys(0, seq, b, causal, window_left, window_right);
+    const int start = first_key(0, seq, b, window_left);
+    const long pos = query_position(0, seq, b);
+    const int j_begin = min(end, start / KEY_ALIGN * KEY_ALIGN + s * split_keys);
     const int j_end = min(end, j_begin + split_keys);
     const __global float* kt = Kt + (long)bg * DK * key_stride;
     const __global float* vh = V + (long)bg * key_stride * DKP;
@@ -58,13 +63,16 @@ __kernel void decode(__global const float* Q, __global const float* Kt, __global
     for (int h0 = 0; h0 < G; h0 += DEC_QR) {
         const int rows = min(DEC_QR, G - h0);
         const __global float* q[DEC_QR];
+        float slope[DEC_QR];
         float m[DEC_QR];
         float l[DEC_QR];
         float16 o[DEC_QR][DEC_DKV];
         #pragma unroll
         for (int r = 0; r < DEC_QR; r++) {
             // rows past the group repeat its last head (computed, never stored)
-            q[r] = Q + ((long)b * H + g * G + h0 + min(r, rows - 1)) * DK;
+            const int h = g * G + h0 + min(r, rows - 1);
+            q[r] = Q + ((long)b * H + h) * DK;
+            slope[r] = has_alibi ? alibi[h] : 0.0f;
             m[r] = CLATTN_NEG_INF;
             l[r] = 0.0f;
             #pragma unroll
@@ -102,8 +110,15 @@ __kernel void decode(__global const float* Q, __global const float* Kt, __global
                 float step_max = CLATTN_NEG_INF;
                 #pragma unroll
                 for (int v = 0; v < DEC_KV; v++) {
-                    sc[r][v] = select(sc[r][v] * scale, (float16)(CLATTN_NEG_INF),
-                                      (int16)(j0 + 16 * v) + lane >= (int16)(j_end));
+                    float16 sr = sc[r][v] * scale;
+                    if (softcap > 0.0f) {
+                        sr = softcap16(sr, softcap);
+                    }
+                    if (slope[r] != 0.0f) {
+                        sr = alibi16(sr, slope[r], pos, j0 + 16 * v);
+                    }
+                    const int16 j = (int16)(j0 + 16 * v) + lane;
+                    sc[r][v] = select(sr, (float16)(CLATTN_NEG_INF), j >= (int16)(j_end) || j < (int16)(start));
                     step_max = fmax(step_max, dec_hmax16(sc[r][v]));
                 }
                 const float m_new = fmax(m[r], step_max);
@@ -127,7 +142,7 @@ __kernel void decode(__global const float* Q, __global const float* Kt, __global
                 l[r] += p_sum;
             }
             const int keys = min(DEC_KS, j_end - j0);
-            for (int jj = 0; jj < keys; jj++) {
+            for (int jj = max(0, start - j0); jj < keys; jj++) {
                 const __global float* vj = vh + (long)(j0 + jj) * DKP;
                 #pragma unroll
                 for (int c = 0; c < DEC_DKV; c++) {

@@ -3,9 +3,9 @@
 //
 // A work-group of DEC_WG work-items takes one (split s, sequence b, K/V head g, block of up to
 // `head_block` of the group's G = H/HKV query heads) and walks the split's keys
-// [s*split_keys, min((s+1)*split_keys, end)) in tiles of DEC_WG keys:
-//   1. work-item k scores key j0 + k against every head of the block (coalesced reads of Kt rows)
-//      into p_loc [heads][DEC_WG];
+// share of the keys the query sees (split as in decode_cpu.cl) in tiles of DEC_WG keys:
+//   1. work-item k scores key j0 + k against every head of the block (coalesced reads of Kt rows),
+//      with the score modifiers of common.cl, into p_loc [heads][DEC_WG];
 //   2. work-item h (< heads) takes the tile's max, rescales its running state, turns its row of
 //      p_loc into exp(s - m) and adds them to l;
 //   3. every work-item owns output dims d = lid, lid + DEC_WG, ... and adds p * V[j][d] for the
@@ -22,8 +22,8 @@ __kernel __attribute__((reqd_work_group_size(DEC_WG, 1, 1)))
 void decode(__global const float* Q, __global const float* Kt, __global const float* V,
             __global const int* seq, __global float* partial, const int key_stride, const int H,
             const int HKV, const float scale, const int causal, const int splits, const int split_keys,
-            const int head_block, __local float* q_loc, __local float* p_loc, __local float* o_loc,
-            __local float* stats) {
+            SCORE_MOD_ARGS, const int head_block, __local float* q_loc, __local float* p_loc,
+            __local float* o_loc, __local float* stats) {
     const int lid = (int)get_local_id(0);
     const int s = (int)get_group_id(0);
     const int bg = (int)get_group_id(1);
@@ -32,8 +32,10 @@ void decode(__global const float* Q, __global const float* Kt, __global const fl
     const int G = H / HKV;
     const int h_first = (int)get_group_id(2) * head_block;
     const int heads = min(head_block, G - h_first);
-    const int end = visible_keys(0, seq, b, causal);
-    const int j_begin = min(end, s * split_keys);
+    const int end = visible_keys(0, seq, b, causal, window_left, window_right);
+    const int start = first_key(0, seq, b, window_left);
+    const long pos = query_position(0, seq, b);
+    const int j_begin = min(end, start / KEY_ALIGN * KEY_ALIGN + s * split_keys);
     const int j_end = min(end, j_begin + split_keys);
     const __global float* kt = Kt + (long)bg * DK * key_stride;
     const __global float* vh = V + (long)bg * key_stride * DKP;
@@ -54,14 +56,16 @@ void decode(__global const float* Q, __global const float* Kt, __global const fl
 
     for (int j0 = j_begin; j0 < j_end; j0 += DEC_WG) {
         const int j = j0 + lid;
+        const int seen = j >= start && j < j_end;
         for (int hh = 0; hh < heads; hh++) {
             float acc = 0.0f;
-            if (j < j_end) {
+            if (seen) {
                 for (int d = 0; d < DK; d++) {
                     acc = fma(q_loc[hh * DK + d], kt[(long)d * key_stride + j], acc);
                 }
             }
-            p_loc[hh * DEC_WG + lid] = j < j_end ? acc * scale : CLATTN_NEG_INF;
+            const float slope = has_alibi ? alibi[g * G + h_first + hh] : 0.0f;
+            p_loc[hh * DEC_WG + lid] = seen ? modify_score(acc * scale, softcap, slope, pos, j) : CLATTN_NEG_INF;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         const int tile = min(DEC_WG, j_end - j0);
@@ -88,7 +92,7 @@ void decode(__global const float* Q, __global const float* Kt, __global const fl
         for (int d = lid; d < DK; d += DEC_WG) {
             for (int hh = 0; hh < heads; hh++) {
                 float acc = o_loc[hh * DK + d] * a_loc[hh];
-                for (int k = 0; k < tile; k++) {
+                for (int k = max(0, start - j0); k < tile; k++) {
                     acc = fma(p_loc[hh * DEC_WG + k], vh[(long)(j0 + k) * DKP + d], acc);
                 }
                 o_loc[hh * DK + d] = acc;

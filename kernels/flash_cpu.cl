@@ -106,10 +106,27 @@ inline float hsum16(const float16 v) {
     ADD_VALUE(V, 8, s8) ADD_VALUE(V, 9, s9) ADD_VALUE(V, 10, sa) ADD_VALUE(V, 11, sb)         \
     ADD_VALUE(V, 12, sc) ADD_VALUE(V, 13, sd) ADD_VALUE(V, 14, se) ADD_VALUE(V, 15, sf)
 
+// The scores of one step for row r, vector v (keys jv .. jv+15) in the contract's order: scale,
+// softcap, attn_bias (bias16: the 16 bias values), ALiBi.
+#define MODIFY(sr, bias16)                                                    \
+    {                                                                         \
+        sr *= scale;                                                          \
+        if (softcap > 0.0f) {                                                 \
+            sr = softcap16(sr, softcap);                                      \
+        }                                                                     \
+        if (has_bias) {                                                       \
+            sr += (bias16);                                                   \
+        }                                                                     \
+        if (slope != 0.0f) {                                                  \
+            sr = alibi16(sr, slope, pos[r], jv);                              \
+        }                                                                     \
+    }
+
 __kernel void flash(__global const float* Q, __global const float* Kt, __global const float* V,
                     __global const float* attn_bias, const int bias_cols, const int has_bias,
                     __global const int* seq, __global float* heads_out, const int N, const int key_stride,
-                    const int H, const int HKV, const float scale, const int causal, const int row_blocks) {
+                    const int H, const int HKV, const float scale, const int causal, const int row_blocks,
+                    SCORE_MOD_ARGS, __global float* lse, const int want_lse) {
     const int rb = clamp(row_blocks, 1, FLASH_RB); // row blocks per work-item this launch
     const int first_row = (int)get_global_id(0) * (FLASH_QR * rb);
     const int bh = (int)get_global_id(1);
@@ -122,20 +139,24 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
     const __global float* kt = Kt + kvh * DK * key_stride;
     const __global float* vh = V + kvh * key_stride * DKP;
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const float slope = has_alibi ? alibi[head] : 0.0f;
     const int blocks = min(rb, (N - first_row + FLASH_QR - 1) / FLASH_QR);
-    // The last real row sees the most keys (visible_keys grows with the query index).
+    // Both ends of the keys a row sees grow with the row: the first row starts first, the last
+    // real row ends last.
     const long last_row = last_real_row(min(first_row + FLASH_QR * rb - 1, N - 1), seq, b);
-    const int last_end = last_row < first_row ? 0 : visible_keys(last_row, seq, b, causal);
+    const int last_end = last_row < first_row ? 0 : visible_keys(last_row, seq, b, causal, window_left, window_right);
+    const int first_begin = first_key(first_row, seq, b, window_left) / KS * KS;
 
-    // Running state of every row block between chunks: o (unnormalised), m and l per row.
+    // Running state of every row block between chunks: o (unnormalised), m and l per row. A sink
+    // starts each row as a key of score sinks[h] and no value.
     float16 o_saved[FLASH_RB][FLASH_QR][DKV];
     float m_saved[FLASH_RB][FLASH_QR];
     float l_saved[FLASH_RB][FLASH_QR];
     for (int g = 0; g < blocks; g++) {
         #pragma unroll
         for (int r = 0; r < FLASH_QR; r++) {
-            m_saved[g][r] = CLATTN_NEG_INF;
-            l_saved[g][r] = 0.0f;
+            m_saved[g][r] = has_sinks ? sinks[head] : CLATTN_NEG_INF;
+            l_saved[g][r] = has_sinks ? 1.0f : 0.0f;
             #pragma unroll
             for (int c = 0; c < DKV; c++) {
                 o_saved[g][r][c] = (float16)(0.0f);
@@ -143,14 +164,17 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
         }
     }
 
-    for (int k0 = 0; k0 < last_end; k0 += FLASH_KC) {
+    for (int k0 = first_begin; k0 < last_end; k0 += FLASH_KC) {
         const int k1 = min(k0 + FLASH_KC, last_end);
         for (int g = 0; g < blocks; g++) {
             const int i0 = first_row + g * FLASH_QR;
             // Rows past N repeat row N-1 (computed, never stored) so every row block is full.
             const __global float* q[FLASH_QR];
             const __global float* bias_row[FLASH_QR];
+            int start[FLASH_QR];
             int end[FLASH_QR];
+            long pos[FLASH_QR];
+            int start_max = 0;
             int end_min = 0x7fffffff;
             int end_max = 0;
             float m[FLASH_QR];
@@ -161,7 +185,10 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                 const long i = min(i0 + r, N - 1);
                 q[r] = Q + ((long)bh * N + i) * DK;
                 bias_row[r] = attn_bias + (has_bias ? i * bias_cols : 0);
-                end[r] = visible_keys(i, seq, b, causal);
+                start[r] = first_key(i, seq, b, window_left);
+                end[r] = visible_keys(i, seq, b, causal, window_left, window_right);
+                pos[r] = query_position(i, seq, b);
+                start_max = max(start_max, start[r]);
                 end_min = min(end_min, end[r]);
                 end_max = max(end_max, end[r]);
                 m[r] = m_saved[g][r];
@@ -171,105 +198,104 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                     o[r][c] = o_saved[g][r][c];
                 }
             }
-            if (k0 >= end_max) {
-                continue; // this block sees none of the chunk (causal: above the diagonal)
+            // The block's first row starts first; skip chunks it does not reach (causal: above
+            // the diagonal; a left window: long behind).
+            const int block_begin = start[0] / KS * KS;
+            if (k0 >= end_max || k1 <= block_begin) {
+                continue;
             }
 
-            // Steps where every row sees every key of the step.
-            const int full_end = min(k1, end_min / KS * KS);
-            int j0 = k0;
-            for (; j0 < full_end; j0 += KS) {
-                float16 s[FLASH_QR][FLASH_KV];
-                SCORES(s, kt + j0)
-                float16 p[FLASH_QR][FLASH_KV];
-                #pragma unroll
-                for (int r = 0; r < FLASH_QR; r++) {
-                    float step_max = CLATTN_NEG_INF;
+            for (int j0 = max(k0, block_begin); j0 < min(k1, end_max); j0 += KS) {
+                if (j0 >= start_max && j0 + KS <= end_min) {
+                    // Every row sees every key of the step: no masks.
+                    float16 s[FLASH_QR][FLASH_KV];
+                    SCORES(s, kt + j0)
+                    float16 p[FLASH_QR][FLASH_KV];
                     #pragma unroll
-                    for (int v = 0; v < FLASH_KV; v++) {
-                        s[r][v] *= scale;
-                        if (has_bias) {
-                            s[r][v] += vload16(v, bias_row[r] + j0);
-                        }
-                        step_max = fmax(step_max, hmax16(s[r][v]));
-                    }
-                    const float m_new = fmax(m[r], step_max);
-                    const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-                    float p_sum = 0.0f;
-                    #pragma unroll
-                    for (int v = 0; v < FLASH_KV; v++) {
-                        p[r][v] = exp(s[r][v] - m_use);
-                        p_sum += hsum16(p[r][v]);
-                    }
-                    if (m_new > m[r]) { // rescale only when the running maximum grows
-                        const float alpha = exp(m[r] - m_use);
-                        l[r] *= alpha;
+                    for (int r = 0; r < FLASH_QR; r++) {
+                        float step_max = CLATTN_NEG_INF;
                         #pragma unroll
-                        for (int c = 0; c < DKV; c++) {
-                            o[r][c] *= alpha;
+                        for (int v = 0; v < FLASH_KV; v++) {
+                            const int jv = j0 + 16 * v;
+                            MODIFY(s[r][v], vload16(v, bias_row[r] + j0))
+                            step_max = fmax(step_max, hmax16(s[r][v]));
                         }
-                        m[r] = m_new;
-                    }
-                    l[r] += p_sum;
-                }
-                #pragma unroll
-                for (int v = 0; v < FLASH_KV; v++) {
-                    ADD_VALUES(v)
-                }
-            }
-
-            // Steps where some keys are hidden from some rows: mask the scores, skip hidden values.
-            const int partial_end = min(k1, end_max);
-            for (; j0 < partial_end; j0 += KS) {
-                float16 s[FLASH_QR][FLASH_KV];
-                SCORES(s, kt + j0)
-                float p[FLASH_QR][KS];
-                #pragma unroll
-                for (int r = 0; r < FLASH_QR; r++) {
-                    float step_max = CLATTN_NEG_INF;
-                    #pragma unroll
-                    for (int v = 0; v < FLASH_KV; v++) {
-                        const int jv = j0 + 16 * v;
-                        float16 sr = s[r][v] * scale;
-                        if (has_bias) {
-                            float b16[16];
-                            for (int t = 0; t < 16; t++) {
-                                b16[t] = jv + t < end[r] ? bias_row[r][jv + t] : 0.0f;
+                        const float m_new = fmax(m[r], step_max);
+                        const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+                        float p_sum = 0.0f;
+                        #pragma unroll
+                        for (int v = 0; v < FLASH_KV; v++) {
+                            p[r][v] = exp(s[r][v] - m_use);
+                            p_sum += hsum16(p[r][v]);
+                        }
+                        if (m_new > m[r]) { // rescale only when the running maximum grows
+                            const float alpha = exp(m[r] - m_use);
+                            l[r] *= alpha;
+                            #pragma unroll
+                            for (int c = 0; c < DKV; c++) {
+                                o[r][c] *= alpha;
                             }
-                            sr += vload16(0, b16);
+                            m[r] = m_new;
                         }
-                        s[r][v] = select(sr, (float16)(CLATTN_NEG_INF), (int16)(jv) + lane >= (int16)(end[r]));
-                        step_max = fmax(step_max, hmax16(s[r][v]));
+                        l[r] += p_sum;
                     }
-                    const float m_new = fmax(m[r], step_max);
-                    const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-                    float p_sum = 0.0f;
                     #pragma unroll
                     for (int v = 0; v < FLASH_KV; v++) {
-                        const float16 pr = exp(s[r][v] - m_use);
-                        p_sum += hsum16(pr);
-                        vstore16(pr, v, p[r]);
+                        ADD_VALUES(v)
                     }
-                    if (m_new > m[r]) {
-                        const float alpha = exp(m[r] - m_use);
-                        l[r] *= alpha;
+                } else {
+                    // Some keys are hidden from some rows: mask the scores, skip hidden values.
+                    float16 s[FLASH_QR][FLASH_KV];
+                    SCORES(s, kt + j0)
+                    float p[FLASH_QR][KS];
+                    #pragma unroll
+                    for (int r = 0; r < FLASH_QR; r++) {
+                        float step_max = CLATTN_NEG_INF;
+                        #pragma unroll
+                        for (int v = 0; v < FLASH_KV; v++) {
+                            const int jv = j0 + 16 * v;
+                            float16 sr = s[r][v];
+                            float b16[16];
+                            if (has_bias) {
+                                for (int t = 0; t < 16; t++) {
+                                    b16[t] = jv + t >= start[r] && jv + t < end[r] ? bias_row[r][jv + t] : 0.0f;
+                                }
+                            }
+                            MODIFY(sr, vload16(0, b16))
+                            const int16 j = (int16)(jv) + lane;
+                            s[r][v] = select(sr, (float16)(CLATTN_NEG_INF), j >= (int16)(end[r]) || j < (int16)(start[r]));
+                            step_max = fmax(step_max, hmax16(s[r][v]));
+                        }
+                        const float m_new = fmax(m[r], step_max);
+                        const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
+                        float p_sum = 0.0f;
+                        #pragma unroll
+                        for (int v = 0; v < FLASH_KV; v++) {
+                            const float16 pr = exp(s[r][v] - m_use);
+                            p_sum += hsum16(pr);
+                            vstore16(pr, v, p[r]);
+                        }
+                        if (m_new > m[r]) {
+                            const float alpha = exp(m[r] - m_use);
+                            l[r] *= alpha;
+                            #pragma unroll
+                            for (int c = 0; c < DKV; c++) {
+                                o[r][c] *= alpha;
+                            }
+                            m[r] = m_new;
+                        }
+                        l[r] += p_sum;
+                    }
+                    for (int jj = 0; jj < KS && j0 + jj < end_max; jj++) {
+                        const __global float* vj = vh + (long)(j0 + jj) * DKP;
                         #pragma unroll
                         for (int c = 0; c < DKV; c++) {
-                            o[r][c] *= alpha;
-                        }
-                        m[r] = m_new;
-                    }
-                    l[r] += p_sum;
-                }
-                for (int jj = 0; jj < KS && j0 + jj < end_max; jj++) {
-                    const __global float* vj = vh + (long)(j0 + jj) * DKP;
-                    #pragma unroll
-                    for (int c = 0; c < DKV; c++) {
-                        const float16 vc = vload16(c, vj);
-                        #pragma unroll
-                        for (int r = 0; r < FLASH_QR; r++) {
-                            if (j0 + jj < end[r]) {
-                                o[r][c] = fma((float16)(p[r][jj]), vc, o[r][c]);
+                            const float16 vc = vload16(c, vj);
+                            #pragma unroll
+                            for (int r = 0; r < FLASH_QR; r++) {
+                                if (j0 + jj >= start[r] && j0 + jj < end[r]) {
+                                    o[r][c] = fma((float16)(p[r][jj]), vc, o[r][c]);
+                                }
                             }
                         }
                     }
@@ -295,6 +321,9 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
         __global float* out = heads_out + ((long)b * N + first_row + row) * hd + (long)head * DK;
         const float l_row = l_saved[g][r];
         const float inv = 1.0f / l_row;
+        if (want_lse) {
+            lse[(long)bh * N + first_row + row] = row_lse(m_saved[g][r], l_row);
+        }
         #pragma unroll
         for (int c = 0; c < DKV; c++) {
             const float16 val = l_row == 0.0f ? (float16)(0.0f) : o_saved[g][r][c] * inv;

@@ -3,15 +3,16 @@
 // the whole group stages in __local memory; no score matrix is ever stored.
 //
 // Per tile and per query row (online softmax; see flash_cpu.cl for the same recurrence):
-//   s_j = scale * q·k_j + attn_bias[i, j]   for the tile's keys j the row may see
+//   s_j = scale * q·k_j, softcap, + attn_bias[i, j], ALiBi   for the tile's keys j the row may see
 //   m' = max(m, max_j s_j), m_use = (m' == -inf) ? 0 : m', p_j = exp(s_j - m_use)
 //   l = l·exp(m - m_use) + sum_j p_j,  o = o·exp(m - m_use) + sum_j p_j·v_j
 // then heads_out = o / l, or zeros where l = 0.
 //
-// A row only touches the keys it may see (the prefix [0, end), visible_keys in common.cl), so
-// hidden keys and values never reach its output; the group stops after the last row's end, so
-// causal tiles above the diagonal are skipped. The tile loop bound is the same for the whole
-// group, so every work-item reaches every barrier.
+// A row only touches the keys it may see ([start, end), first_key and visible_keys in
+// common.cl), so hidden keys and values never reach its output; the group walks from its first
+// row's start to its last row's end, so causal tiles above the diagonal and tiles behind a left
+// window are skipped. The tile loop bounds are the same for the whole group, so every work-item
+// reaches every barrier. A sink starts each row's state as a key of score sinks[h] and no value.
 //
 // Layout (layout.cl): Q [B,H,N,DK], Kt [B,HKV,DK,KS], V [B,HKV,KS,DKP], heads_out [B,N,H*DK];
 // query head h reads K/V head kv_head(h).
@@ -30,7 +31,8 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
            __global const float* attn_bias, const int bias_cols, const int has_bias,
            __global const int* seq, __global float* heads_out, const int N, const int key_stride,
            const int H, const int HKV, const float scale, const int causal,
-           const int row_blocks /* flash_cpu.cl only; the same signature for both variants */) {
+           const int row_blocks /* flash_cpu.cl only; the same signature for both variants */,
+           SCORE_MOD_ARGS, __global float* lse, const int want_lse) {
     __local float k_tile[DK][FLASH_BK];
     __local float v_tile[FLASH_BK][DK];
     const int lid = (int)get_local_id(0);
@@ -45,8 +47,12 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
     const int active = i < N;
     // The group's last real row sees the most keys (visible_keys grows with the query index).
     const long i_last = last_real_row(min((long)i0 + FLASH_BQ - 1, (long)N - 1), seq, b);
-    const int group_end = i_last < i0 ? 0 : visible_keys(i_last, seq, b, causal);
-    const int end = active ? visible_keys(i, seq, b, causal) : 0;
+    const int group_end = i_last < i0 ? 0 : visible_keys(i_last, seq, b, causal, window_left, window_right);
+    const int group_start = first_key(i0, seq, b, window_left);
+    const int end = active ? visible_keys(i, seq, b, causal, window_left, window_right) : 0;
+    const int start = active ? first_key(i, seq, b, window_left) : 0;
+    const long pos = query_position(i, seq, b);
+    const float slope = has_alibi ? alibi[head] : 0.0f;
 
     float q[DK];
     float o[DK];
@@ -55,10 +61,10 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
         o[d] = 0.0f;
     }
     const __global float* bias_row = attn_bias + (has_bias && active ? i * bias_cols : 0);
-    float m = CLATTN_NEG_INF;
-    float l = 0.0f;
+    float m = has_sinks ? sinks[head] : CLATTN_NEG_INF;
+    float l = has_sinks ? 1.0f : 0.0f;
 
-    for (int j0 = 0; j0 < group_end; j0 += FLASH_BK) {
+    for (int j0 = group_start; j0 < group_end; j0 += FLASH_BK) {
         barrier(CLK_LOCAL_MEM_FENCE); // the previous tile is no longer read
         for (int e = lid; e < DK * FLASH_BK; e += FLASH_BQ) {
             const int kd = e / FLASH_BK;
@@ -69,16 +75,18 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
             v_tile[vj][vd] = j0 + vj < group_end ? vh[(long)(j0 + vj) * DKP + vd] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        const int count = min(FLASH_BK, end - j0); // this row's visible keys in the tile
-        if (count > 0) {
+        const int from = max(0, start - j0);       // this row's visible keys in the tile:
+        const int count = min(FLASH_BK, end - j0); // [from, count)
+        if (count > from) {
             float s[FLASH_BK];
             float tile_max = CLATTN_NEG_INF;
-            for (int jj = 0; jj < count; jj++) {
+            for (int jj = from; jj < count; jj++) {
                 float acc = 0.0f;
                 for (int d = 0; d < DK; d++) {
                     acc = fma(q[d], k_tile[d][jj], acc);
                 }
-                s[jj] = acc * scale + (has_bias ? bias_row[j0 + jj] : 0.0f);
+                const float capped = modify_score(acc * scale, softcap, 0.0f, pos, j0 + jj);
+                s[jj] = modify_score(capped + (has_bias ? bias_row[j0 + jj] : 0.0f), 0.0f, slope, pos, j0 + jj);
                 tile_max = fmax(tile_max, s[jj]);
             }
             const float m_new = fmax(m, tile_max);
@@ -88,7 +96,7 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
             for (int d = 0; d < DK; d++) {
                 o[d] *= alpha;
             }
-            for (int jj = 0; jj < count; jj++) {
+            for (int jj = from; jj < count; jj++) {
                 const float p = exp(s[jj] - m_use);
                 l += p;
                 for (int d = 0; d < DK; d++) {
@@ -102,6 +110,9 @@ void flash(__global const float* Q, __global const float* Kt, __global const flo
     if (active) {
         __global float* out = heads_out + ((long)b * N + i) * ((long)H * DK) + (long)head * DK;
         const float inv = 1.0f / l;
+        if (want_lse) {
+            lse[(long)bh * N + i] = row_lse(m, l);
+        }
         for (int d = 0; d < DK; d++) {
             out[d] = l == 0.0f ? 0.0f : o[d] * inv;
         }

@@ -105,24 +105,29 @@ __kernel void fill_zero(__global float* buf, const long count) {
 }
 
 // Merges the splits of a decode step (decode_cpu.cl, decode_gpu.cl): partial [B, H, splits, 2+DKP]
-// holds (m, l, o) per split; heads_out [B, 1, H*DK] =
-//   sum_s o_s e^(m_s - m) / sum_s l_s e^(m_s - m),  m = max_s m_s  (zeros when every m_s is -inf or l is 0)
+// holds (m, l, o) per split; with m = max(max_s m_s, sink), l = sum_s l_s e^(m_s - m) + e^(sink - m):
+//   heads_out [B, 1, H*DK] = sum_s o_s e^(m_s - m) / l   (zeros when no split saw a key)
+//   lse [B, H] = m + log(l)                              (when want_lse; -inf when l is 0)
+// where the sink term is there only with has_sinks (the head's sink logit, a key with no value).
 // Launch: global (DK, B*H).
-__kernel void decode_combine(__global const float* partial, __global float* heads_out, const int splits) {
+__kernel void decode_combine(__global const float* partial, __global float* heads_out, const int splits,
+                             const int H, __global const float* sinks, const int has_sinks, __global float* lse,
+                             const int want_lse) {
     const int d = (int)get_global_id(0);
     const long bh = (long)get_global_id(1);
     if (d >= DK) {
         return;
     }
     const __global float* p = partial + bh * splits * (2 + DKP);
-    float m = CLATTN_NEG_INF;
+    const float sink = has_sinks ? sinks[bh % H] : CLATTN_NEG_INF;
+    float m = sink;
     for (int s = 0; s < splits; s++) {
         m = fmax(m, p[s * (2 + DKP)]);
     }
-    float out = 0.0f;
+    float l = 0.0f;
+    float o = 0.0f;
     if (m != CLATTN_NEG_INF) {
-        float l = 0.0f;
-        float o = 0.0f;
+        l = has_sinks ? exp(sink - m) : 0.0f;
         for (int s = 0; s < splits; s++) {
             const float ms = p[s * (2 + DKP)];
             if (ms == CLATTN_NEG_INF) {
@@ -132,7 +137,9 @@ __kernel void decode_combine(__global const float* partial, __global float* head
             l = fma(p[s * (2 + DKP) + 1], w, l);
             o = fma(p[s * (2 + DKP) + 2 + d], w, o);
         }
-        out = l == 0.0f ? 0.0f : o / l;
     }
-    heads_out[bh * DK + d] = out;
+    heads_out[bh * DK + d] = l == 0.0f ? 0.0f : o / l;
+    if (want_lse && d == 0) {
+        lse[bh] = row_lse(m, l);
+    }
 }

@@ -25,6 +25,8 @@ public final class AttentionInput {
     private final int[] keyValidLength;
     private final float[] attnBias;
     private final boolean returnWeights;
+    private final boolean returnLse;
+    private final boolean returnKeyMass;
 
     private AttentionInput(Builder b) {
         this.batch = Shapes.nonNegative("batch", b.batch);
@@ -43,11 +45,20 @@ public final class AttentionInput {
         this.keyValidLength = b.keyValidLength;
         this.attnBias = b.attnBias;
         this.returnWeights = b.returnWeights;
+        this.returnLse = b.returnLse;
+        this.returnKeyMass = b.returnKeyMass;
     }
 
     /** Self-attention on {@code x [batch, queryLength, D]}. */
     public static Builder builder(float[] x, int batch, int queryLength) {
         return new Builder(x, batch, queryLength);
+    }
+
+    /** A builder holding everything this call has, to change some of it. */
+    public Builder toBuilder() {
+        Builder b = new Builder(x, batch, queryLength).keyValidLength(keyValidLength).attnBias(attnBias)
+                .returnWeights(returnWeights).returnLse(returnLse).returnKeyMass(returnKeyMass);
+        return context != null ? b.context(context, contextLength) : b;
     }
 
     /** Checks every array against the layer width {@code dModel}; throws naming the argument. */
@@ -65,6 +76,9 @@ public final class AttentionInput {
         checkMasks(batch, queryLength, contextLength, keyValidLength, attnBias);
         if (returnWeights) {
             Shapes.arrayLength("weights", "[B, H, N, M]", batch, queryLength, contextLength);
+        }
+        if (returnKeyMass) {
+            Shapes.arrayLength("keyMass", "[B, H, M]", batch, contextLength);
         }
         return this;
     }
@@ -149,6 +163,16 @@ public final class AttentionInput {
         return returnWeights;
     }
 
+    /** The call asks for each row's log-sum-exp {@code lse [B, H, N]}. */
+    public boolean returnLse() {
+        return returnLse;
+    }
+
+    /** The call asks for the attention each key received, {@code key_mass [B, H, M]}. */
+    public boolean returnKeyMass() {
+        return returnKeyMass;
+    }
+
     public boolean isEmpty() {
         return batch == 0 || queryLength == 0;
     }
@@ -163,6 +187,8 @@ public final class AttentionInput {
         private int[] keyValidLength;
         private float[] attnBias;
         private boolean returnWeights;
+        private boolean returnLse;
+        private boolean returnKeyMass;
 
         private Builder(float[] x, int batch, int queryLength) {
             this.x = x;
@@ -192,6 +218,26 @@ public final class AttentionInput {
         /** Also return the attention probabilities {@code [B, H, N, M]}. */
         public Builder returnWeights(boolean returnWeights) {
             this.returnWeights = returnWeights;
+            return this;
+        }
+
+        /**
+         * Also return each row's softmax normalizer {@code lse [B, H, N]}: {@code m + log(denom)}, natural
+         * log, the sink included; −∞ for a row with no visible key and no sink. Taken from the fused
+         * path, with no N×M matrix.
+         */
+        public Builder returnLse(boolean returnLse) {
+            this.returnLse = returnLse;
+            return this;
+        }
+
+        /**
+         * Also return {@code key_mass [B, H, M]}: the sum over query rows of the probability each key
+         * received (KV-cache eviction: H2O, SnapKV). Computed without an N×M matrix by a second pass
+         * over the keys that recomputes the scores (about one more attention pass).
+         */
+        public Builder returnKeyMass(boolean returnKeyMass) {
+            this.returnKeyMass = returnKeyMass;
             return this;
         }
 

@@ -27,6 +27,8 @@ public final class ProjectedInput {
     private final int[] keyValidLength;
     private final float[] attnBias;
     private final boolean returnWeights;
+    private final boolean returnLse;
+    private final boolean returnKeyMass;
 
     private ProjectedInput(Builder b) {
         this.batch = Shapes.nonNegative("batch", b.batch);
@@ -38,6 +40,8 @@ public final class ProjectedInput {
         this.keyValidLength = b.keyValidLength;
         this.attnBias = b.attnBias;
         this.returnWeights = b.returnWeights;
+        this.returnLse = b.returnLse;
+        this.returnKeyMass = b.returnKeyMass;
     }
 
     /** Queries {@code q [batch, queryLength, H, dk]}, keys and values {@code [batch, keyLength, Hkv, dk]}. */
@@ -101,6 +105,16 @@ public final class ProjectedInput {
         return returnWeights;
     }
 
+    /** The call asks for each row's log-sum-exp {@code lse [B, H, N]}. */
+    public boolean returnLse() {
+        return returnLse;
+    }
+
+    /** The call asks for the attention each key received, {@code key_mass [B, H, M]}. */
+    public boolean returnKeyMass() {
+        return returnKeyMass;
+    }
+
     public boolean isEmpty() {
         return batch == 0 || queryLength == 0;
     }
@@ -116,6 +130,8 @@ public final class ProjectedInput {
         private int[] keyValidLength;
         private float[] attnBias;
         private boolean returnWeights;
+        private boolean returnLse;
+        private boolean returnKeyMass;
 
         private Builder(float[] q, float[] k, float[] v, int batch, int queryLength, int keyLength) {
             this.q = q;
@@ -141,6 +157,26 @@ public final class ProjectedInput {
         /** Also return the attention probabilities {@code [B, H, N, M]}. */
         public Builder returnWeights(boolean returnWeights) {
             this.returnWeights = returnWeights;
+            return this;
+        }
+
+        /**
+         * Also return each row's softmax normalizer {@code lse [B, H, N]}: {@code m + log(denom)}, natural
+         * log, the sink included; −∞ for a row with no visible key and no sink. Taken from the fused
+         * path, with no N×M matrix.
+         */
+        public Builder returnLse(boolean returnLse) {
+            this.returnLse = returnLse;
+            return this;
+        }
+
+        /**
+         * Also return {@code key_mass [B, H, M]}: the sum over query rows of the probability each key
+         * received (KV-cache eviction: H2O, SnapKV). Computed without an N×M matrix by a second pass
+         * over the keys that recomputes the scores (about one more attention pass).
+         */
+        public Builder returnKeyMass(boolean returnKeyMass) {
+            this.returnKeyMass = returnKeyMass;
             return this;
         }
 

@@ -29,11 +29,12 @@ import org.junit.jupiter.api.Assumptions;
  * that reason, except under {@code CI=true}, where they fail.
  */
 public record ConformanceCase(String name, List<String> features, AttentionWeights weights, AttentionOptions options,
-                              AttentionInput input, float[] headsOut, float[] out, float[] weightsExpected) {
+                              AttentionInput input, float[] headsOut, float[] out, float[] weightsExpected,
+                              float[] lse, float[] keyMass) {
 
-    /** The decoder-era features this build implements (issue 8: grouped-query heads and RoPE). */
+    /** The decoder-era features this build implements: all of them. */
     public static final Set<String> SUPPORTED_V2 = Set.of("gqa", "mqa", "rope", "rope_partial", "causal", "cross",
-            "padding");
+            "padding", "window", "softcap", "alibi", "sinks");
 
     private static Path folder() {
         return Paths.get(System.getProperty("clattn.conformance.dir", "../shared/conformance")).toAbsolutePath()
@@ -122,7 +123,16 @@ public record ConformanceCase(String name, List<String> features, AttentionWeigh
             int dims = e.get("rope_dim") instanceof Number r ? r.intValue() : 0;
             options = options.withRope(new Rope(theta.doubleValue(), dims, Rope.Style.parse((String) e.get("rope_style"))));
         }
+        int left = e.get("window_left") instanceof Number l ? l.intValue() : -1;
+        int right = e.get("window_right") instanceof Number r ? r.intValue() : -1;
+        if (left >= 0 || right >= 0) {
+            options = options.withWindow(left, right);
+        }
+        if (e.get("softcap") instanceof Number cap) {
+            options = options.withSoftcap(cap.doubleValue());
+        }
         Path c = dir.resolve(name);
+        options = options.withAlibiSlopes(floats(c, "alibi_slopes")).withSinks(floats(c, "sinks"));
         NpyArray x = npy(c, "x");
         int b = (int) x.dim(0);
         int n = (int) x.dim(1);
@@ -144,9 +154,12 @@ public record ConformanceCase(String name, List<String> features, AttentionWeigh
             in.keyValidLength(valid.ints());
         }
         in.attnBias(floats(c, "attn_bias"));
+        float[] lse = floats(c, "lse");
+        float[] keyMass = floats(c, "key_mass");
+        in.returnLse(lse != null).returnKeyMass(keyMass != null);
         List<String> features = (List<String>) e.getOrDefault("features", List.of());
         return new ConformanceCase(name, features, w, options, in.build(), npy(c, "heads_out").floats(),
-                floats(c, "out"), floats(c, "weights"));
+                floats(c, "out"), floats(c, "weights"), lse, keyMass);
     }
 
     /** The case as a problem (layer, options, call), for the float64 reference and the paths. */
@@ -156,7 +169,7 @@ public record ConformanceCase(String name, List<String> features, AttentionWeigh
 
     /**
      * {@code got} against the case's stored float64-made outputs: heads_out, out (and that there is
-     * none without w_o), and the weights when the call returned them.
+     * none without w_o), and the weights, lse and key mass when the call returned them.
      */
     public Verdict check(AttentionOutput got) {
         List<Comparison> checks = new ArrayList<>();
@@ -168,6 +181,12 @@ public record ConformanceCase(String name, List<String> features, AttentionWeigh
         }
         if (weightsExpected != null && got.weights() != null) {
             checks.add(Tolerance.weights(name + " weights", got.weights(), Tensors.widen(weightsExpected)));
+        }
+        if (lse != null && got.lse() != null) {
+            checks.add(Tolerance.lse(name + " lse", got.lse(), Tensors.widen(lse)));
+        }
+        if (keyMass != null && got.keyMass() != null) {
+            checks.add(Tolerance.outputs(name + " key_mass", got.keyMass(), Tensors.widen(keyMass)));
         }
         return new Verdict(name, got.path(), checks);
     }

@@ -80,22 +80,66 @@ class KvCacheTest {
     @ParameterizedTest(name = "{0} H={1} Hkv={2} rope={3}")
     @MethodSource("shapes")
     void chunkedPrefillThenDecodeEqualsOneFullForward(String spec, int heads, int kvHeads, boolean rope) {
-        int batch = 3;
-        int total = 45;
         SplittableRandom r = new SplittableRandom(heads * 31L + kvHeads + (rope ? 7 : 0));
-        Problem p = layer(11 + heads + kvHeads, heads, kvHeads, rope, batch, total);
-        // each sequence's own length: prompt (prefilled in chunks) + generated (decoded one by one)
-        int[] lengths = {total, 30, 37};
-        int[] prompt = {20, 9, 31};
+        Problem p = layer(11 + heads + kvHeads, heads, kvHeads, rope, 3, 45);
+        prefillThenDecode(spec, p, new int[] {45, 30, 37}, new int[] {20, 9, 31}, r, 12, 64,
+                spec + " H=" + heads + " Hkv=" + kvHeads + " rope=" + rope);
+    }
+
+    static Stream<Arguments> modifiers() {
+        List<Arguments> all = new ArrayList<>();
+        for (String spec : devices()) {
+            all.add(Arguments.of(spec, "window"));
+            all.add(Arguments.of(spec, "window+sinks+alibi"));
+            all.add(Arguments.of(spec, "softcap+sinks"));
+        }
+        return all.stream();
+    }
+
+    /**
+     * The score modifiers in cache steps: contexts of several hundred keys, so that a decode step's
+     * keys are split across work-items (a window's keys, not the whole cache), against one full
+     * forward call.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("modifiers")
+    void modifiersInCacheStepsEqualOneFullForward(String spec, String mods) {
+        Problem base = layer(77, 8, 2, true, 3, 600);
+        AttentionOptions o = base.options();
+        if (mods.contains("window")) {
+            o = o.withWindow(200, -1);
+        }
+        if (mods.contains("sinks")) {
+            o = o.withSinks(new float[] {0.5f, -1f, 2f, 0f, -3f, 1f, 0.25f, -0.5f});
+        }
+        if (mods.contains("alibi")) {
+            o = o.withAlibiSlopes(AttentionOptions.standardAlibiSlopes(8));
+        }
+        if (mods.contains("softcap")) {
+            o = o.withSoftcap(2.5);
+        }
+        Problem p = Problem.of(base + " " + mods, base.weights(), o, base.input());
+        prefillThenDecode(spec, p, new int[] {600, 460, 600}, new int[] {590, 450, 597}, new SplittableRandom(3), 96,
+                640, spec + " " + mods);
+    }
+
+    /**
+     * Prefills each sequence's prompt in ragged chunks of random sizes (at most {@code maxChunk}),
+     * then decodes one token at a time until each reaches its length, and compares every row's
+     * output with one forward call over the whole sequences.
+     */
+    private static void prefillThenDecode(String spec, Problem p, int[] lengths, int[] prompt, SplittableRandom r,
+                                          int maxChunk, int capacity, String label) {
+        int batch = p.batch();
+        int total = p.queryLength();
         AttentionInput full = AttentionInput.builder(p.input().x(), batch, total).keyValidLength(lengths).build();
         Float64Attention.Result want = Float64Attention.compute(p.weights(), p.options(), full);
         try (Attention layer = Attention.open(p.weights(), p.options(), device(spec));
-             KvCache cache = layer.openCache(batch, 64)) {
+             KvCache cache = layer.openCache(batch, capacity)) {
             float[] got = new float[batch * total * D];
             int[] done = new int[batch];
-            // prefill: ragged chunks of random sizes until every prompt is in
             while (!allReached(done, prompt)) {
-                int chunk = 1 + r.nextInt(12);
+                int chunk = 1 + r.nextInt(maxChunk);
                 int[] counts = new int[batch];
                 for (int b = 0; b < batch; b++) {
                     counts[b] = Math.min(prompt[b] - done[b], r.nextInt(chunk + 1));
@@ -118,7 +162,7 @@ class KvCacheTest {
             }
             assertThat(cache.lengths()).containsExactly(lengths);
             assertThat(cache.path()).startsWith(spec.startsWith("opencl") ? "opencl" : "java");
-            compareRows(spec + " H=" + heads + " Hkv=" + kvHeads + " rope=" + rope, got, want, lengths, total);
+            compareRows(label, got, want, lengths, total);
         }
     }
 

@@ -35,11 +35,14 @@ class SoakTest {
         long beforeBytes = Cl.liveBufferBytes();
         SplittableRandom r = new SplittableRandom(42);
         try (Attention a = Attention.open(layer.weights(), layer.options(), TestDevices.bySpec(spec))) {
-            // The largest shape first, on both OpenCL paths, fixes the workspace size.
+            // The largest shape first, on both OpenCL paths with every statistic, and one query per
+            // sequence (the decode kernels' buffer), fixes the workspace size.
             for (boolean weights : new boolean[] {true, false}) { // the staged and the fused path
                 a.forward(AttentionInput.builder(layer.input().x(), 2, MAX_N).keyValidLength(new int[] {MAX_N, 1})
-                        .returnWeights(weights).build());
+                        .returnWeights(weights).returnLse(true).returnKeyMass(true).build());
             }
+            a.forward(AttentionInput.builder(Tensors.uniform(r, 2 * 16, 1), 2, 1).returnLse(true).returnKeyMass(true)
+                    .build());
             int warmObjects = Cl.liveObjects();
             long warmDeviceBytes = Cl.liveBufferBytes();
             long warmHeap = usedHeapAfterGc();
@@ -47,7 +50,8 @@ class SoakTest {
                 int b = 1 + r.nextInt(2);
                 int n = 1 + r.nextInt(MAX_N);
                 float[] x = Tensors.uniform(r, b * n * 16, 1);
-                AttentionInput.Builder in = AttentionInput.builder(x, b, n).returnWeights(r.nextInt(4) == 0);
+                AttentionInput.Builder in = AttentionInput.builder(x, b, n).returnWeights(r.nextInt(4) == 0)
+                        .returnLse(r.nextInt(3) == 0).returnKeyMass(r.nextInt(3) == 0);
                 if (r.nextBoolean()) {
                     int[] valid = new int[b];
                     for (int i = 0; i < b; i++) {

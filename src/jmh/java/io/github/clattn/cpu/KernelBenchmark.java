@@ -87,7 +87,7 @@ public class KernelBenchmark {
         expOut = new float[EXP_COUNT];
         KeyValues kv = new KeyValues(kernels, 1, 1, DK, LONG_KEYS, kt, v);
         block = new AttentionPass(kernels, AttentionPass.Queries.forward(1, QUERIES, LONG_KEYS, 1, q, null, false,
-                0.125f), kv, null, 0, new float[QUERIES * DK], null, 0);
+                0.125f, AttentionPass.Modifiers.NONE), kv, null, 0, new float[QUERIES * DK], null, 0, null);
     }
 
 

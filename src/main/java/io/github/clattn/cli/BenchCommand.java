@@ -60,6 +60,21 @@ final class BenchCommand extends CliCommand {
     Double ropeTheta;
     @Option(names = "--causal", description = "Causal mask (FLOPs still counted in full).")
     boolean causal;
+    @Option(names = "--window-left", paramLabel = "L",
+            description = "Sliding window: a query at p sees keys j >= p - L (FLOPs still counted in full).")
+    Integer windowLeft;
+    @Option(names = "--window-right", paramLabel = "R", description = "Sliding window: a query at p sees keys j <= p + R.")
+    Integer windowRight;
+    @Option(names = "--softcap", paramLabel = "C", description = "Logit softcap C*tanh(s/C).")
+    Double softcap;
+    @Option(names = "--alibi", description = "ALiBi with the standard slopes.")
+    boolean alibi;
+    @Option(names = "--sinks", description = "An attention sink per head (random logits from --seed).")
+    boolean sinks;
+    @Option(names = "--lse", description = "The calls also return each row's log-sum-exp.")
+    boolean lse;
+    @Option(names = "--key-mass", description = "The calls also return key_mass (a second pass over the keys).")
+    boolean keyMass;
     @Option(names = "--output-projection", negatable = true,
             description = "Include the output projection W_O (and its FLOPs; default: off, on with --decode or "
                     + "--prefill-chunk).")
@@ -119,7 +134,8 @@ final class BenchCommand extends CliCommand {
             Integer cross = contextLen == null ? null : contextLen.get(0);
             List<BenchRunner.Size> sizes = BenchRunner.sizes(seq, cross);
             BenchRunner.Settings settings = new BenchRunner.Settings(batch, dModel(), heads(), kvHeads, ropeTheta, causal,
-                    Boolean.TRUE.equals(outputProjection), cross, warmup, warmupMillis, iterations, seed, checkRows);
+                    Boolean.TRUE.equals(outputProjection), cross, warmup, warmupMillis, iterations, seed, checkRows,
+                    extras());
             Progress progress = new Progress(err(), Progress.stderrIsTerminal(),
                     devices.size() * sizes.size() * (1 + warmup + iterations));
             BenchReport report = new BenchReport(settings, format.json ? BenchReport.Format.JSON
@@ -143,6 +159,10 @@ final class BenchCommand extends CliCommand {
         }
     }
 
+    private BenchFeatures extras() {
+        return BenchFeatures.of(windowLeft, windowRight, softcap, alibi, sinks, lse, keyMass);
+    }
+
     private int dModel() {
         return dModel != null ? dModel : decode || prefillChunk != null ? 4096 : 256;
     }
@@ -159,6 +179,10 @@ final class BenchCommand extends CliCommand {
         if (plot != null || format.csv) {
             throw new UsageException((plot != null ? "--plot" : "--csv") + ": not available with --decode or "
                     + "--prefill-chunk (use --json)");
+        }
+        if (lse || keyMass) {
+            throw new UsageException((lse ? "--lse" : "--key-mass") + ": not available with --decode or "
+                    + "--prefill-chunk (cache steps return heads_out and out only)");
         }
         int d = dModel();
         int h = heads();
@@ -189,7 +213,7 @@ final class BenchCommand extends CliCommand {
         }
         DecodeBench.Settings settings = new DecodeBench.Settings(batch, d, h, hkv, d / h, theta,
                 outputProjection == null || outputProjection, contexts, prefillChunk, warmup, warmupMillis, iterations,
-                seed);
+                seed, extras());
         List<Device> devices = devices();
         Progress progress = new Progress(err(), Progress.stderrIsTerminal(), devices.size() * contexts.size() * iterations);
         progress.label("measuring the memory bandwidth (STREAM triad)");

@@ -52,7 +52,8 @@ final class BenchReport {
                 settings.contextLen() == null ? "self-attention (M = N)"
                         : "cross-attention (M = " + settings.contextLen() + ")",
                 settings.causal() ? "causal" : "not causal",
-                settings.ropeTheta() == null ? "" : String.format(Locale.ROOT, ", RoPE theta %.0f", settings.ropeTheta()),
+                (settings.ropeTheta() == null ? "" : String.format(Locale.ROOT, ", RoPE theta %.0f", settings.ropeTheta()))
+                        + settings.extras().describe(),
                 settings.outputProjection() ? ", with output projection" : "");
         int warmup = settings.warmup();
         out.printf(Locale.ROOT, "timing: first call, then warm-up calls (at least %d and %d ms, until the last %d agree "

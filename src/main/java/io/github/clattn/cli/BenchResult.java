@@ -48,6 +48,7 @@ record BenchResult(Device device, BenchRunner.Size size, BenchRunner.Settings se
         m.put("head_dim", headDim());
         m.put("rope_theta", settings.ropeTheta());
         m.put("causal", causal);
+        settings.extras().putJson(m);
         m.put("output_projection", outputProjection);
         m.put("median_ms", failed() ? null : Json.round(medianMs, 5));
         m.put("min_ms", failed() ? null : Json.round(minMs, 5));

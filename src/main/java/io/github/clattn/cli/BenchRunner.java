@@ -1,6 +1,7 @@
 package io.github.clattn.cli;
 
 import io.github.clattn.Attention;
+import io.github.clattn.AttentionInput;
 import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.AttentionWeights;
@@ -36,7 +37,7 @@ final class BenchRunner {
     /** What to measure: the layer's shape and features, and how to time it. */
     record Settings(int batch, int dModel, int heads, int kvHeads, Double ropeTheta, boolean causal,
                     boolean outputProjection, Integer contextLen, int warmup, long warmupMillis, int iterations, long seed,
-                    int checkRows) {
+                    int checkRows, BenchFeatures extras) {
         int headDim() {
             return dModel / heads;
         }
@@ -80,11 +81,13 @@ final class BenchRunner {
                     .kvHeads(settings.kvHeads()).with(settings.features()).with(Feature.CROSS).build().weights();
         }
         Problem p = b.layer(layer).build();
-        if (settings.ropeTheta() == null) {
-            return p;
+        AttentionOptions o = settings.extras().apply(p.options(), settings.heads(), settings.seed());
+        if (settings.ropeTheta() != null) {
+            o = o.withRope(new Rope(settings.ropeTheta(), 0, Rope.Style.NEOX));
         }
-        return Problem.of(p.toString(), p.weights(),
-                p.options().withRope(new Rope(settings.ropeTheta(), 0, Rope.Style.NEOX)), p.input());
+        AttentionInput in = p.input().toBuilder().returnLse(settings.extras().lse())
+                .returnKeyMass(settings.extras().keyMass()).build();
+        return Problem.of(p.toString(), p.weights(), o, in);
     }
 
     /** Measures every size on {@code device}, handing each point to {@code listener}. */

@@ -47,13 +47,13 @@ final class DecodeBench {
     /** The layer and the timing. */
     record Settings(int batch, int dModel, int heads, int kvHeads, int headDim, Double ropeTheta,
                     boolean outputProjection, List<Integer> contexts, Integer prefillChunk, int warmup,
-                    long warmupMillis, int iterations, long seed) {
+                    long warmupMillis, int iterations, long seed, BenchFeatures extras) {
         String mode() {
             return prefillChunk == null ? "decode" : "prefill";
         }
 
         AttentionOptions options() {
-            AttentionOptions o = AttentionOptions.causal(true);
+            AttentionOptions o = extras.apply(AttentionOptions.causal(true), heads, seed);
             return ropeTheta == null ? o : o.withRope(new Rope(ropeTheta, 0, Rope.Style.NEOX));
         }
 
@@ -93,7 +93,7 @@ final class DecodeBench {
         }
 
         long bytesPerStep() {
-            return settings.weightBytes() + settings.cacheBytes(contextLen);
+            return settings.weightBytes() + settings.cacheBytes(settings.extras().keysSeen(contextLen));
         }
 
         double gbPerSecond() {
@@ -113,6 +113,7 @@ final class DecodeBench {
             m.put("head_dim", s.headDim());
             m.put("rope_theta", s.ropeTheta());
             m.put("output_projection", s.outputProjection());
+            s.extras().putJson(m);
             m.put("context_len", contextLen);
             m.put("prefill_chunk", s.prefillChunk());
             m.put("median_ms", failed() ? null : Json.round(medianMs, 5));
@@ -335,7 +336,7 @@ final class DecodeBench {
                 s.prefillChunk() == null ? "decode" : "prefill-chunk " + s.prefillChunk(), s.batch(), s.dModel(),
                 s.heads(), s.headDim(), s.kvHeads(), s.ropeTheta() == null ? "no RoPE"
                         : String.format(Locale.ROOT, "RoPE theta %.0f", s.ropeTheta()),
-                s.outputProjection() ? ", output projection" : "",
+                (s.outputProjection() ? ", output projection" : "") + s.extras().describe(),
                 s.prefillChunk() == null ? "" : "; each point prefills the whole prompt");
         out.printf(Locale.ROOT, "memory bandwidth (STREAM triad over 3 x 128 MiB, %d threads): %.1f GB/s%n",
                 Runtime.getRuntime().availableProcessors(), bound);

@@ -75,6 +75,21 @@ final class RunCommand extends CliCommand {
     @Option(names = "--rope-style", paramLabel = "neox|gptj",
             description = "RoPE channel pairs: neox (c, c + R/2; default) or gptj (2c, 2c + 1). Needs --rope-theta.")
     String ropeStyle;
+    @Option(names = "--window-left", paramLabel = "L", description = "Sliding window: query at p sees keys j >= p - L "
+            + "(Mistral: W - 1 with --causal; default -1, no limit).")
+    Integer windowLeft;
+    @Option(names = "--window-right", paramLabel = "R",
+            description = "Sliding window: query at p sees keys j <= p + R (default -1, no limit).")
+    Integer windowRight;
+    @Option(names = "--softcap", paramLabel = "C", description = "Logit softcap: s = C*tanh(s/C) after the scale (Gemma 2: 50).")
+    Double softcap;
+    @Option(names = "--alibi-slopes", paramLabel = "S.npy", description = "ALiBi: float32 [H] slopes, s -= S[h]*|p - j|.")
+    Path alibiSlopes;
+    @Option(names = "--alibi", description = "ALiBi with the paper's standard slopes for H heads.")
+    boolean alibi;
+    @Option(names = "--sinks", paramLabel = "K.npy",
+            description = "Attention sinks: float32 [H] logits in each head's softmax denominator (gpt-oss).")
+    Path sinks;
     @Option(names = "--device", paramLabel = "SPEC", defaultValue = "auto",
             description = "cpu (Java path), opencl, opencl:I, or part of a device name; default: ${DEFAULT-VALUE} "
                     + "(the best OpenCL device, else the Java path).")
@@ -87,6 +102,12 @@ final class RunCommand extends CliCommand {
     Path weightsOut;
     @Option(names = "--weights-png", paramLabel = "IMG.png", description = "Draws the weights of batch row 0 as heat maps, one panel per head.")
     Path weightsPng;
+    @Option(names = "--lse-out", paramLabel = "LSE.npy",
+            description = "Receives each row's log-sum-exp [B,H,N] (natural log, sink included; -inf: no key).")
+    Path lseOut;
+    @Option(names = "--key-mass-out", paramLabel = "KM.npy",
+            description = "Receives the attention each key received, summed over the rows [B,H,M].")
+    Path keyMassOut;
 
     @Override
     int execute() throws Exception {
@@ -95,6 +116,8 @@ final class RunCommand extends CliCommand {
             outputs.reserve("--heads-out", headsOut);
             outputs.reserve("--weights-out", weightsOut);
             outputs.reserve("--weights-png", weightsPng);
+            outputs.reserve("--lse-out", lseOut);
+            outputs.reserve("--key-mass-out", keyMassOut);
             if (weightsPng != null) {
                 OutputFiles.requireExtension("--weights-png", weightsPng, "png");
             }
@@ -128,6 +151,14 @@ final class RunCommand extends CliCommand {
             if (weightsOut != null) {
                 outputs.write("--weights-out", weightsOut, s -> Npy.write(s, result.weights(), b, h, n, m));
                 wrote.add(describe(weightsOut, "weights", new long[] {b, h, n, m}));
+            }
+            if (lseOut != null) {
+                outputs.write("--lse-out", lseOut, s -> Npy.write(s, result.lse(), b, h, n));
+                wrote.add(describe(lseOut, "lse", new long[] {b, h, n}));
+            }
+            if (keyMassOut != null) {
+                outputs.write("--key-mass-out", keyMassOut, s -> Npy.write(s, result.keyMass(), b, h, m));
+                wrote.add(describe(keyMassOut, "key_mass", new long[] {b, h, m}));
             }
             if (weightsPng != null) {
                 outputs.write("--weights-png", weightsPng, s -> Charts.writeWeightsGrid(result.weights(), h, n, m, s));
@@ -254,14 +285,63 @@ final class RunCommand extends CliCommand {
                 .projectionBiases(floats(bqIn), floats(bkIn), floats(bvIn))
                 .outputProjection(floats(woIn), floats(boIn))
                 .build();
-        p.options = new AttentionOptions(causal, scale == null ? Double.NaN : scale).withRope(rope);
+        p.options = modifiers(new AttentionOptions(causal, scale == null ? Double.NaN : scale).withRope(rope));
+        if (keyMassOut != null && (long) b * heads * m > Integer.MAX_VALUE - 8) {
+            throw new UsageException("--key-mass-out: key_mass [B, H, M] = [" + b + ", " + heads + ", " + m
+                    + "] is more than one Java array holds; leave the option out or split the batch");
+        }
         AttentionInput.Builder in = AttentionInput.builder(xIn.floats(), b, n).keyValidLength(valid)
-                .attnBias(floats(biasIn)).returnWeights(wantWeights);
+                .attnBias(floats(biasIn)).returnWeights(wantWeights).returnLse(lseOut != null)
+                .returnKeyMass(keyMassOut != null);
         if (ctxIn != null) {
             in.context(ctxIn.floats(), m);
         }
         p.input = in.build().validate(d);
         return p;
+    }
+
+    /** {@code options} with the window, softcap, ALiBi and sinks the options ask for, each checked. */
+    private AttentionOptions modifiers(AttentionOptions options) {
+        AttentionOptions o = options;
+        if (windowLeft != null || windowRight != null) {
+            int left = windowLeft == null ? -1 : windowLeft;
+            int right = windowRight == null ? -1 : windowRight;
+            if (left < -1 || right < -1) {
+                throw new UsageException((left < -1 ? "--window-left " + left : "--window-right " + right)
+                        + ": expected a number of keys >= 0, or -1 for no limit");
+            }
+            o = o.withWindow(left, right);
+        }
+        if (softcap != null) {
+            if (!(softcap > 0) || softcap.isInfinite()) {
+                throw new UsageException("--softcap: expected a finite number > 0, got " + softcap);
+            }
+            o = o.withSoftcap(softcap);
+        }
+        if (alibi && alibiSlopes != null) {
+            throw new UsageException("--alibi: give either --alibi (standard slopes) or --alibi-slopes FILE, not both");
+        }
+        if (alibi) {
+            o = o.withAlibiSlopes(AttentionOptions.standardAlibiSlopes(heads));
+        }
+        o = o.withAlibiSlopes(alibiSlopes != null ? perHead("--alibi-slopes", alibiSlopes, "slope") : o.alibiSlopes());
+        if (sinks != null) {
+            o = o.withSinks(perHead("--sinks", sinks, "sink logit"));
+        }
+        return o;
+    }
+
+    /** A float32 [H] file of finite values. */
+    private float[] perHead(String option, Path file, String what) {
+        NpyInput in = NpyInput.read(option, file).requireShape(new long[] {heads}, "[H]", "H = " + heads
+                + " from --heads");
+        float[] values = in.floats();
+        for (int h = 0; h < values.length; h++) {
+            if (!Float.isFinite(values[h])) {
+                throw in.problem("the " + what + " of head " + h + " is " + values[h] + ", expected a finite number");
+            }
+        }
+        return values;
     }
 
     /** The RoPE the options ask for, or null; checks the options that need --rope-theta. */

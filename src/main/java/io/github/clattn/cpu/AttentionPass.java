@@ -11,15 +11,19 @@ import java.util.Arrays;
  * <pre>
  *   Q [B*N, H*dk]   K/V as {@link KeyValues} (Hkv heads, a capacity per sequence)   heads_out [B*N, H*dk]
  *   query head h reads K/V head g = kvHead(h) ({@link Heads})
- *   query i of batch b sits at position queryStart[b] + i and sees the keys [0, end_i),
- *       end_i = min(keyLength[b], queryStart[b] + i + 1 if causal), 0 for rows i >= rows[b]
- *       (non-decreasing in i)
+ *   query i of batch b sits at position p_i = queryStart[b] + i and sees the keys [start_i, end_i),
+ *       start_i = max(0, p_i - windowLeft) with a left window, else 0
+ *       end_i = min(keyLength[b], p_i + 1 if causal, p_i + windowRight + 1 with a right window);
+ *       nothing for rows i >= rows[b]; both non-decreasing in i, so key blocks before the first
+ *       row's window are never visited
  *   per key block [j0, j0+KB), per group of up to 8 queries:
- *       s = scale·q·kᵀ + bias;  s_j = -∞ for j >= end_i                     (scores, biasMaskMax)
+ *       s = scale·q·kᵀ; softcap C·tanh(s/C); + bias; - slope_h·|p_i - j|     (scores, softcapAlibi)
+ *       s_j = -∞ outside [start_i, end_i)                                   (biasMaskMax)
  *       m' = max(m, max_j s_j);  p_j = exp(s_j - m');  α = exp(m - m')       (expAndSum)
- *       l = α·l + Σ_j p_j;  o = α·o + Σ_{j < end_i} p_j·v_j;  m = m'          (scale, weightedValues)
- *       (l is kept as one partial sum per vector lane and added up once at the end)
- *   heads_out_i = o / l, or 0 when l = 0 (no visible key, or all scores -∞)
+ *       l = α·l + Σ_j p_j;  o = α·o + Σ_{visible j} p_j·v_j;  m = m'          (scale, weightedValues)
+ *       (l is kept as one partial sum per vector lane and added up once at the end; a sink starts
+ *       the row at m = sink_h, l = 1)
+ *   heads_out_i = o / l, or 0 when l = 0 (no visible key, or all scores -∞);  lse_i = m + log l
  * </pre>
  *
  * A forward call has queryStart = M - N, keyLength = min(M, keyValidLength[b]), rows = N; a cache
@@ -41,19 +45,53 @@ final class AttentionPass {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /**
+     * The score modifiers of a call (see {@link io.github.clattn.AttentionOptions}): a sliding
+     * window, softcap, ALiBi slopes and sink logits per head, any of them absent.
+     */
+    record Modifiers(int windowLeft, int windowRight, float softcap, float[] alibi, float[] sinks) {
+        static final Modifiers NONE = new Modifiers(-1, -1, 0, null, null);
+
+        static Modifiers of(io.github.clattn.AttentionOptions o) {
+            return new Modifiers(o.windowLeft(), o.windowRight(), (float) o.softcap(), o.alibiSlopes(), o.sinks());
+        }
+
+        boolean scoresChanged() {
+            return softcap > 0 || alibi != null;
+        }
+
+        float slope(int head) {
+            return alibi == null ? 0f : alibi[head];
+        }
+    }
+
     /** Where the queries are and what each may see. */
     record Queries(int batch, int n, int heads, float[] q, int[] queryStart, int[] keyLength, int[] rows,
-                   boolean causal, float scale) {
-        /** The keys query {@code i} of batch row {@code b} sees: the prefix {@code [0, end)}. */
+                   boolean causal, float scale, Modifiers modifiers) {
+        /** Position of query {@code i} of batch row {@code b}. */
+        long position(int b, int i) {
+            return (long) queryStart[b] + i;
+        }
+
+        /** The first key query {@code i} of batch row {@code b} sees (the window's left edge). */
+        int firstKey(int b, int i) {
+            int left = modifiers.windowLeft();
+            return left < 0 || i >= rows[b] ? 0 : (int) Math.max(0, position(b, i) - left);
+        }
+
+        /** The end of the keys query {@code i} of batch row {@code b} sees: they are {@code [firstKey, end)}. */
         int visibleKeys(int b, int i) {
             if (i >= rows[b]) {
                 return 0;
             }
             long end = keyLength[b];
             if (causal) {
-                end = Math.min(end, (long) queryStart[b] + i + 1);
+                end = Math.min(end, position(b, i) + 1);
             }
-            return (int) Math.max(end, 0);
+            if (modifiers.windowRight() >= 0) {
+                end = Math.min(end, position(b, i) + modifiers.windowRight() + 1);
+            }
+            return (int) Math.max(end, firstKey(b, i));
         }
 
         int maxKeys() {
@@ -66,7 +104,7 @@ final class AttentionPass {
 
         /** A forward call's: positions M - N, every row, keys up to min(M, valid length). */
         static Queries forward(int batch, int n, int m, int heads, float[] q, int[] validLength, boolean causal,
-                               float scale) {
+                               float scale, Modifiers modifiers) {
             int[] start = new int[batch];
             int[] keys = new int[batch];
             int[] rows = new int[batch];
@@ -75,7 +113,7 @@ final class AttentionPass {
                 keys[b] = validLength == null ? m : Math.min(m, validLength[b]);
                 rows[b] = n;
             }
-            return new Queries(batch, n, heads, q, start, keys, rows, causal, scale);
+            return new Queries(batch, n, heads, q, start, keys, rows, causal, scale, modifiers);
         }
     }
 
@@ -98,13 +136,14 @@ final class AttentionPass {
     private final float[] headsOut;
     private final float[] weights;
     private final int weightColumns;
+    private final float[] lse;
 
     /**
-     * {@code bias [N, biasColumns]} and {@code weights [B, H, N, weightColumns]} may be null (the
-     * weights only when not requested).
+     * {@code bias [N, biasColumns]}, {@code weights [B, H, N, weightColumns]} and {@code lse [B, H, N]}
+     * may be null (the weights and lse when not requested).
      */
     AttentionPass(Kernels kernels, Queries queries, KeyValues kv, float[] bias, int biasColumns, float[] headsOut,
-                  float[] weights, int weightColumns) {
+                  float[] weights, int weightColumns, float[] lse) {
         this.kernels = kernels;
         this.queries = queries;
         this.kv = kv;
@@ -130,6 +169,7 @@ final class AttentionPass {
         this.headsOut = headsOut;
         this.weights = weights;
         this.weightColumns = weightColumns;
+        this.lse = lse;
     }
 
     int tasks() {
@@ -154,6 +194,7 @@ final class AttentionPass {
             return;
         }
         final int lds = keyBlock;
+        final Modifiers mod = queries.modifiers();
 
         Scratch sc = SCRATCH.get();
         final int scoresLength = Kernels.ROW_BLOCK * lds;
@@ -163,13 +204,22 @@ final class AttentionPass {
         final float[] runningMax = sc.runningMax;
         final float[] runningSum = sc.runningSum; // lanes() partial sums per query
         final int lanes = kernels.lanes();
+        final int[] start = sc.start;
         final int[] end = sc.end;
+        final int[] from = sc.from;
         final int[] live = sc.live;
         for (int r = 0; r < rows; r++) {
+            start[r] = queries.firstKey(b, i0 + r);
             end[r] = queries.visibleKeys(b, i0 + r);
         }
-        Arrays.fill(runningMax, 0, rows, Float.NEGATIVE_INFINITY);
+        // a sink starts every row's softmax as one more logit with no value: m = sink, l = 1
+        Arrays.fill(runningMax, 0, rows, mod.sinks() == null ? Float.NEGATIVE_INFINITY : mod.sinks()[h]);
         Arrays.fill(runningSum, 0, rows * lanes, 0f);
+        if (mod.sinks() != null) {
+            for (int r = 0; r < rows; r++) {
+                runningSum[r * lanes] = 1f;
+            }
+        }
         Arrays.fill(o, 0, rows * dkPad, 0f);
 
         final int kvHead = Heads.kvHead(h, heads, kv.kvHeads);
@@ -181,27 +231,44 @@ final class AttentionPass {
         final float[] kt = kv.kt;
         final float[] v = kv.v;
         final float scale = queries.scale();
+        final float slope = mod.slope(h);
         final int keyStep = kernels.keyStep();
         final int maxEnd = end[rows - 1];
+        // keys before the first row's window are never visited
         int first = 0;
-        for (int j0 = 0; j0 < maxEnd; j0 += keyBlock) {
+        for (int j0 = start[0] / keyStep * keyStep; j0 < maxEnd; j0 += keyBlock) {
             while (end[first] <= j0) {
                 first++; // this query sees no key from j0 on
             }
-            for (int g = first; g < rows; g += Kernels.ROW_BLOCK) {
-                final int groupRows = Math.min(Kernels.ROW_BLOCK, rows - g);
+            int last = rows;
+            while (last > first && start[last - 1] >= j0 + keyBlock) {
+                last--; // these queries' windows begin after this block
+            }
+            for (int g = first; g < last; g += Kernels.ROW_BLOCK) {
+                final int groupRows = Math.min(Kernels.ROW_BLOCK, last - g);
                 final int width = PackedMatrix.roundUp(Math.min(end[g + groupRows - 1] - j0, keyBlock), keyStep);
                 kernels.scores(q, qBase + g * hd, hd, groupRows, kt, ktBase + j0, keyStride, dk, width, scale, s, lds);
-                int common = Integer.MAX_VALUE;
+                int commonFrom = 0;
+                int commonTo = Integer.MAX_VALUE;
                 for (int rr = 0; rr < groupRows; rr++) {
                     final int r = g + rr;
                     final int visible = Math.min(end[r] - j0, keyBlock);
+                    from[rr] = Math.min(Math.max(start[r] - j0, 0), Math.max(visible, 0));
+                    if (visible <= from[rr]) {
+                        live[rr] = 0; // nothing of this block is in the row's window
+                        commonTo = 0;
+                        continue;
+                    }
+                    if (mod.scoresChanged()) {
+                        kernels.softcapAlibi(s, rr * lds, width, mod.softcap(), slope,
+                                (int) (queries.position(b, i0 + r) - j0));
+                    }
                     final int biasOff = bias == null ? 0 : (i0 + r) * biasColumns + j0;
-                    final float blockMax = kernels.biasMaskMax(s, rr * lds, visible, width, bias, biasOff);
+                    final float blockMax = kernels.biasMaskMax(s, rr * lds, from[rr], visible, width, bias, biasOff);
                     final float newMax = Math.max(runningMax[r], blockMax);
                     if (newMax == Float.NEGATIVE_INFINITY) {
                         live[rr] = 0; // every visible score so far is -∞: nothing to add
-                        common = 0;
+                        commonTo = 0;
                         continue;
                     }
                     if (runningMax[r] != newMax && runningMax[r] != Float.NEGATIVE_INFINITY) {
@@ -212,28 +279,40 @@ final class AttentionPass {
                     kernels.expAndSum(s, rr * lds, width, newMax, runningSum, r * lanes);
                     runningMax[r] = newMax;
                     live[rr] = visible;
-                    common = Math.min(common, visible);
+                    commonFrom = Math.max(commonFrom, from[rr]);
+                    commonTo = Math.min(commonTo, visible);
                     if (weights != null) {
-                        writeWeights(s, rr * lds, visible, sum(runningSum, r * lanes, lanes),
-                                ((b * heads + h) * n + i0 + r) * weightColumns);
+                        writeWeights(s, rr * lds, from[rr], visible, sum(runningSum, r * lanes, lanes),
+                                ((b * heads + h) * n + i0 + r) * weightColumns + j0);
                     }
                 }
-                int done = 0;
-                if (common > 0) {
-                    kernels.weightedValues(s, 0, lds, groupRows, common, v, vBase + j0 * valueStride, valueStride, dkPad,
-                            o, g * dkPad, dkPad);
-                    done = common;
+                // values of the keys every row of the group sees at once, then each row's own edges:
+                // a hidden key's value is never read, so NaN or ∞ there cannot reach the output
+                boolean common = commonTo > commonFrom;
+                if (common) {
+                    kernels.weightedValues(s, commonFrom, lds, groupRows, commonTo - commonFrom, v,
+                            vBase + (j0 + commonFrom) * valueStride, valueStride, dkPad, o, g * dkPad, dkPad);
                 }
                 for (int rr = 0; rr < groupRows; rr++) {
-                    if (live[rr] > done) {
-                        kernels.weightedValues(s, rr * lds + done, lds, 1, live[rr] - done, v,
-                                vBase + (j0 + done) * valueStride, valueStride, dkPad, o, (g + rr) * dkPad, dkPad);
+                    if (live[rr] <= from[rr]) {
+                        continue;
+                    }
+                    int lo = from[rr];
+                    int hi = common ? Math.min(live[rr], commonFrom) : live[rr];
+                    addValues(s, rr * lds, lo, hi, v, vBase + j0 * valueStride, valueStride, o, (g + rr) * dkPad);
+                    if (common) {
+                        addValues(s, rr * lds, Math.max(lo, commonTo), live[rr], v, vBase + j0 * valueStride,
+                                valueStride, o, (g + rr) * dkPad);
                     }
                 }
             }
         }
         for (int r = 0; r < rows; r++) {
             final float sum = sum(runningSum, r * lanes, lanes);
+            if (lse != null) {
+                lse[(b * heads + h) * n + i0 + r] = sum == 0f ? Float.NEGATIVE_INFINITY
+                        : runningMax[r] + (float) Math.log(sum);
+            }
             if (sum != 0f) { // 0: no visible key, heads_out stays 0; NaN (NaN attended) propagates as in the reference
                 final float inv = 1f / sum;
                 final int at = (b * n + i0 + r) * hd + h * dk;
@@ -241,6 +320,13 @@ final class AttentionPass {
                     headsOut[at + c] = o[r * dkPad + c] * inv;
                 }
             }
+        }
+    }
+
+    /** One row's weighted values of the keys {@code [lo, hi)} of a block (nothing when empty). */
+    private void addValues(float[] p, int pOff, int lo, int hi, float[] v, int vOff, int ldv, float[] o, int oOff) {
+        if (hi > lo) {
+            kernels.weightedValues(p, pOff + lo, 0, 1, hi - lo, v, vOff + lo * ldv, ldv, dkPad, o, oOff, dkPad);
         }
     }
 
@@ -254,8 +340,8 @@ final class AttentionPass {
     }
 
     /** Weights of one query when the single key block covers every key: {@code p_j / l}. */
-    private void writeWeights(float[] p, int pOff, int visible, float sum, int at) {
-        for (int j = 0; j < visible; j++) {
+    private void writeWeights(float[] p, int pOff, int from, int visible, float sum, int at) {
+        for (int j = from; j < visible; j++) {
             weights[at + j] = p[pOff + j] / sum;
         }
     }
@@ -267,7 +353,9 @@ final class AttentionPass {
         float[] runningMax = new float[0];
         float[] runningSum = new float[0];
         int[] end = new int[0];
+        int[] start = new int[0];
         final int[] live = new int[Kernels.ROW_BLOCK];
+        final int[] from = new int[Kernels.ROW_BLOCK];
 
         void ensure(int scoresLength, int outLength, int rows, int lanes) {
             if (scores.length < scoresLength) {
@@ -279,6 +367,7 @@ final class AttentionPass {
             if (end.length < rows) {
                 runningMax = new float[rows];
                 end = new int[rows];
+                start = new int[rows];
             }
             if (runningSum.length < rows * lanes) {
                 runningSum = new float[rows * lanes];

@@ -10,10 +10,14 @@ import java.util.Arrays;
  * key and value it reads, as the rows of one register block.
  *
  * <pre>
- *   split s of sequence b covers keys [s·S, min((s+1)·S, end_b)),  S = ceil(end_b / splits) rounded to the key step
- *   per split and head (online softmax over its key blocks, as AttentionPass):
+ *   the sequence's query sees the keys [start_b, end_b) (key length, causal, window)
+ *   split s covers keys [start_b + s·S, min(start_b + (s+1)·S, end_b)),  S = ceil((end_b - start_b) / splits)
+ *       rounded to the key step: keys before a window are never visited
+ *   per split and head (online softmax over its key blocks, as AttentionPass, with softcap and ALiBi):
  *       m_s = max score,  l_s = Σ exp(s_j - m_s),  o_s = Σ exp(s_j - m_s)·v_j
- *   combine: m = max_s m_s,  l = Σ_s l_s·exp(m_s - m),  heads_out = Σ_s o_s·exp(m_s - m) / l   (0 when l = 0)
+ *   combine, with the head's sink when there is one:
+ *       m = max(max_s m_s, sink),  l = Σ_s l_s·exp(m_s - m) + exp(sink - m),  heads_out = Σ_s o_s·exp(m_s - m) / l
+ *       (0 when l = 0),  lse = m + log l
  * </pre>
  *
  * The split count depends only on the number of keys ({@link #splits}), never on the thread count,
@@ -33,13 +37,15 @@ final class DecodePass {
     private final int dkPad;
     private final int splits;
     private final float[] headsOut;
+    private final float[] lse;
+    private final int[] begin;
     private final float[] partialMax;
     private final float[] partialSum;
     private final float[] partialOut;
     private final int[] end;
 
     /** {@code queries} must have one query per sequence ({@code n == 1}). */
-    DecodePass(Kernels kernels, AttentionPass.Queries queries, KeyValues kv, float[] headsOut) {
+    DecodePass(Kernels kernels, AttentionPass.Queries queries, KeyValues kv, float[] headsOut, float[] lse) {
         if (queries.n() != 1) {
             throw new IllegalArgumentException("queries: a decode pass takes one query per sequence, got " + queries.n());
         }
@@ -49,16 +55,21 @@ final class DecodePass {
         this.group = queries.heads() / kv.kvHeads;
         this.dk = kv.dk;
         this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
-        this.splits = splits(queries.maxKeys());
         this.headsOut = headsOut;
+        this.lse = lse;
+        this.end = new int[queries.batch()];
+        this.begin = new int[queries.batch()];
+        int longest = 0;
+        for (int b = 0; b < end.length; b++) {
+            begin[b] = queries.firstKey(b, 0);
+            end[b] = queries.visibleKeys(b, 0);
+            longest = Math.max(longest, end[b] - begin[b]);
+        }
+        this.splits = splits(longest);
         int pairs = queries.batch() * queries.heads() * splits;
         this.partialMax = new float[pairs];
         this.partialSum = new float[pairs];
         this.partialOut = new float[pairs * dkPad];
-        this.end = new int[queries.batch()];
-        for (int b = 0; b < end.length; b++) {
-            end[b] = queries.visibleKeys(b, 0);
-        }
     }
 
     /** Splits for {@code keys} visible keys: one per {@value #MIN_SPLIT_KEYS} keys, at most {@value #MAX_SPLITS}. */
@@ -74,11 +85,12 @@ final class DecodePass {
         return 2L * group * dk * Math.max(1, queries.maxKeys() / splits);
     }
 
-    /** The keys of split {@code s} of a sequence that sees {@code keys} keys: [from, to). */
-    private int[] range(int s, int keys) {
+
+    /** The keys of split {@code s} of a sequence that sees {@code [first, end)}: [from, to). */
+    private int[] range(int s, int first, int end) {
         int step = kernels.keyStep();
-        int per = PackedMatrix.roundUp(PackedMatrix.ceilDiv(Math.max(keys, 1), splits), step);
-        return new int[] {Math.min(keys, s * per), Math.min(keys, (s + 1) * per)};
+        int per = PackedMatrix.roundUp(PackedMatrix.ceilDiv(Math.max(end - first, 1), splits), step);
+        return new int[] {Math.min(end, first + s * per), Math.min(end, first + (s + 1) * per)};
     }
 
     /** One (sequence, K/V head, split): the group's heads over the split's keys. */
@@ -89,7 +101,8 @@ final class DecodePass {
         final int heads = queries.heads();
         final int hd = heads * dk;
         final int lanes = kernels.lanes();
-        final int[] keys = range(s, end[b]);
+        final int[] keys = range(s, begin[b], end[b]);
+        final AttentionPass.Modifiers mod = queries.modifiers();
         final int pair0 = (b * heads + g * group) * splits + s; // (b, first head of the group, s)
         for (int r = 0; r < group; r++) {
             partialMax[pair0 + r * splits] = Float.NEGATIVE_INFINITY;
@@ -117,7 +130,11 @@ final class DecodePass {
                 kernels.scores(queries.q(), qOff, dk, rows, kv.kt, ktBase + j0, kv.keyStride, dk, width,
                         queries.scale(), scores, keyBlock);
                 for (int r = 0; r < rows; r++) {
-                    float blockMax = kernels.biasMaskMax(scores, r * keyBlock, visible, width, null, 0);
+                    if (mod.scoresChanged()) {
+                        kernels.softcapAlibi(scores, r * keyBlock, width, mod.softcap(),
+                                mod.slope(g * group + r0 + r), (int) (queries.position(b, 0) - j0));
+                    }
+                    float blockMax = kernels.biasMaskMax(scores, r * keyBlock, 0, visible, width, null, 0);
                     float newMax = Math.max(runningMax[r], blockMax);
                     if (newMax == Float.NEGATIVE_INFINITY) {
                         Arrays.fill(scores, r * keyBlock, r * keyBlock + width, 0f);
@@ -147,20 +164,24 @@ final class DecodePass {
         }
     }
 
-    /** Combines the splits of every (sequence, head) into heads_out [B, H*dk]. */
+    /** Combines the splits of every (sequence, head) into heads_out [B, H*dk] (and lse [B, H]). */
     void combine() {
         final int heads = queries.heads();
+        final float[] sinks = queries.modifiers().sinks();
         for (int b = 0; b < queries.batch(); b++) {
             for (int h = 0; h < heads; h++) {
                 int pair0 = (b * heads + h) * splits;
-                float m = Float.NEGATIVE_INFINITY;
+                float m = sinks == null ? Float.NEGATIVE_INFINITY : sinks[h];
                 for (int s = 0; s < splits; s++) {
                     m = Math.max(m, partialMax[pair0 + s]);
                 }
                 if (m == Float.NEGATIVE_INFINITY) {
+                    if (lse != null) {
+                        lse[b * heads + h] = Float.NEGATIVE_INFINITY;
+                    }
                     continue; // no visible key: zeros
                 }
-                float l = 0f;
+                float l = sinks == null ? 0f : FastExp.exp(sinks[h] - m);
                 int at = (b * heads + h) * dk;
                 float[] acc = new float[dk];
                 for (int s = 0; s < splits; s++) {
@@ -174,6 +195,9 @@ final class DecodePass {
                     for (int c = 0; c < dk; c++) {
                         acc[c] += partialOut[o0 + c] * w;
                     }
+                }
+                if (lse != null) {
+                    lse[b * heads + h] = l == 0f ? Float.NEGATIVE_INFINITY : m + (float) Math.log(l);
                 }
                 if (l != 0f) { // NaN (NaN attended) propagates as in the reference
                     float inv = 1f / l;

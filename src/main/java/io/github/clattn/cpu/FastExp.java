@@ -32,6 +32,15 @@ final class FastExp {
     private FastExp() {
     }
 
+    /**
+     * {@code tanh(x) = sign(x)·(1 - e)/(1 + e)} with {@code e = exp(-2|x|)} (no overflow: the
+     * argument is never positive); a few ulp, the same bits as the vector kernels' softcap.
+     */
+    static float tanh(float x) {
+        float e = exp(-2 * Math.abs(x));
+        return Math.copySign((1 - e) / (1 + e), x);
+    }
+
     static float exp(float x) {
         float xc = Math.min(Math.max(x, LOWEST), HIGHEST);
         float t = Math.fma(xc, LOG2E, MAGIC);

@@ -9,9 +9,9 @@ import io.github.clattn.core.CacheBackend;
 import io.github.clattn.core.RopeTable;
 import io.github.clattn.core.Shapes;
 import java.util.Arrays;
-import java.util.function.IntBinaryOperator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.IntBinaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,14 +112,16 @@ final class JavaAttention implements Backend {
         float[] headsOut = new float[b * n * hd];
         float[] weights = in.returnWeights()
                 ? new float[Shapes.arrayLength("weights", "[B, H, N, M]", b, h, n, m)] : null;
-        attend(kernels, AttentionPass.Queries.forward(b, n, m, h, q, in.keyValidLength(), options.causal(), scale), kv,
-                in.attnBias(), m, headsOut, weights, m);
+        float[] lse = in.returnLse() ? new float[b * h * n] : null;
+        float[] keyMass = in.returnKeyMass() ? new float[Shapes.arrayLength("keyMass", "[B, H, M]", b, h, m)] : null;
+        attend(kernels, AttentionPass.Queries.forward(b, n, m, h, q, in.keyValidLength(), options.causal(), scale,
+                AttentionPass.Modifiers.of(options)), kv, in.attnBias(), m, headsOut, weights, m, lse, keyMass);
         long t2 = System.nanoTime();
         millis.put("attention", (t2 - t1) / 1e6);
 
         float[] out = outputProjection(headsOut, b * n, millis, t2);
         ws.release();
-        return new AttentionOutput(b, n, m, h, dk, d, headsOut, out, weights, kernels.path(), millis);
+        return new AttentionOutput(b, n, m, h, dk, d, headsOut, out, weights, lse, keyMass, kernels.path(), millis);
     }
 
     /** {@code heads_out · W_O + b_O} of {@code rows} rows, or null without W_O (timed as output_projection). */
@@ -174,15 +176,32 @@ final class JavaAttention implements Backend {
      */
     static void attend(Kernels kernels, AttentionPass.Queries queries, KeyValues kv, float[] bias, int biasColumns,
                        float[] headsOut, float[] weights, int weightColumns) {
+        attend(kernels, queries, kv, bias, biasColumns, headsOut, weights, weightColumns, null, null);
+    }
+
+    /**
+     * As above, also giving each row's log-sum-exp into {@code lse [B, H, N]} and the attention each
+     * key received into {@code keyMass [B, H, keys]} when they are not null (the key mass by a second
+     * pass, {@link KeyMassPass}).
+     */
+    static void attend(Kernels kernels, AttentionPass.Queries queries, KeyValues kv, float[] bias, int biasColumns,
+                       float[] headsOut, float[] weights, int weightColumns, float[] lse, float[] keyMass) {
+        float[] rowLse = lse != null ? lse : keyMass != null
+                ? new float[queries.batch() * queries.heads() * queries.n()] : null;
         if (queries.n() == 1 && bias == null && weights == null) {
-            DecodePass pass = new DecodePass(kernels, queries, kv, headsOut);
+            DecodePass pass = new DecodePass(kernels, queries, kv, headsOut, rowLse);
             CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
             pass.combine();
-            return;
+        } else {
+            AttentionPass pass = new AttentionPass(kernels, queries, kv, bias, biasColumns, headsOut, weights,
+                    weightColumns, rowLse);
+            CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
         }
-        AttentionPass pass = new AttentionPass(kernels, queries, kv, bias, biasColumns, headsOut, weights,
-                weightColumns);
-        CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
+        if (keyMass != null) {
+            KeyMassPass mass = new KeyMassPass(kernels, queries, kv, bias, biasColumns, rowLse, keyMass,
+                    keyMass.length / (queries.batch() * queries.heads()));
+            CpuThreads.forEach(mass.tasks(), mass.workPerTask(), mass::run);
+        }
     }
 
     /**

@@ -75,7 +75,7 @@ final class JavaCache implements CacheBackend {
         }
         float[] headsOut = new float[Shapes.arrayLength("heads_out", "[B, C, H*dk]", batch, chunk, (long) heads * dk)];
         AttentionPass.Queries queries = new AttentionPass.Queries(batch, chunk, heads, q, queryStarts, keyLengths, rows,
-                options.causal(), scale);
+                options.causal(), scale, AttentionPass.Modifiers.of(options));
         JavaAttention.attend(kernels, queries, kv, null, 0, headsOut, null, 0);
         return headsOut;
     }

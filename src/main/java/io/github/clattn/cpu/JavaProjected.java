@@ -53,10 +53,13 @@ final class JavaProjected implements ProjectedBackend {
         float[] headsOut = new float[Shapes.arrayLength("heads_out", "[B, N, H*dk]", b, n, (long) heads * dk)];
         float[] weights = in.returnWeights()
                 ? new float[Shapes.arrayLength("weights", "[B, H, N, M]", b, heads, n, m)] : null;
+        float[] lse = in.returnLse() ? new float[b * heads * n] : null;
+        float[] keyMass = in.returnKeyMass() ? new float[Shapes.arrayLength("keyMass", "[B, H, M]", b, heads, m)] : null;
         JavaAttention.attend(kernels, AttentionPass.Queries.forward(b, n, m, heads, q, in.keyValidLength(),
-                options.causal(), options.effectiveScale(dk)), kv, in.attnBias(), m, headsOut, weights, m);
+                options.causal(), options.effectiveScale(dk), AttentionPass.Modifiers.of(options)), kv, in.attnBias(),
+                m, headsOut, weights, m, lse, keyMass);
         millis.put("attention", (System.nanoTime() - t1) / 1e6);
-        return new AttentionOutput(b, n, m, heads, dk, 0, headsOut, null, weights, kernels.path(), millis);
+        return new AttentionOutput(b, n, m, heads, dk, 0, headsOut, null, weights, lse, keyMass, kernels.path(), millis);
     }
 
     @Override

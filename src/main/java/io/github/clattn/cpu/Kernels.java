@@ -55,10 +55,17 @@ interface Kernels {
 
     /**
      * Adds {@code bias[biasOff + j]} (when bias is non-null) to {@code s[sOff + j]} for the visible
-     * keys {@code j < visible}, sets {@code s[sOff + j] = -∞} for {@code visible <= j < width}, and
-     * returns the maximum of {@code s[sOff .. sOff+width)}.
+     * keys {@code from <= j < visible}, sets {@code s[sOff + j] = -∞} for {@code j < from} and
+     * {@code visible <= j < width}, and returns the maximum of {@code s[sOff .. sOff+width)}.
      */
-    float biasMaskMax(float[] s, int sOff, int visible, int width, float[] bias, int biasOff);
+    float biasMaskMax(float[] s, int sOff, int from, int visible, int width, float[] bias, int biasOff);
+
+    /**
+     * The score modifiers before the bias, for {@code j < width}: softcap
+     * {@code s = cap·tanh(s/cap)} when {@code cap > 0}, then ALiBi {@code s -= slope·|pos0 - j|} when
+     * {@code slope != 0} ({@code pos0} is the query's position minus the first key's).
+     */
+    void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0);
 
     /**
      * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0), and

@@ -96,9 +96,12 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public float biasMaskMax(float[] s, int sOff, int visible, int width, float[] bias, int biasOff) {
+    public float biasMaskMax(float[] s, int sOff, int from, int visible, int width, float[] bias, int biasOff) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < visible; j++) {
+        for (int j = 0; j < from; j++) {
+            s[sOff + j] = Float.NEGATIVE_INFINITY;
+        }
+        for (int j = from; j < visible; j++) {
             float x = bias == null ? s[sOff + j] : s[sOff + j] + bias[biasOff + j];
             s[sOff + j] = x;
             max = Math.max(max, x);
@@ -107,6 +110,17 @@ final class ScalarKernels implements Kernels {
             s[sOff + j] = Float.NEGATIVE_INFINITY;
         }
         return max;
+    }
+
+    @Override
+    public void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0) {
+        for (int j = 0; j < width; j++) {
+            float x = s[sOff + j];
+            if (cap > 0) {
+                x = cap * FastExp.tanh(x / cap);
+            }
+            s[sOff + j] = x - slope * Math.abs(pos0 - j);
+        }
     }
 
     @Override

@@ -350,23 +350,26 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public float biasMaskMax(float[] s, int sOff, int visible, int width, float[] bias, int biasOff) {
+    public float biasMaskMax(float[] s, int sOff, int from, int visible, int width, float[] bias, int biasOff) {
         FloatVector max0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector max1 = max0;
-        int j = 0;
+        for (int t = 0; t < from; t++) {
+            s[sOff + t] = Float.NEGATIVE_INFINITY;
+        }
         if (bias != null) {
-            for (; j + L <= visible; j += L) {
-                FloatVector x = FloatVector.fromArray(F, s, sOff + j).add(FloatVector.fromArray(F, bias, biasOff + j));
-                x.intoArray(s, sOff + j);
-                max0 = max0.max(x);
+            int t = from; // keys before it are masked above
+            for (; t + L <= visible; t += L) {
+                FloatVector.fromArray(F, s, sOff + t).add(FloatVector.fromArray(F, bias, biasOff + t))
+                        .intoArray(s, sOff + t);
             }
-            for (int t = j; t < visible; t++) {
+            for (; t < visible; t++) {
                 s[sOff + t] += bias[biasOff + t];
             }
         }
         for (int t = visible; t < width; t++) {
             s[sOff + t] = Float.NEGATIVE_INFINITY;
         }
+        int j = 0; // width is a multiple of L
         for (; j + 2 * L <= width; j += 2 * L) { // two chains: max has a latency of several cycles
             max0 = max0.max(FloatVector.fromArray(F, s, sOff + j));
             max1 = max1.max(FloatVector.fromArray(F, s, sOff + j + L));
@@ -375,6 +378,19 @@ final class VectorKernels implements Kernels {
             max0 = max0.max(FloatVector.fromArray(F, s, sOff + j));
         }
         return max0.max(max1).reduceLanes(VectorOperators.MAX); // exact in any order
+    }
+
+    @Override
+    public void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0) {
+        // one scalar pass (FastExp's tanh): a modifier costs one exp per score, small beside the dk
+        // multiply-adds that made the score
+        for (int j = 0; j < width; j++) {
+            float x = s[sOff + j];
+            if (cap > 0) {
+                x = cap * FastExp.tanh(x / cap);
+            }
+            s[sOff + j] = x - slope * Math.abs(pos0 - j);
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.clattn.opencl;
 
+import io.github.clattn.AttentionOptions;
 import io.github.clattn.Device;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,8 @@ abstract class DeviceSession {
     FusedKernels fused;
     /** A one-float buffer standing in for absent optional arguments. */
     cl_mem none;
+    /** The score modifiers of the session's options, on the device. */
+    ScoreMods mods;
 
     DeviceSession(Device device) {
         this.device = device;
@@ -31,11 +34,15 @@ abstract class DeviceSession {
         this.workspace = new Workspace(shared);
     }
 
-    /** The queue, the fused kernels of {@code variant} for {@code layout}, the placeholder buffer. */
-    void start(KernelVariant variant, KernelParams params, FusedLayout layout) {
+    /**
+     * The queue, the fused kernels of {@code variant} for {@code layout}, the placeholder buffer and
+     * the score modifiers of {@code options}.
+     */
+    void start(KernelVariant variant, KernelParams params, FusedLayout layout, AttentionOptions options) {
         queue = own(Cl.createQueue(shared.context, shared.deviceId, true));
         fused = new FusedKernels(shared, variant, params, layout);
         none = own(Cl.createBuffer(shared.context, CL.CL_MEM_READ_ONLY, Sizeof.cl_float, new float[1]));
+        mods = ScoreMods.of(options, this);
     }
 
     <T extends NativePointerObject> T own(T object) {

@@ -31,25 +31,64 @@ final class FusedAttention {
     }
 
     /**
-     * The attention stage into {@code call.headsOut()}: {@code decode} (keys split across the device,
-     * partial results merged) when every sequence has one query row and there is no bias, else
-     * {@code flash}. Events go to {@code stages} under "attention".
+     * The attention stage into {@code call.headsOut()} (and {@code call.lse()}): {@code decode} (keys
+     * split across the device, partial results merged) when every sequence has one query row and
+     * there is no bias, else {@code flash}. Events go to {@code stages} under "attention".
      */
     static void attend(FusedKernels k, Workspace ws, cl_command_queue queue, Stages stages,
                        FusedKernels.FlashCall call, int maxKeys) {
         if (call.queries() == 1 && !call.hasBias()) {
-            int group = call.heads() / call.kvHeads();
-            int splits = k.decodeSplits(call.batch(), call.kvHeads(), group, maxKeys);
+            int splits = k.decodeSplits(call, maxKeys);
             cl_mem partial = ws.buffer("decode_partial",
                     k.decodePartialFloats(call.batch(), call.heads(), splits) * Sizeof.cl_float);
-            cl_event[] events = k.decode(queue, new FusedKernels.DecodeCall(call.q(), call.kt(), call.v(), call.seq(),
-                    call.headsOut(), call.batch(), call.keyStride(), call.heads(), call.kvHeads(), call.scale(),
-                    call.causal(), maxKeys), splits, partial);
-            for (cl_event e : events) {
+            for (cl_event e : k.decode(queue, call, maxKeys, splits, partial)) {
                 stages.add("attention", e);
             }
             return;
         }
         stages.add("attention", k.flash(queue, call));
+    }
+
+    /**
+     * The softmax statistics a call asked for, on the device: {@code lse [B, H, N]} (also made, not
+     * returned, when only the key mass is asked for: its pass needs it) and {@code key_mass [B, H, M]};
+     * null where not needed.
+     */
+    record Stats(cl_mem lse, boolean returnLse, cl_mem keyMass, int rows, int keyFloats) {
+
+        /** Device bytes {@link #of} takes. */
+        static long bytes(int batch, int heads, int queries, int keys, boolean lse, boolean keyMass) {
+            long rows = lse || keyMass ? (long) batch * heads * queries : 0;
+            return (rows + (keyMass ? (long) batch * heads * keys : 0)) * Sizeof.cl_float;
+        }
+
+        static Stats of(Workspace ws, int batch, int heads, int queries, int keys, boolean lse, boolean keyMass) {
+            int rows = batch * heads * queries;
+            int keyFloats = Math.multiplyExact(batch * heads, keys);
+            cl_mem lseBuf = lse || keyMass ? ws.buffer("lse", (long) rows * Sizeof.cl_float) : null;
+            cl_mem massBuf = keyMass ? ws.buffer("key_mass", (long) keyFloats * Sizeof.cl_float) : null;
+            return new Stats(lseBuf, lse, massBuf, rows, keyFloats);
+        }
+
+        float[] readLse(DeviceSession session) {
+            return returnLse ? session.read(lse, rows) : null;
+        }
+
+        float[] readKeyMass(DeviceSession session) {
+            return keyMass != null ? session.read(keyMass, keyFloats) : null;
+        }
+    }
+
+    /**
+     * {@link #attend} with the statistics of {@code stats}: lse from the attention kernel, then the
+     * key mass (keymass.cl, a second pass over {@code keys} keys, stage "key_mass").
+     */
+    static void attend(FusedKernels k, Workspace ws, cl_command_queue queue, Stages stages,
+                       FusedKernels.FlashCall call, int maxKeys, Stats stats, int keys) {
+        FusedKernels.FlashCall withLse = call.withLse(stats.lse());
+        attend(k, ws, queue, stages, withLse, maxKeys);
+        if (stats.keyMass() != null) {
+            stages.add("key_mass", k.keyMass(queue, withLse, keys, stats.keyMass()));
+        }
     }
 }

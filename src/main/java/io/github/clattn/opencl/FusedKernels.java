@@ -13,7 +13,7 @@ import org.jocl.cl_program;
  * The fused path's kernels for one layout and one parameter set: {@code gemm} (projections),
  * {@code flash} (attention) and {@code decode} (one query per sequence, keys split) of a
  * {@link KernelVariant}, and the layout helpers {@code fill_zero}, {@code scatter_rows},
- * {@code rope} and {@code decode_combine}, with their arguments and launch geometry. The program comes from the context's cache; the kernel objects
+ * {@code rope}, {@code decode_combine} and {@code key_mass}, with their arguments and launch geometry. The program comes from the context's cache; the kernel objects
  * belong to this instance (one per layer, since kernel arguments are per-object state) and go
  * with {@link #release()}. Not thread-safe.
  */
@@ -52,17 +52,19 @@ final class FusedKernels {
     /**
      * Attention of every (batch, query head): Q, Kt, V in the layout of layout.cl (Kt and V with
      * {@code kvHeads} heads and key stride {@code keyStride}), what each sequence sees in
-     * {@code seq [B, 4]} (common.cl), heads_out {@code [B, N, H·dk]}. {@code attnBias}
-     * ({@code [N, biasColumns]}) is the placeholder buffer when absent.
+     * {@code seq [B, 4]} (common.cl), heads_out {@code [B, N, H·dk]}, the score modifiers
+     * {@code mods}. {@code attnBias} ({@code [N, biasColumns]}) is the placeholder buffer when
+     * absent; {@code lse [B, H, N]} is written when not null.
      */
     record FlashCall(cl_mem q, cl_mem kt, cl_mem v, cl_mem attnBias, boolean hasBias, int biasColumns, cl_mem seq,
                      cl_mem headsOut, int batch, int queries, long keyStride, int heads, int kvHeads, float scale,
-                     boolean causal) {
-    }
+                     boolean causal, ScoreMods mods, cl_mem lse) {
 
-    /** A decode step (one query per sequence): the FlashCall fields that apply, and the longest key list. */
-    record DecodeCall(cl_mem q, cl_mem kt, cl_mem v, cl_mem seq, cl_mem headsOut, int batch, long keyStride,
-                      int heads, int kvHeads, float scale, boolean causal, int maxKeys) {
+        /** The same call writing every row's log-sum-exp into {@code lseOut}. */
+        FlashCall withLse(cl_mem lseOut) {
+            return new FlashCall(q, kt, v, attnBias, hasBias, biasColumns, seq, headsOut, batch, queries, keyStride,
+                    heads, kvHeads, scale, causal, mods, lseOut);
+        }
     }
 
     final KernelVariant variant;
@@ -76,6 +78,7 @@ final class FusedKernels {
     private final cl_kernel scatter;
     private final cl_kernel decode;
     private final cl_kernel combine;
+    private final cl_kernel keyMass;
     private final Device device;
     final RopeKernel rope;
 
@@ -93,7 +96,7 @@ final class FusedKernels {
         List<cl_kernel> made = new ArrayList<>();
         try {
             for (String name : new String[] {"gemm", "flash", "fill_zero", "scatter_rows", "rope", "decode",
-                "decode_combine"}) {
+                "decode_combine", "key_mass"}) {
                 made.add(Cl.createKernel(program, name));
             }
         } catch (RuntimeException e) {
@@ -107,6 +110,7 @@ final class FusedKernels {
         rope = new RopeKernel(made.get(4));
         decode = made.get(5);
         combine = made.get(6);
+        keyMass = made.get(7);
     }
 
     /** Sets the first {@code floats} floats of {@code buffer} to zero (once, when a padded buffer is made). */
@@ -184,6 +188,9 @@ final class FusedKernels {
         long batchHeads = (long) call.batch() * call.heads();
         int rowBlocks = variant.flash().rowBlocks(params, call.queries(), batchHeads, computeUnits);
         Cl.setArg(flash, i++, rowBlocks);
+        i = call.mods().set(flash, i);
+        Cl.setArg(flash, i++, call.lse() != null ? call.lse() : call.headsOut());
+        Cl.setArg(flash, i++, call.lse() != null ? 1 : 0);
         KernelSpec.Launch launch = variant.flash().launch(params, call.queries(), batchHeads, rowBlocks);
         return Cl.launch(queue, flash, launch.global(), launch.local(), true);
     }
@@ -211,11 +218,13 @@ final class FusedKernels {
         return Cl.launch(queue, scatter, new long[] {cols, rows}, null, true);
     }
 
-    /** The splits a decode step of {@code call}'s sizes uses. */
-    int decodeSplits(int batch, int kvHeads, int group, int maxKeys) {
+    /** The splits a decode step of {@code call} uses, its sequences having at most {@code maxKeys} keys. */
+    int decodeSplits(FlashCall call, int maxKeys) {
         KernelSpec.Decode spec = variant.decode();
+        int group = call.heads() / call.kvHeads();
         int headBlocks = (int) KernelSpec.ceilDiv(group, spec.headBlock(params, device, group, layout.headDim()));
-        return spec.splits(params, maxKeys, (long) batch * kvHeads * headBlocks, computeUnits);
+        return spec.splits(params, decodeSpan(call, maxKeys), (long) call.batch() * call.kvHeads() * headBlocks,
+                computeUnits);
     }
 
     /** Floats of the partial results of a decode step: [B, H, splits, 2 + DKP]. */
@@ -224,16 +233,27 @@ final class FusedKernels {
     }
 
     /**
-     * A decode step: the split kernel into {@code partial} (sized by {@link #decodePartialFloats}),
-     * then the combine into heads_out. Returns both events (the caller releases them).
+     * The keys split across a decode step's work-items: the most one query sees, plus the keys
+     * before its first one in the same KEY_ALIGN block (a window's start need not be aligned).
      */
-    cl_event[] decode(cl_command_queue queue, DecodeCall call, int splits, cl_mem partial) {
+    static int decodeSpan(FlashCall call, int maxKeys) {
+        int span = call.mods().span(maxKeys, call.causal());
+        return span < maxKeys ? Math.min(maxKeys, span + FusedLayout.KEY_ALIGN) : maxKeys;
+    }
+
+    /**
+     * A decode step (one query per sequence, no bias; {@code maxKeys} the longest key list): the
+     * split kernel into {@code partial} (sized by {@link #decodePartialFloats}), then the combine
+     * into heads_out (and lse). Returns both events (the caller releases them).
+     */
+    cl_event[] decode(cl_command_queue queue, FlashCall call, int maxKeys, int splits, cl_mem partial) {
         KernelSpec.Decode spec = variant.decode();
         int group = call.heads() / call.kvHeads();
         int dk = layout.headDim();
         int headBlock = spec.headBlock(params, device, group, dk);
         // split_keys a multiple of KEY_ALIGN: every step reads whole vectors inside the key stride
-        long perSplit = FusedLayout.roundUp(KernelSpec.ceilDiv(Math.max(1, call.maxKeys()), splits), FusedLayout.KEY_ALIGN);
+        long perSplit = FusedLayout.roundUp(KernelSpec.ceilDiv(Math.max(1, decodeSpan(call, maxKeys)), splits),
+                FusedLayout.KEY_ALIGN);
         int i = 0;
         Cl.setArg(decode, i++, call.q());
         Cl.setArg(decode, i++, call.kt());
@@ -247,6 +267,7 @@ final class FusedKernels {
         Cl.setArg(decode, i++, call.causal() ? 1 : 0);
         Cl.setArg(decode, i++, splits);
         Cl.setArg(decode, i++, Math.toIntExact(perSplit));
+        i = call.mods().set(decode, i);
         if (variant == KernelVariant.GPU) {
             long wg = params.get("DEC_WG");
             Cl.setArg(decode, i++, headBlock);
@@ -263,6 +284,11 @@ final class FusedKernels {
             Cl.setArg(combine, i++, partial);
             Cl.setArg(combine, i++, call.headsOut());
             Cl.setArg(combine, i++, splits);
+            Cl.setArg(combine, i++, call.heads());
+            Cl.setArg(combine, i++, call.mods().sinks());
+            Cl.setArg(combine, i++, call.mods().hasSinks() ? 1 : 0);
+            Cl.setArg(combine, i++, call.lse() != null ? call.lse() : call.headsOut());
+            Cl.setArg(combine, i++, call.lse() != null ? 1 : 0);
             cl_event merged = Cl.launch(queue, combine, new long[] {dk, (long) call.batch() * call.heads()}, null, true);
             return new cl_event[] {split, merged};
         } catch (RuntimeException e) {
@@ -271,7 +297,34 @@ final class FusedKernels {
         }
     }
 
+    /**
+     * {@code key_mass [B, H, keys]} into {@code out} (keymass.cl), once {@code call.lse()} holds every
+     * row's log-sum-exp: the scores recomputed key by key. Returns the event (the caller releases it).
+     */
+    cl_event keyMass(cl_command_queue queue, FlashCall call, int keys, cl_mem out) {
+        int i = 0;
+        Cl.setArg(keyMass, i++, call.q());
+        Cl.setArg(keyMass, i++, call.kt());
+        Cl.setArg(keyMass, i++, call.attnBias());
+        Cl.setArg(keyMass, i++, call.biasColumns());
+        Cl.setArg(keyMass, i++, call.hasBias() ? 1 : 0);
+        Cl.setArg(keyMass, i++, call.seq());
+        Cl.setArg(keyMass, i++, call.lse());
+        Cl.setArg(keyMass, i++, out);
+        Cl.setArg(keyMass, i++, call.queries());
+        Cl.setArg(keyMass, i++, keys);
+        Cl.setArg(keyMass, i++, Math.toIntExact(call.keyStride()));
+        Cl.setArg(keyMass, i++, call.heads());
+        Cl.setArg(keyMass, i++, call.kvHeads());
+        Cl.setArg(keyMass, i++, call.scale());
+        Cl.setArg(keyMass, i++, call.causal() ? 1 : 0);
+        call.mods().set(keyMass, i);
+        long wide = FusedLayout.roundUp(Math.max(1, keys), 64);
+        return Cl.launch(queue, keyMass, new long[] {wide, (long) call.batch() * call.heads()}, null, true);
+    }
+
     void release() {
+        Cl.release(keyMass);
         Cl.release(combine);
         Cl.release(decode);
         rope.release();

@@ -42,13 +42,15 @@ final class FusedRoutine {
         long outBytes = hasOut ? (long) b * n * d * f : 0;
         long biasBytes = in.attnBias() != null ? (long) n * m * f : 0;
         long ropeBytes = table == null ? 0 : FusedAttention.tableBytes(m - first, table.half);
+        long statBytes = FusedAttention.Stats.bytes(b, lay.heads(), n, m, in.returnLse(), in.returnKeyMass());
         layer.requireFits("x", xBytes);
         layer.requireFits("context", ctxBytes);
         layer.requireFits("Q", qBytes);
         layer.requireFits("K (transposed, keys padded to " + keyStride + ")", ktBytes);
         layer.requireFits("V (rows padded to " + lay.paddedHeadDim() + ")", vBytes);
         layer.requireFits("attnBias", biasBytes);
-        layer.requireFitsTotal(xBytes + ctxBytes + 2 * qBytes + ktBytes + vBytes + outBytes + biasBytes + ropeBytes);
+        layer.requireFitsTotal(xBytes + ctxBytes + 2 * qBytes + ktBytes + vBytes + outBytes + biasBytes + ropeBytes
+                + statBytes);
 
         Workspace ws = layer.workspace;
         cl_mem x = ws.buffer("x", xBytes);
@@ -60,6 +62,8 @@ final class FusedRoutine {
         cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
         cl_mem bias = in.attnBias() != null ? ws.buffer("attn_bias", biasBytes) : layer.none;
         cl_mem seq = ws.buffer("seq", (long) seqHost.length * Sizeof.cl_int);
+        FusedAttention.Stats stats = FusedAttention.Stats.of(ws, b, lay.heads(), n, m, in.returnLse(),
+                in.returnKeyMass());
         layer.writeInputs(in, x, context, bias);
         Cl.write(layer.queue, seq, seqHost);
 
@@ -87,13 +91,13 @@ final class FusedRoutine {
                         0, -first, seq, false));
             }
             FusedAttention.attend(k, ws, layer.queue, stages, new FusedKernels.FlashCall(q, kt, v, bias,
-                    in.attnBias() != null, m, seq, headsOut, b, n, keyStride, h, hkv, layer.scale, layer.causal),
-                    Sequences.maxKeys(seqHost));
+                    in.attnBias() != null, m, seq, headsOut, b, n, keyStride, h, hkv, layer.scale, layer.causal,
+                    layer.mods, null), Sequences.maxKeys(seqHost), stats, m);
             if (out != null) {
                 stages.add("output_projection", k.gemm(layer.queue, new FusedKernels.GemmCall(headsOut, b * n, qw,
                         layer.wO, 0, d, new FusedKernels.Plain(out))));
             }
-            return layer.readResults(in, headsOut, out, null, stages, layer.fusedPath);
+            return layer.readResults(in, headsOut, out, null, stats, stages, layer.fusedPath);
         }
     }
 }

@@ -51,7 +51,7 @@ public enum KernelVariant {
 
     /** The fused program's files, after common.cl. */
     List<String> files() {
-        return List.of("layout.cl", "rope.cl", gemm.file(), flash.file(), decode.file());
+        return List.of("layout.cl", "rope.cl", gemm.file(), flash.file(), decode.file(), "keymass.cl");
     }
 
     /** The variant for {@code device}: CPU devices get {@link #CPU}, every other type {@link #GPU}. */

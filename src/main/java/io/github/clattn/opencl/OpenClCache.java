@@ -1,5 +1,6 @@
 package io.github.clattn.opencl;
 
+import io.github.clattn.AttentionOptions;
 import io.github.clattn.AttentionOutput;
 import io.github.clattn.Device;
 import io.github.clattn.Rope;
@@ -33,13 +34,13 @@ final class OpenClCache extends DeviceSession implements CacheBackend {
     private cl_mem v;
     private boolean closed;
 
-    OpenClCache(Device device, KernelVariant variant, KernelParams params, FusedLayout layout, float scale,
-                boolean causal, Rope rope, int batch, int capacity, OpenClLayer layer) {
+    OpenClCache(Device device, KernelVariant variant, KernelParams params, FusedLayout layout, AttentionOptions options,
+                int batch, int capacity, OpenClLayer layer) {
         super(device);
         this.layout = layout;
-        this.scale = scale;
-        this.causal = causal;
-        this.rope = rope;
+        this.scale = options.effectiveScale(layout.headDim());
+        this.causal = options.causal();
+        this.rope = options.rope();
         this.batch = batch;
         this.keyStride = layout.keyStride(capacity);
         this.layer = layer;
@@ -51,7 +52,7 @@ final class OpenClCache extends DeviceSession implements CacheBackend {
             requireFits("cache K [B=" + batch + ", Hkv, dk, capacity " + capacity + "]", ktBytes);
             requireFits("cache V [B=" + batch + ", Hkv, capacity " + capacity + ", dk]", vBytes);
             requireFitsTotal(bytes);
-            start(variant, params, layout);
+            start(variant, params, layout, options);
             kt = workspace.buffer("cache_kt", ktBytes, fused, queue);
             v = workspace.buffer("cache_v", vBytes, fused, queue);
             Cl.finish(queue);
@@ -127,7 +128,8 @@ final class OpenClCache extends DeviceSession implements CacheBackend {
         }
         cl_mem headsOut = workspace.buffer("heads_out", layout.qBytes(batch, chunk));
         FusedAttention.attend(fused, workspace, queue, stages, new FusedKernels.FlashCall(q, kt, v, none, false, 1, seq,
-                headsOut, batch, chunk, keyStride, h, layout.kvHeads(), scale, causal), Sequences.maxKeys(seqHost));
+                headsOut, batch, chunk, keyStride, h, layout.kvHeads(), scale, causal, mods, null),
+                Sequences.maxKeys(seqHost));
         return read(headsOut, batch * chunk * layout.qWidth());
     }
 

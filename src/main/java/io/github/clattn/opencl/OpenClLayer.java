@@ -45,6 +45,7 @@ final class OpenClLayer extends DeviceSession implements Backend {
     final float scale;
     final boolean causal;
     final Rope rope;
+    final AttentionOptions options;
     final KernelVariant variant;
     final KernelParams params;
     final String fusedPath;
@@ -69,13 +70,14 @@ final class OpenClLayer extends DeviceSession implements Backend {
         this.causal = options.causal();
         this.scale = options.effectiveScale(weights.headDim());
         this.rope = options.rope();
+        this.options = options;
         this.variant = variant;
         this.fusedPath = "opencl-fused-" + variant.label();
         this.params = params != null ? params : Tuner.paramsFor(device, variant);
         this.layout = FusedLayout.of(weights, variant.gemm().columnAlign(this.params));
         this.weightBytes = layout.qkvWeightBytes() + (weights.hasOutputProjection() ? layout.outputWeightBytes() : 0);
         try {
-            start(variant, this.params, layout);
+            start(variant, this.params, layout, options);
             buildMillis = fused.buildMillis;
             int d = weights.dModel();
             int q = layout.qWidth();
@@ -163,17 +165,23 @@ final class OpenClLayer extends DeviceSession implements Backend {
         }
     }
 
-    /** Reads the results (blocking, so every kernel before them is done) with each stage's kernel time. */
-    AttentionOutput readResults(AttentionInput in, cl_mem headsOut, cl_mem out, cl_mem probabilities, Stages stages,
-                                String path) {
+    /**
+     * Reads the results (blocking, so every kernel before them is done) with each stage's kernel
+     * time; the key mass comes from {@code stats} or, on the staged path, from the probabilities.
+     */
+    AttentionOutput readResults(AttentionInput in, cl_mem headsOut, cl_mem out, cl_mem probabilities,
+                                FusedAttention.Stats stats, Stages stages, String path) {
         int b = in.batch();
         int n = in.queryLength();
         int m = in.contextLength();
+        int h = weights.heads();
         float[] headsOutHost = read(headsOut, b * n * weights.projectedDim());
         float[] outHost = out != null ? read(out, b * n * weights.dModel()) : null;
-        float[] weightsHost = probabilities != null ? read(probabilities, b * weights.heads() * n * m) : null;
-        return new AttentionOutput(b, n, m, weights.heads(), weights.headDim(), weights.dModel(), headsOutHost, outHost,
-                weightsHost, path, stages.millis());
+        float[] weightsHost = probabilities != null ? read(probabilities, b * h * n * m) : null;
+        float[] keyMass = weightsHost != null && in.returnKeyMass() ? StagedKernels.keyMass(weightsHost, b, h, n, m)
+                : stats.readKeyMass(this);
+        return new AttentionOutput(b, n, m, h, weights.headDim(), weights.dModel(), headsOutHost, outHost,
+                weightsHost, stats.readLse(this), keyMass, path, stages.millis());
     }
 
     /** Refuses a call whose buffers and the weights exceed the device's memory, before anything is allocated. */
@@ -187,7 +195,7 @@ final class OpenClLayer extends DeviceSession implements Backend {
         if (closed) {
             throw new IllegalStateException("the OpenCL layer is closed");
         }
-        OpenClCache cache = new OpenClCache(device, variant, params, layout, scale, causal, rope, batch, capacity, this);
+        OpenClCache cache = new OpenClCache(device, variant, params, layout, options, batch, capacity, this);
         caches.add(cache);
         return cache;
     }

@@ -24,6 +24,7 @@ final class OpenClProjected extends DeviceSession implements ProjectedBackend {
     private final float scale;
     private final boolean causal;
     private final Rope rope;
+    private final AttentionOptions options;
     private StagedKernels staged;
     private boolean closed;
 
@@ -35,8 +36,9 @@ final class OpenClProjected extends DeviceSession implements ProjectedBackend {
         this.scale = options.effectiveScale(headDim);
         this.causal = options.causal();
         this.rope = options.validateFor(heads, headDim).rope();
+        this.options = options;
         try {
-            start(variant, params, layout);
+            start(variant, params, layout, options);
         } catch (RuntimeException | Error e) {
             close();
             throw e;
@@ -68,12 +70,13 @@ final class OpenClProjected extends DeviceSession implements ProjectedBackend {
         long ktBytes = weights ? 0 : layout.ktBytes(b, m);
         long vBytes = weights ? 0 : layout.vBytes(b, m);
         long biasBytes = in.attnBias() != null ? (long) n * m * f : 0;
+        long statBytes = FusedAttention.Stats.bytes(b, h, n, m, in.returnLse(), in.returnKeyMass() && !weights);
         requireFits("q", qBytes);
         requireFits("k", kvBytes);
         requireFits("scores [B,H,N,M]", scoreBytes);
         requireFits("K (transposed, keys padded to " + keyStride + ")", ktBytes);
         requireFits("V (rows padded to " + layout.paddedHeadDim() + ")", vBytes);
-        requireFitsTotal(3 * qBytes + 2 * kvBytes + scoreBytes + ktBytes + vBytes + biasBytes);
+        requireFitsTotal(3 * qBytes + 2 * kvBytes + scoreBytes + ktBytes + vBytes + biasBytes + statBytes);
 
         cl_mem qRows = upload("q_rows", in.q(), b * n * qw);
         cl_mem kRows = upload("k_rows", in.k(), b * m * kvw);
@@ -81,6 +84,9 @@ final class OpenClProjected extends DeviceSession implements ProjectedBackend {
         cl_mem bias = in.attnBias() != null ? upload("attn_bias", in.attnBias(), n * m) : none;
         cl_mem seq = upload("seq", seqHost);
         cl_mem headsOut = workspace.buffer("heads_out", qBytes);
+        // with the weights, the key mass comes from them
+        FusedAttention.Stats stats = FusedAttention.Stats.of(workspace, b, h, n, m, in.returnLse(),
+                in.returnKeyMass() && !weights);
         try (Stages stages = new Stages(queue)) {
             cl_mem[] cs = table == null ? null : FusedAttention.upload(workspace, queue, table);
             if (weights) {
@@ -93,12 +99,14 @@ final class OpenClProjected extends DeviceSession implements ProjectedBackend {
                 }
                 cl_mem s = workspace.buffer("scores", scoreBytes);
                 StagedKernels.Shape shape = new StagedKernels.Shape(b, n, m, h, hkv, dk, scale, causal, bias,
-                        in.attnBias() != null, seq);
+                        in.attnBias() != null, seq, mods, stats.lse());
                 stages.add("scores", k.scores(queue, qRows, kRows, s, shape));
                 stages.add("softmax", k.softmax(queue, s, shape));
                 stages.add("weighting", k.weighting(queue, s, vRows, headsOut, shape));
                 float[] heads = read(headsOut, b * n * qw);
-                return new AttentionOutput(b, n, m, h, dk, 0, heads, null, read(s, b * h * n * m), "opencl-staged",
+                float[] p = read(s, b * h * n * m);
+                return new AttentionOutput(b, n, m, h, dk, 0, heads, null, p, stats.readLse(this),
+                        in.returnKeyMass() ? StagedKernels.keyMass(p, b, h, n, m) : null, "opencl-staged",
                         stages.millis());
             }
             cl_mem q = workspace.buffer("q", layout.qBytes(b, n));
@@ -117,10 +125,10 @@ final class OpenClProjected extends DeviceSession implements ProjectedBackend {
                         b, hkv, m, table, cs[0], cs[1], 0, -first, seq, false));
             }
             FusedAttention.attend(fused, workspace, queue, stages, new FusedKernels.FlashCall(q, kt, v, bias,
-                    in.attnBias() != null, m, seq, headsOut, b, n, keyStride, h, hkv, scale, causal),
-                    Sequences.maxKeys(seqHost));
-            return new AttentionOutput(b, n, m, h, dk, 0, read(headsOut, b * n * qw), null, null,
-                    "opencl-fused-" + variant.label(), stages.millis());
+                    in.attnBias() != null, m, seq, headsOut, b, n, keyStride, h, hkv, scale, causal, mods, null),
+                    Sequences.maxKeys(seqHost), stats, m);
+            return new AttentionOutput(b, n, m, h, dk, 0, read(headsOut, b * n * qw), null, null, stats.readLse(this),
+                    stats.readKeyMass(this), "opencl-fused-" + variant.label(), stages.millis());
         }
     }
 
@@ -136,7 +144,7 @@ final class OpenClProjected extends DeviceSession implements ProjectedBackend {
         if (closed) {
             throw new IllegalStateException("the OpenCL attention is closed");
         }
-        return new OpenClCache(device, variant, params, layout, scale, causal, rope, batch, capacity, null);
+        return new OpenClCache(device, variant, params, layout, options, batch, capacity, null);
     }
 
     @Override

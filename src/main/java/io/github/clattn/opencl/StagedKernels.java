@@ -1,6 +1,7 @@
 package io.github.clattn.opencl;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_event;
@@ -18,9 +19,12 @@ final class StagedKernels {
     static final List<String> FILES = List.of("projection.cl", "scores.cl", "softmax.cl", "weighting.cl", "rope.cl");
     private static final String OPTIONS = "-cl-std=CL1.2";
 
-    /** Sizes and masks of the attention stages: Q [B, N, H·dk], K and V [B, M, Hkv·dk], seq [B, 4] (common.cl). */
+    /**
+     * Sizes, masks and modifiers of the attention stages: Q [B, N, H·dk], K and V [B, M, Hkv·dk],
+     * seq [B, 4] (common.cl); {@code lse [B, H, N]} is written by the softmax when not null.
+     */
     record Shape(int batch, int queries, int keys, int heads, int kvHeads, int headDim, float scale, boolean causal,
-                 cl_mem attnBias, boolean hasBias, cl_mem seq) {
+                 cl_mem attnBias, boolean hasBias, cl_mem seq, ScoreMods mods, cl_mem lse) {
     }
 
     final double buildMillis;
@@ -82,17 +86,24 @@ final class StagedKernels {
         Cl.setArg(scores, a++, shape.scale());
         Cl.setArg(scores, a++, shape.causal() ? 1 : 0);
         Cl.setArg(scores, a++, shape.hasBias() ? 1 : 0);
+        shape.mods().set(scores, a);
         return Cl.launch(queue, scores, new long[] {shape.keys(), shape.queries(), (long) shape.batch() * shape.heads()},
                 null, true);
     }
 
-    /** Row softmax of S in place: the weights. */
+    /** Row softmax of S in place, with the sinks: the weights (and lse). */
     cl_event softmax(cl_command_queue queue, cl_mem s, Shape shape) {
         long rows = (long) shape.batch() * shape.heads() * shape.queries();
         int a = 0;
         Cl.setArg(softmax, a++, s);
         Cl.setArg(softmax, a++, rows);
         Cl.setArg(softmax, a++, shape.keys());
+        Cl.setArg(softmax, a++, shape.queries());
+        Cl.setArg(softmax, a++, shape.heads());
+        Cl.setArg(softmax, a++, shape.mods().sinks());
+        Cl.setArg(softmax, a++, shape.mods().hasSinks() ? 1 : 0);
+        Cl.setArg(softmax, a++, shape.lse() != null ? shape.lse() : s);
+        Cl.setArg(softmax, a++, shape.lse() != null ? 1 : 0);
         return Cl.launch(queue, softmax, new long[] {rows}, null, true);
     }
 
@@ -109,8 +120,32 @@ final class StagedKernels {
         Cl.setArg(weighting, a++, shape.kvHeads());
         Cl.setArg(weighting, a++, shape.headDim());
         Cl.setArg(weighting, a++, shape.causal() ? 1 : 0);
+        Cl.setArg(weighting, a++, shape.mods().windowLeft());
+        Cl.setArg(weighting, a++, shape.mods().windowRight());
         return Cl.launch(queue, weighting,
                 new long[] {shape.headDim(), shape.queries(), (long) shape.batch() * shape.heads()}, null, true);
+    }
+
+    /**
+     * {@code key_mass [B, H, M]} from the weights {@code p [B, H, N, M]} read back: each key's
+     * probabilities summed over the rows, in float64.
+     */
+    static float[] keyMass(float[] p, int batch, int heads, int queries, int keys) {
+        float[] mass = new float[batch * heads * keys];
+        double[] acc = new double[keys];
+        for (int bh = 0; bh < batch * heads; bh++) {
+            Arrays.fill(acc, 0);
+            for (int i = 0; i < queries; i++) {
+                int row = (bh * queries + i) * keys;
+                for (int j = 0; j < keys; j++) {
+                    acc[j] += p[row + j];
+                }
+            }
+            for (int j = 0; j < keys; j++) {
+                mass[bh * keys + j] = (float) acc[j];
+            }
+        }
+        return mass;
     }
 
     void release() {

@@ -41,6 +41,7 @@ final class StagedRoutine {
         final RopeTable table = layer.rope == null ? null
                 : RopeTable.of(layer.rope, lay.headDim(), RopeTable.range(first, m - first));
         long ropeBytes = table == null ? 0 : FusedAttention.tableBytes(m - first, table.half);
+        long lseBytes = FusedAttention.Stats.bytes(b, lay.heads(), n, m, in.returnLse(), false);
         layer.requireFits("x", xBytes);
         layer.requireFits("context", ctxBytes);
         layer.requireFits("Q", qBytes);
@@ -48,7 +49,7 @@ final class StagedRoutine {
         layer.requireFits("scores [B,H,N,M]", scoreBytes);
         layer.requireFits("attnBias", biasBytes);
         layer.requireFitsTotal(xBytes + ctxBytes + qBytes * 2 + kvBytes * 2 + scoreBytes + outBytes + biasBytes
-                + ropeBytes);
+                + ropeBytes + lseBytes);
         StagedKernels k = layer.staged();
 
         Workspace ws = layer.workspace;
@@ -62,11 +63,13 @@ final class StagedRoutine {
         cl_mem bias = in.attnBias() != null ? ws.buffer("attn_bias", biasBytes) : layer.none;
         cl_mem seq = ws.buffer("seq", (long) seqHost.length * Sizeof.cl_int);
         cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
+        // the key mass comes from the weights read back (readResults)
+        FusedAttention.Stats stats = FusedAttention.Stats.of(ws, b, lay.heads(), n, m, in.returnLse(), false);
         layer.writeInputs(in, x, context, bias);
         Cl.write(layer.queue, seq, seqHost);
 
         StagedKernels.Shape shape = new StagedKernels.Shape(b, n, m, lay.heads(), lay.kvHeads(), lay.headDim(),
-                layer.scale, layer.causal, bias, in.attnBias() != null, seq);
+                layer.scale, layer.causal, bias, in.attnBias() != null, seq, layer.mods, stats.lse());
         try (Stages stages = new Stages(layer.queue)) {
             stages.add("projection", k.project(layer.queue, x, b * n, d, layer.wQkv, 0, qw, q));
             stages.add("projection", k.project(layer.queue, context, b * m, d, layer.wQkv, qw, kvw, kBuf));
@@ -84,7 +87,7 @@ final class StagedRoutine {
             if (out != null) {
                 stages.add("output_projection", k.project(layer.queue, headsOut, b * n, qw, layer.wO, 0, d, out));
             }
-            return layer.readResults(in, headsOut, out, s, stages, "opencl-staged");
+            return layer.readResults(in, headsOut, out, s, stats, stages, "opencl-staged");
         }
     }
 }

@@ -372,12 +372,13 @@ final class Tuner {
             } else if (spec instanceof KernelSpec.Decode) {
                 // one query per head of a grouped layer (Hkv = H/4 where possible) over every key
                 int kvHeads = work.heads() % 4 == 0 ? work.heads() / 4 : work.heads();
-                int splits = k.decodeSplits(1, kvHeads, work.heads() / kvHeads, n);
-                events = k.decode(queue, new FusedKernels.DecodeCall(q, kt, v, decodeSeq, headsOut, 1, keyStride,
-                        work.heads(), kvHeads, scale, true, n), splits, partial);
+                FusedKernels.FlashCall call = new FusedKernels.FlashCall(q, kt, v, none, false, 1, decodeSeq, headsOut,
+                        1, 1, keyStride, work.heads(), kvHeads, scale, true, ScoreMods.none(none), null);
+                events = k.decode(queue, call, n, k.decodeSplits(call, n), partial);
             } else {
                 events = new cl_event[] {k.flash(queue, new FusedKernels.FlashCall(q, kt, v, none, false, n, seq,
-                        headsOut, 1, n, keyStride, work.heads(), work.heads(), scale, false))};
+                        headsOut, 1, n, keyStride, work.heads(), work.heads(), scale, false, ScoreMods.none(none),
+                        null))};
             }
             try {
                 Cl.finish(queue);

@@ -33,13 +33,27 @@ public enum Feature {
     /** Grouped-query attention: Hkv a proper divisor of H (1 is multi-query), when H > 1. */
     GQA("gqa"),
     /** Rotary position embedding: theta 10^4 or 5·10^5, neox or gptj, all or part of the head (dk >= 2). */
-    ROPE("rope");
+    ROPE("rope"),
+    /** A sliding window (left, right), at least one side bounded. */
+    WINDOW("window"),
+    /** Logit softcapping with C in [1, 10). */
+    SOFTCAP("softcap"),
+    /** ALiBi with the standard slopes of H heads. */
+    ALIBI("alibi"),
+    /** A sink logit per head in [-2, 2). */
+    SINKS("sinks"),
+    /** The call asks for each row's log-sum-exp. */
+    LSE("lse"),
+    /** The call asks for the attention each key received. */
+    KEY_MASS("key_mass");
 
     /** The features of the encoder-era layer, every combination of which the sweeps run. */
     public static final List<Feature> LAYER = List.of(CAUSAL, CROSS, KEY_PADDING, ATTN_BIAS, PROJECTION_BIAS,
             OUTPUT_PROJECTION, SCALE, WEIGHTS);
     /** The decoder-era features, each added to about half of the sweeps' combinations. */
-    public static final List<Feature> DECODER = List.of(GQA, ROPE);
+    public static final List<Feature> DECODER = List.of(GQA, ROPE, WINDOW, SOFTCAP, ALIBI, SINKS, LSE, KEY_MASS);
+    /** The score modifiers (window, softcap, ALiBi, sinks). */
+    public static final List<Feature> MODIFIERS = List.of(WINDOW, SOFTCAP, ALIBI, SINKS);
 
     private final String label;
 

@@ -143,8 +143,13 @@ public final class Float64Attention {
         final int group = heads / kvHeads;
         final double scale = Double.isNaN(o.scale()) ? 1.0 / Math.sqrt(dk) : o.scale();
         final Rope rope = o.rope();
+        final double cap = o.softcap();
+        final float[] slopes = o.alibiSlopes();
+        final float[] sinks = o.sinks();
         double[] headsOut = new double[rows.size() * hd];
         double[] weights = weightsWanted ? new double[rows.size() * heads * m] : null;
+        double[] lse = new double[rows.size() * heads];
+        double[] keyMass = new double[batch * heads * m];
         int[] batches = rows.stream().mapToInt(Row::batch).distinct().toArray();
         for (int b : batches) {
             // pass 1: keys and values of batch row b, keys rotated at their positions j
@@ -172,36 +177,59 @@ public final class Float64Attention {
                         rotate(q, h * dk, dk, rope, position);
                     }
                 }
-                int visible = AttentionInput.visibleKeys(n, m, o.causal(), valid, b, i);
-                double[] s = new double[visible];
+                // visibility: key padding, causal, window
+                long end = valid == null ? m : Math.min(m, valid[b]);
+                if (o.causal()) {
+                    end = Math.min(end, position + 1);
+                }
+                if (o.windowRight() >= 0) {
+                    end = Math.min(end, position + o.windowRight() + 1);
+                }
+                long start = o.windowLeft() >= 0 ? Math.max(0, position - o.windowLeft()) : 0;
+                int from = (int) Math.max(0, start);
+                int to = (int) Math.max(from, end);
+                double[] s = new double[m];
                 for (int h = 0; h < heads; h++) {
                     int c0 = h * dk;
                     int g0 = (h / group) * dk;
-                    // pass 3: scores and softmax over the visible keys
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < visible; j++) {
+                    // pass 3: scores (scale, softcap, bias, ALiBi) and softmax over the visible keys, with the sink
+                    double max = sinks == null ? Double.NEGATIVE_INFINITY : sinks[h];
+                    for (int j = from; j < to; j++) {
                         double dot = 0;
                         for (int t = 0; t < dk; t++) {
                             dot += q[c0 + t] * keys[j][g0 + t];
                         }
-                        s[j] = dot * scale + (bias == null ? 0 : bias[i * m + j]);
-                        max = Math.max(max, s[j]);
+                        double score = dot * scale;
+                        if (cap > 0) {
+                            score = cap * Math.tanh(score / cap);
+                        }
+                        if (bias != null) {
+                            score += bias[i * m + j];
+                        }
+                        if (slopes != null) {
+                            score -= slopes[h] * (double) Math.abs(position - j);
+                        }
+                        s[j] = score;
+                        max = Math.max(max, score);
                     }
                     if (max == Double.NEGATIVE_INFINITY) {
-                        continue; // no visible key: zero weights and output
+                        lse[r * heads + h] = Double.NEGATIVE_INFINITY;
+                        continue; // no visible key (and no sink): zero weights and output
                     }
-                    double sum = 0;
-                    for (int j = 0; j < visible; j++) {
+                    double sum = sinks == null ? 0 : Math.exp(sinks[h] - max);
+                    for (int j = from; j < to; j++) {
                         s[j] = s[j] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(s[j] - max);
                         sum += s[j];
                     }
+                    lse[r * heads + h] = max + Math.log(sum);
                     // pass 4: weighted values
                     int at = r * hd + c0;
-                    for (int j = 0; j < visible; j++) {
+                    for (int j = from; j < to; j++) {
                         double p = s[j] / sum;
                         if (weights != null) {
                             weights[(r * heads + h) * m + j] = p;
                         }
+                        keyMass[(b * heads + h) * m + j] += p;
                         for (int t = 0; t < dk; t++) {
                             headsOut[at + t] += p * values[j][g0 + t];
                         }
@@ -209,7 +237,7 @@ public final class Float64Attention {
                 }
             }
         }
-        return new Result(batch, n, m, heads, hd, 0, List.copyOf(rows), headsOut, null, weights);
+        return new Result(batch, n, m, heads, hd, 0, List.copyOf(rows), headsOut, null, weights, lse, keyMass);
     }
 
     /**
@@ -306,9 +334,11 @@ public final class Float64Attention {
         private final double[] headsOut;
         private final double[] out;
         private final double[] weights;
+        private final double[] lse;
+        private final double[] keyMass;
 
         Result(int batch, int queryLength, int contextLength, int heads, int projectedDim, int dModel, List<Row> rows,
-               double[] headsOut, double[] out, double[] weights) {
+               double[] headsOut, double[] out, double[] weights, double[] lse, double[] keyMass) {
             this.batch = batch;
             this.queryLength = queryLength;
             this.contextLength = contextLength;
@@ -319,6 +349,8 @@ public final class Float64Attention {
             this.headsOut = headsOut;
             this.out = out;
             this.weights = weights;
+            this.lse = lse;
+            this.keyMass = keyMass;
         }
 
         public List<Row> rows() {
@@ -328,7 +360,7 @@ public final class Float64Attention {
         /** The same result with the output projection's rows. */
         Result withOut(int width, double[] outRows) {
             return new Result(batch, queryLength, contextLength, heads, projectedDim, width, rows, headsOut, outRows,
-                    weights);
+                    weights, lse, keyMass);
         }
 
         /** True when the rows are every row of the call in order, so the arrays have the call's full shapes. */
@@ -352,6 +384,36 @@ public final class Float64Attention {
         /** {@code [rows, D]}, or null without an output projection. */
         public double[] out() {
             return out;
+        }
+
+        /** {@code [rows, H]}: {@code [B, H, N]} reordered when {@link #complete()} (see {@link #lseFull()}). */
+        public double[] lseRows() {
+            return lse;
+        }
+
+        /** {@code lse [B, H, N]} (requires {@link #complete()}). */
+        public double[] lseFull() {
+            requireComplete("lse");
+            double[] full = new double[lse.length];
+            for (int r = 0; r < rows.size(); r++) {
+                Row row = rows.get(r);
+                for (int h = 0; h < heads; h++) {
+                    full[(row.batch() * heads + h) * queryLength + row.query()] = lse[r * heads + h];
+                }
+            }
+            return full;
+        }
+
+        /** {@code key_mass [B, H, M]} (requires {@link #complete()}: every row's probabilities summed). */
+        public double[] keyMass() {
+            requireComplete("keyMass");
+            return keyMass;
+        }
+
+        private void requireComplete(String what) {
+            if (!complete()) {
+                throw new IllegalStateException(what + ": only a complete reference (every row) has it");
+            }
         }
 
         /** {@code [B, H, N, M]} (requires {@link #complete()}), or null when the call did not ask for them. */
@@ -387,6 +449,12 @@ public final class Float64Attention {
             if (weights != null) {
                 checks.add(Tolerance.weights(label + " weights", gatherWeights(got.weights()), weights));
             }
+            if (got.lse() != null) {
+                checks.add(Tolerance.lse(label + " lse", gatherLse(got.lse()), lse));
+            }
+            if (got.keyMass() != null && complete()) {
+                checks.add(Tolerance.outputs(label + " key_mass", got.keyMass(), keyMass));
+            }
             return new Verdict(label, got.path(), checks);
         }
 
@@ -403,6 +471,21 @@ public final class Float64Attention {
                     return full; // wrong length: the comparison reports it
                 }
                 System.arraycopy(full, from, picked, r * width, width);
+            }
+            return picked;
+        }
+
+        /** The values of {@code lse [B, H, N]} at this result's rows, as {@code [rows, H]}. */
+        private float[] gatherLse(float[] full) {
+            if (full.length != batch * heads * queryLength) {
+                return full;
+            }
+            float[] picked = new float[rows.size() * heads];
+            for (int r = 0; r < rows.size(); r++) {
+                Row row = rows.get(r);
+                for (int h = 0; h < heads; h++) {
+                    picked[r * heads + h] = full[(row.batch() * heads + h) * queryLength + row.query()];
+                }
             }
             return picked;
         }

@@ -85,11 +85,7 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
 
     /** The same call asking, or not, for the weights (which picks the staged OpenCL path). */
     public Problem withReturnWeights(boolean returnWeights) {
-        AttentionInput.Builder b = AttentionInput.builder(input.x(), input.batch(), input.queryLength())
-                .keyValidLength(input.keyValidLength()).attnBias(input.attnBias()).returnWeights(returnWeights);
-        if (input.isCrossAttention()) {
-            b.context(input.context(), input.contextLength());
-        }
+        AttentionInput.Builder b = input.toBuilder().returnWeights(returnWeights);
         EnumSet<Feature> f = features.isEmpty() ? EnumSet.noneOf(Feature.class) : EnumSet.copyOf(features);
         if (returnWeights) {
             f.add(Feature.WEIGHTS);
@@ -169,8 +165,10 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
         return String.format(Locale.ROOT, "%s[seed=%d %s features=%s%s%s%s]", label.isEmpty() ? "" : label + " ", seed,
                 sizes, Feature.describe(features),
                 Double.isNaN(options.scale()) ? "" : String.format(Locale.ROOT, " scale=%.4f", options.scale()),
-                options.rope() == null ? "" : " rope=" + options.rope().style().label() + "/" + options.rope().theta()
-                        + "/" + options.rope().dims(),
+                (options.rope() == null ? "" : " rope=" + options.rope().style().label() + "/" + options.rope().theta()
+                        + "/" + options.rope().dims())
+                        + (options.hasWindow() ? " window=(" + options.windowLeft() + "," + options.windowRight() + ")" : "")
+                        + (options.softcap() > 0 ? String.format(Locale.ROOT, " softcap=%.3f", options.softcap()) : ""),
                 input.keyValidLength() == null ? "" : " valid=" + Arrays.toString(input.keyValidLength()));
     }
 
@@ -262,7 +260,8 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
                 }
                 in.attnBias(bias);
             }
-            in.returnWeights(features.contains(Feature.WEIGHTS));
+            in.returnWeights(features.contains(Feature.WEIGHTS)).returnLse(features.contains(Feature.LSE))
+                    .returnKeyMass(features.contains(Feature.KEY_MASS));
             double scale = features.contains(Feature.SCALE) ? 0.05 + r.nextDouble() : Double.NaN;
             AttentionOptions options = new AttentionOptions(features.contains(Feature.CAUSAL), scale);
             if (features.contains(Feature.ROPE) && headDim >= 2) {
@@ -272,7 +271,28 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
                 int dims = headDim % 2 == 0 && rr.nextBoolean() ? 0 : 2 * (1 + rr.nextInt(headDim / 2));
                 options = options.withRope(new Rope(theta, dims, rr.nextBoolean() ? Rope.Style.NEOX : Rope.Style.GPTJ));
             }
-            return new Problem(label, seed, features, weights, options, in.build());
+            return new Problem(label, seed, features, weights, modifiers(options), in.build());
+        }
+
+        /** The score modifiers the features ask for, each from a stream of its own. */
+        private AttentionOptions modifiers(AttentionOptions options) {
+            SplittableRandom r = new SplittableRandom(seed ^ 0x3C6EF372L);
+            if (features.contains(Feature.WINDOW)) {
+                int span = Math.max(1, Math.max(queryLength, contextLength));
+                int left = r.nextInt(4) == 0 ? -1 : r.nextInt(span);
+                int right = left >= 0 && r.nextBoolean() ? -1 : r.nextInt(Math.max(1, span / 2));
+                options = options.withWindow(left, right);
+            }
+            if (features.contains(Feature.SOFTCAP)) {
+                options = options.withSoftcap(1 + 9 * r.nextDouble());
+            }
+            if (features.contains(Feature.ALIBI)) {
+                options = options.withAlibiSlopes(AttentionOptions.standardAlibiSlopes(heads));
+            }
+            if (features.contains(Feature.SINKS)) {
+                options = options.withSinks(Tensors.uniform(r, heads, 2));
+            }
+            return options;
         }
 
         /** Sets the number of K/V heads (Hkv divides H) instead of drawing it for {@link Feature#GQA}. */

@@ -4,8 +4,9 @@ import java.util.Locale;
 
 /**
  * The conformance tolerance of {@code shared/conformance/README.md}, stated once:
- * {@code max |got - want| <= 2e-5 · max(1, max |want|)} on heads_out and out, and
- * {@code max |got - want| <= 1e-5} on the weights. NaN must match NaN; an infinity must match the
+ * {@code max |got - want| <= 2e-5 · max(1, max |want|)} on heads_out, out and key_mass,
+ * {@code max |got - want| <= 1e-5} on the weights, and {@code |got - want| <= 2e-5 · max(1, |want|)}
+ * elementwise on lse (−∞ exactly). NaN must match NaN; an infinity must match the
  * same infinity exactly. A failed comparison lists its first {@value #SHOWN} mismatches with their
  * index and both values.
  */
@@ -33,6 +34,38 @@ public final class Tolerance {
     /** heads_out or out. */
     public static Comparison outputs(String label, float[] got, double[] want) {
         return compare(label, got, want, outputTolerance(want));
+    }
+
+    /**
+     * Each row's log-sum-exp: {@code |got - want| <= 2e-5 · max(1, |want|)} elementwise, and −∞
+     * exactly where {@code want} is −∞.
+     */
+    public static Comparison lse(String label, float[] got, double[] want) {
+        if (got == null || got.length != want.length) {
+            return compare(label, got, want, OUTPUT_RTOL);
+        }
+        StringBuilder shown = new StringBuilder();
+        int mismatches = 0;
+        double worstFraction = 0;
+        double worstError = 0;
+        double worstTolerance = OUTPUT_RTOL;
+        for (int i = 0; i < want.length; i++) {
+            double tol = OUTPUT_RTOL * (Double.isFinite(want[i]) ? Math.max(1, Math.abs(want[i])) : 1);
+            double err = error(got[i], want[i]);
+            if (!(err <= tol)) {
+                if (mismatches < SHOWN) {
+                    shown.append(String.format(Locale.ROOT, "%n  [%d] got %.9g want %.9g (|diff| %.3g)", i, got[i],
+                            want[i], err));
+                }
+                mismatches++;
+            }
+            if (!(err / tol <= worstFraction)) {
+                worstFraction = err / tol;
+                worstError = err;
+                worstTolerance = tol;
+            }
+        }
+        return new Comparison(label, worstError, worstTolerance, mismatches, want.length, shown.toString());
     }
 
     /** The attention weights. */

@@ -2,9 +2,10 @@ package io.github.clattn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.clattn.AttentionOptions;
 import io.github.clattn.ConformanceCase;
-import io.github.clattn.Rope;
 import io.github.clattn.Device;
+import io.github.clattn.Rope;
 import io.github.clattn.TestDevices;
 import io.github.clattn.npy.Npy;
 import io.github.clattn.npy.NpyArray;
@@ -38,7 +39,8 @@ class RunCommandTest {
     private static final String[][] INPUTS = {
         {"x", "--x"}, {"context", "--context"}, {"w_q", "--w-q"}, {"w_k", "--w-k"}, {"w_v", "--w-v"},
         {"b_q", "--b-q"}, {"b_k", "--b-k"}, {"b_v", "--b-v"}, {"w_o", "--w-o"}, {"b_o", "--b-o"},
-        {"key_valid_len", "--key-valid-len"}, {"attn_bias", "--attn-bias"},
+        {"key_valid_len", "--key-valid-len"}, {"attn_bias", "--attn-bias"}, {"alibi_slopes", "--alibi-slopes"},
+        {"sinks", "--sinks"},
     };
 
     @TempDir
@@ -78,8 +80,24 @@ class RunCommandTest {
                 args.addAll(List.of("--rope-dim", Integer.toString(rope.dims())));
             }
         }
+        AttentionOptions o = c.options();
+        if (o.windowLeft() >= 0) {
+            args.addAll(List.of("--window-left", Integer.toString(o.windowLeft())));
+        }
+        if (o.windowRight() >= 0) {
+            args.addAll(List.of("--window-right", Integer.toString(o.windowRight())));
+        }
+        if (o.softcap() > 0) {
+            args.addAll(List.of("--softcap", Double.toString(o.softcap())));
+        }
         if (c.weightsExpected() != null) {
             args.addAll(List.of("--weights-out", outDir.resolve("weights.npy").toString()));
+        }
+        if (c.lse() != null) {
+            args.addAll(List.of("--lse-out", outDir.resolve("lse.npy").toString()));
+        }
+        if (c.keyMass() != null) {
+            args.addAll(List.of("--key-mass-out", outDir.resolve("key_mass.npy").toString()));
         }
         return args;
     }
@@ -117,6 +135,16 @@ class RunCommandTest {
             NpyArray weights = Npy.read(tmp.resolve("weights.npy"));
             assertThat(weights.shape()).as(label).containsExactly(b, h, n, m);
             Tolerance.weights(label + " weights", weights.floats(), Tensors.widen(c.weightsExpected())).assertPassed();
+        }
+        if (c.lse() != null) {
+            NpyArray lse = Npy.read(tmp.resolve("lse.npy"));
+            assertThat(lse.shape()).as(label).containsExactly(b, h, n);
+            Tolerance.lse(label + " lse", lse.floats(), Tensors.widen(c.lse())).assertPassed();
+        }
+        if (c.keyMass() != null) {
+            NpyArray mass = Npy.read(tmp.resolve("key_mass.npy"));
+            assertThat(mass.shape()).as(label).containsExactly(b, h, m);
+            Tolerance.outputs(label + " key_mass", mass.floats(), Tensors.widen(c.keyMass())).assertPassed();
         }
         assertThat(leftovers(tmp)).as(label + ": no temporary file left").isEmpty();
     }
@@ -284,6 +312,27 @@ class RunCommandTest {
         writeRawNpy(valid, "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", data);
         Cli.Result r = Cli.run(argsWith(in, "--key-valid-len", valid.toString()));
         assertThat(r.exit()).as(r.toString()).isZero();
+    }
+
+    @Test
+    void badScoreModifiers() throws IOException {
+        Path in = inputs(); // two heads
+        usageError(argsWith(in, "--window-left", "-2"), "--window-left -2", ">= 0, or -1");
+        usageError(argsWith(in, "--window-right", "-5"), "--window-right -5");
+        usageError(argsWith(in, "--softcap", "0"), "--softcap", "> 0");
+        usageError(argsWith(in, "--softcap", "NaN"), "--softcap", "NaN");
+        Path three = in.resolve("slopes3.npy");
+        Npy.write(three, new float[] {0.5f, 0.25f, 0.125f}, 3);
+        usageError(argsWith(in, "--alibi-slopes", three.toString()), "--alibi-slopes", three.toString(), "[H]",
+                "H = 2 from --heads", "got shape [3]");
+        Path nan = in.resolve("sinks_nan.npy");
+        Npy.write(nan, new float[] {0f, Float.NaN}, 2);
+        usageError(argsWith(in, "--sinks", nan.toString()), "--sinks", nan.toString(), "head 1", "NaN", "finite");
+        Path two = in.resolve("slopes2.npy");
+        Npy.write(two, new float[] {0.5f, 0.25f}, 2);
+        List<String> both = argsWith(in, "--alibi-slopes", two.toString());
+        both.add("--alibi");
+        usageError(both, "--alibi", "not both");
     }
 
     @Test

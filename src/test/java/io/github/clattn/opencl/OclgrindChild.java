@@ -79,6 +79,13 @@ public final class OclgrindChild {
         // partial steps, several GPU tiles; dk = 20.
         cases.add(Problem.builder(14, 1, 40, 70, 9, 2, 20).with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING,
                 Feature.ATTN_BIAS, Feature.PROJECTION_BIAS).build());
+        // Every score modifier with grouped heads, lse and the key-mass pass (keymass.cl).
+        cases.add(Problem.builder(15, 2, 21, 37, 8, 4, 5).kvHeads(2).with(Feature.CROSS, Feature.CAUSAL,
+                Feature.KEY_PADDING, Feature.ATTN_BIAS, Feature.WINDOW, Feature.SOFTCAP, Feature.ALIBI, Feature.SINKS,
+                Feature.LSE, Feature.KEY_MASS).build());
+        // One query per sequence: the split-key decode kernels and decode_combine, with modifiers.
+        cases.add(Problem.builder(16, 2, 1, 45, 8, 4, 6).kvHeads(1).with(Feature.CROSS, Feature.CAUSAL,
+                Feature.KEY_PADDING, Feature.WINDOW, Feature.ALIBI, Feature.SINKS, Feature.LSE, Feature.KEY_MASS).build());
         return cases;
     }
 

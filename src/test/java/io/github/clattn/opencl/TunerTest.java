@@ -49,20 +49,26 @@ class TunerTest {
         List<Map<String, Integer>> flash = variant == KernelVariant.CPU
                 ? List.of(Map.of("FLASH_QR", 2, "FLASH_KV", 1, "FLASH_RB", 2, "FLASH_KC", 16), Map.of("FLASH_QR", 3, "FLASH_RB", 1))
                 : List.of(Map.of("FLASH_BQ", 8, "FLASH_BK", 8), Map.of("FLASH_BQ", 16, "FLASH_BK", 4));
+        List<Map<String, Integer>> decode = variant == KernelVariant.CPU
+                ? List.of(Map.of("DEC_QR", 2, "DEC_KV", 1), Map.of("DEC_QR", 4, "DEC_KV", 2))
+                : List.of(Map.of("DEC_WG", 32), Map.of("DEC_WG", 64));
         List<String> progress = new ArrayList<>();
-        Tuner.Result result = Tuner.tune(device, variant, TINY, List.of(gemm, flash), progress::add);
+        Tuner.Result result = Tuner.tune(device, variant, TINY, List.of(gemm, flash, decode), progress::add);
 
         assertThat(result.file()).isEqualTo(Tuner.file(device)).exists();
-        assertThat(result.trials()).hasSize(4).allSatisfy(t -> assertThat(t.millis()).isPositive());
+        assertThat(result.trials()).hasSize(6).allSatisfy(t -> assertThat(t.millis()).isPositive());
         assertThat(result.trials()).allSatisfy(t -> assertThat(t.timed()).isTrue());
-        Tuner.Trial fastestGemm = result.trials().subList(0, 2).stream()
-                .min((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
-        Tuner.Trial fastestFlash = result.trials().subList(2, 4).stream()
-                .min((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
-        assertThat(result.best()).isEqualTo(fastestFlash.params());
-        fastestGemm.params().values().entrySet().stream().filter(e -> e.getKey().startsWith("GEMM_"))
-                .forEach(e -> assertThat(result.best().get(e.getKey())).as(e.getKey()).isEqualTo(e.getValue()));
-        assertThat(progress).hasSizeGreaterThanOrEqualTo(6).last().asString().contains("Best");
+        // each kernel's search keeps the fastest candidate; the last (decode) is the result
+        Tuner.Trial fastestGemm = fastest(result.trials().subList(0, 2));
+        Tuner.Trial fastestFlash = fastest(result.trials().subList(2, 4));
+        Tuner.Trial fastestDecode = fastest(result.trials().subList(4, 6));
+        assertThat(result.best()).isEqualTo(fastestDecode.params());
+        for (var fastest : List.of(fastestGemm, fastestFlash)) {
+            String prefix = fastest == fastestGemm ? "GEMM_" : "FLASH_";
+            fastest.params().values().entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+                    .forEach(e -> assertThat(result.best().get(e.getKey())).as(e.getKey()).isEqualTo(e.getValue()));
+        }
+        assertThat(progress).hasSizeGreaterThanOrEqualTo(8).last().asString().contains("Best");
 
         assertThat(Tuner.stored(device)).contains(result.best());
         assertThat(Tuner.paramsFor(device, variant)).isEqualTo(result.best());
@@ -73,6 +79,10 @@ class TunerTest {
         }
         PathUnderTest path = variant == KernelVariant.CPU ? PathUnderTest.FUSED_CPU : PathUnderTest.FUSED_GPU;
         path.runAndCheck(device, c);
+    }
+
+    private static Tuner.Trial fastest(List<Tuner.Trial> trials) {
+        return trials.stream().min((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
     }
 
     @Test
