@@ -2,10 +2,8 @@ package io.github.clattn.cli;
 
 import io.github.clattn.ClattnException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -159,22 +157,11 @@ public final class Main implements Runnable {
         return false;
     }
 
-    /** The version from the build's pom.properties (present in the jar), else "development". */
+    /** clattn's, JOCL's and Java's versions and whether the Vector API is there ({@link VersionInfo}). */
     static final class Version implements IVersionProvider {
         @Override
         public String[] getVersion() {
-            String version = "development build";
-            try (InputStream in = Main.class.getResourceAsStream("/META-INF/maven/io.github.clattn/clattn/pom.properties")) {
-                if (in != null) {
-                    Properties p = new Properties();
-                    p.load(in);
-                    version = p.getProperty("version", version);
-                }
-            } catch (IOException ignored) {
-                // keep the fallback text
-            }
-            return new String[] {"clattn " + version, "Java " + System.getProperty("java.version") + " ("
-                    + System.getProperty("java.vm.name") + ", " + System.getProperty("java.vendor") + ")"};
+            return VersionInfo.lines();
         }
     }
 }
