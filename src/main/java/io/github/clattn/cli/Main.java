@@ -4,6 +4,7 @@ import io.github.clattn.ClattnException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
+import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -15,7 +16,8 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * The {@code clattn} command line: {@code devices}, {@code run} and {@code bench}.
+ * The {@code clattn} command line: {@code devices}, {@code run}, {@code bench}, {@code verify},
+ * {@code tune}, and {@code generate-completion} (picocli's bash/zsh completion script).
  *
  * <p>Exit status: 0 success; 1 a runtime failure (a device or file-system error, a benchmark
  * result outside the tolerance); 2 a usage error or bad input (an unknown option, a missing or
@@ -31,7 +33,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         versionProvider = Main.Version.class,
         description = "Multi-head scaled dot-product attention on OpenCL devices and on a pure-Java path.",
         subcommands = {DevicesCommand.class, RunCommand.class, BenchCommand.class, VerifyCommand.class, TuneCommand.class,
-            HelpCommand.class},
+            HelpCommand.class, AutoComplete.GenerateCompletion.class},
         synopsisSubcommandLabel = "COMMAND",
         footerHeading = "%n",
         footer = {"Start with 'clattn devices', then 'clattn bench'.", "",
