@@ -13,11 +13,14 @@ import org.slf4j.LoggerFactory;
  * Warns, once per process, when an OpenCL driver is about to compile a program inside this JVM
  * without the JDK's signal-chaining library ({@code libjsig}) loaded.
  *
- * <p>PoCL compiles kernels in-process with LLVM/Clang, which may install its own handlers for
- * SIGSEGV, SIGBUS and the like while it works. The JVM raises SIGSEGV on purpose (safepoint polls,
- * implicit null checks); one that arrives while the compiler's handler is in place can kill the
- * process with no {@code hs_err} file. With {@code libjsig} preloaded the JVM's handlers stay first
- * and chain the driver's. {@code scripts/clattn} and the tests preload it; an application that
+ * <p>PoCL compiles kernels in-process with LLVM/Clang. Clang's temporary output files are registered
+ * with LLVM's {@code RemoveFileOnSignal}, which installs LLVM's handlers for SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGUSR2 and others ({@code SA_RESETHAND}) in place of the JVM's. The JVM raises SIGSEGV on
+ * purpose (safepoint polls, implicit null checks): LLVM's handler then deletes the compiler's
+ * temporary files (the build fails: "unable to rename temporary ...") and puts the JVM's handlers
+ * back, and a second thread faulting in between meets the default action and the process dies with
+ * no {@code hs_err} file. With {@code libjsig} preloaded the JVM's handlers stay first and chain
+ * LLVM's. {@code scripts/clattn} and the tests preload it; an application that
  * embeds clattn has to do the same. On systems without {@code /proc/self/maps} (not Linux) nothing
  * is checked.
  */
@@ -43,9 +46,9 @@ final class SignalChaining {
                 ? "start the JVM with " + preloadLine(libjsig)
                 : "this JDK has no " + libjsig + "; use a JDK that ships lib/libjsig.so and preload it with LD_PRELOAD";
         LOG.warn("OpenCL kernels are being compiled inside this JVM without the JDK's signal-chaining library "
-                + "(libjsig is not loaded): a driver that compiles in-process (PoCL runs LLVM) can install its own "
-                + "signal handlers, and the JVM may then die with SIGSEGV and no hs_err file. To avoid it, {} "
-                + "(scripts/clattn does this).", fix);
+                + "(libjsig is not loaded): a driver that compiles in-process (PoCL runs LLVM) installs its own "
+                + "signal handlers, and the JVM may then die with SIGSEGV and no hs_err file, or a build fail with "
+                + "'unable to rename temporary ...'. To avoid it, {} (scripts/clattn does this).", fix);
     }
 
     /** True when a loaded object's path contains "libjsig", false when none does, null when it cannot tell. */
