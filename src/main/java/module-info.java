@@ -7,6 +7,8 @@
 module io.github.clattn {
     requires org.slf4j;
     requires jocl;
+    // JOCL logs through java.util.logging; opencl.JoclLoader filters one of its records.
+    requires java.logging;
     requires static jdk.incubator.vector;
 
     // The command line only: optional dependencies of the library.

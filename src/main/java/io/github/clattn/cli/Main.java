@@ -2,10 +2,9 @@ package io.github.clattn.cli;
 
 import io.github.clattn.ClattnException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.Properties;
+import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -17,7 +16,8 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * The {@code clattn} command line: {@code devices}, {@code run} and {@code bench}.
+ * The {@code clattn} command line: {@code devices}, {@code run}, {@code bench}, {@code verify},
+ * {@code tune}, and {@code generate-completion} (picocli's bash/zsh completion script).
  *
  * <p>Exit status: 0 success; 1 a runtime failure (a device or file-system error, a benchmark
  * result outside the tolerance); 2 a usage error or bad input (an unknown option, a missing or
@@ -33,7 +33,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         versionProvider = Main.Version.class,
         description = "Multi-head scaled dot-product attention on OpenCL devices and on a pure-Java path.",
         subcommands = {DevicesCommand.class, RunCommand.class, BenchCommand.class, VerifyCommand.class, TuneCommand.class,
-            HelpCommand.class},
+            HelpCommand.class, AutoComplete.GenerateCompletion.class},
         synopsisSubcommandLabel = "COMMAND",
         footerHeading = "%n",
         footer = {"Start with 'clattn devices', then 'clattn bench'.", "",
@@ -159,22 +159,11 @@ public final class Main implements Runnable {
         return false;
     }
 
-    /** The version from the build's pom.properties (present in the jar), else "development". */
+    /** clattn's, JOCL's and Java's versions and whether the Vector API is there ({@link VersionInfo}). */
     static final class Version implements IVersionProvider {
         @Override
         public String[] getVersion() {
-            String version = "development build";
-            try (InputStream in = Main.class.getResourceAsStream("/META-INF/maven/io.github.clattn/clattn/pom.properties")) {
-                if (in != null) {
-                    Properties p = new Properties();
-                    p.load(in);
-                    version = p.getProperty("version", version);
-                }
-            } catch (IOException ignored) {
-                // keep the fallback text
-            }
-            return new String[] {"clattn " + version, "Java " + System.getProperty("java.version") + " ("
-                    + System.getProperty("java.vm.name") + ", " + System.getProperty("java.vendor") + ")"};
+            return VersionInfo.lines();
         }
     }
 }

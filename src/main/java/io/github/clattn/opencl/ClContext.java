@@ -96,6 +96,7 @@ final class ClContext {
                 LOG.debug("Loaded {} with '{}' on {} from the binary cache in {} ms", files, options, device.name(),
                         (System.nanoTime() - start) / 1_000_000);
             } else {
+                SignalChaining.beforeInProcessCompile(); // one WARN per process when libjsig is not preloaded
                 p = Cl.createProgram(context, sources);
                 try {
                     Cl.build(p, deviceId, options);

@@ -57,6 +57,7 @@ final class OpenClRuntime {
         List<cl_device_id> ids = new ArrayList<>();
         String reason = null;
         try {
+            JoclLoader.initialize(); // without JOCL's own native line when libOpenCL.so is missing
             int[] count = new int[1];
             int status = CL.clGetPlatformIDs(0, null, count);
             if (status != CL.CL_SUCCESS || count[0] == 0) {
@@ -75,7 +76,9 @@ final class OpenClRuntime {
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
             reason = "the OpenCL library could not be loaded (" + e.getMessage()
                     + "); JOCL needs the unversioned libOpenCL.so, which Debian ships in ocl-icd-opencl-dev";
-            LOG.debug("OpenCL load failure", e);
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("OpenCL load failure; System.loadLibrary(\"OpenCL\") says: {}", JoclLoader.probe(), e);
+            }
         } catch (RuntimeException e) {
             reason = "OpenCL enumeration failed: " + e;
             LOG.debug("OpenCL enumeration failure", e);

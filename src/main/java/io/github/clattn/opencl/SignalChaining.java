@@ -1,0 +1,76 @@
+package io.github.clattn.opencl;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Warns, once per process, when an OpenCL driver is about to compile a program inside this JVM
+ * without the JDK's signal-chaining library ({@code libjsig}) loaded.
+ *
+ * <p>PoCL compiles kernels in-process with LLVM/Clang. Clang's temporary output files are registered
+ * with LLVM's {@code RemoveFileOnSignal}, which installs LLVM's handlers for SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGUSR2 and others ({@code SA_RESETHAND}) in place of the JVM's. The JVM raises SIGSEGV on
+ * purpose (safepoint polls, implicit null checks): LLVM's handler then deletes the compiler's
+ * temporary files (the build fails: "unable to rename temporary ...") and puts the JVM's handlers
+ * back, and a second thread faulting in between meets the default action and the process dies with
+ * no {@code hs_err} file. With {@code libjsig} preloaded the JVM's handlers stay first and chain
+ * LLVM's. {@code scripts/clattn} and the tests preload it; an application that
+ * embeds clattn has to do the same. On systems without {@code /proc/self/maps} (not Linux) nothing
+ * is checked.
+ */
+final class SignalChaining {
+    private static final Logger LOG = LoggerFactory.getLogger(SignalChaining.class);
+    private static final Path MAPS = Path.of("/proc/self/maps");
+    private static final AtomicBoolean CHECKED = new AtomicBoolean();
+
+    private SignalChaining() {
+    }
+
+    /** Called just before a program is built from source in this process: the first call checks and may warn. */
+    static void beforeInProcessCompile() {
+        if (!CHECKED.compareAndSet(false, true)) {
+            return;
+        }
+        Boolean loaded = libjsigLoaded(MAPS);
+        if (loaded == null || loaded) {
+            return;
+        }
+        Path libjsig = libjsigPath();
+        String fix = Files.isRegularFile(libjsig)
+                ? "start the JVM with " + preloadLine(libjsig)
+                : "this JDK has no " + libjsig + "; use a JDK that ships lib/libjsig.so and preload it with LD_PRELOAD";
+        LOG.warn("OpenCL kernels are being compiled inside this JVM without the JDK's signal-chaining library "
+                + "(libjsig is not loaded): a driver that compiles in-process (PoCL runs LLVM) installs its own "
+                + "signal handlers, and the JVM may then die with SIGSEGV and no hs_err file, or a build fail with "
+                + "'unable to rename temporary ...'. To avoid it, {} (scripts/clattn does this).", fix);
+    }
+
+    /** True when a loaded object's path contains "libjsig", false when none does, null when it cannot tell. */
+    static Boolean libjsigLoaded(Path maps) {
+        if (!Files.isReadable(maps)) {
+            return null;
+        }
+        try (Stream<String> lines = Files.lines(maps, StandardCharsets.ISO_8859_1)) {
+            return lines.anyMatch(l -> l.contains("libjsig"));
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Cannot read {}: {}", maps, e.toString());
+            return null;
+        }
+    }
+
+    /** {@code ${java.home}/lib/libjsig.so} of the running JDK. */
+    static Path libjsigPath() {
+        return Path.of(System.getProperty("java.home"), "lib", "libjsig.so");
+    }
+
+    /** The environment setting that preloads {@code libjsig}, e.g. {@code LD_PRELOAD=/usr/lib/jvm/.../lib/libjsig.so}. */
+    static String preloadLine(Path libjsig) {
+        return "LD_PRELOAD=" + libjsig;
+    }
+}
