@@ -50,17 +50,51 @@ public final class Attention implements AutoCloseable {
         this.backend = backend;
     }
 
-    /** A layer on the automatically chosen device (see {@link Devices#auto()}). */
+    /**
+     * A layer on the automatically chosen device (see {@link Devices#auto()}); an OpenCL device that
+     * fails to start falls back to the Java path with one WARN.
+     *
+     * @param weights the layer's tensors
+     * @param options causal rule, scale, RoPE and score modifiers, fixed for the layer's life
+     * @return the open layer; close it
+     * @throws IllegalArgumentException an argument is null, an option does not fit the weights (RoPE
+     *                                  width, ALiBi slopes or sinks not of length H), or the device
+     *                                  override names no device
+     * @throws ClattnException          the device override ({@value Devices#DEVICE_PROPERTY},
+     *                                  {@value Devices#DEVICE_ENV}) names an OpenCL device that fails
+     */
     public static Attention open(AttentionWeights weights, AttentionOptions options) {
         return open(weights, options, Devices.auto());
     }
 
-    /** A layer on the device a spec names (see {@link Devices#select(String)}). */
+    /**
+     * A layer on the device a spec names (see {@link Devices#select(String)}); only {@code auto}
+     * falls back to the Java path.
+     *
+     * @param weights    the layer's tensors
+     * @param options    causal rule, scale, RoPE and score modifiers, fixed for the layer's life
+     * @param deviceSpec {@code auto}, {@code java}, {@code opencl}, {@code opencl:I}, ... (see {@link Devices})
+     * @return the open layer; close it
+     * @throws IllegalArgumentException an argument is null, no device matches the spec, or an option
+     *                                  does not fit the weights
+     * @throws ClattnException          the OpenCL device the spec names is missing or fails to start
+     */
     public static Attention open(AttentionWeights weights, AttentionOptions options, String deviceSpec) {
         return open(weights, options, Devices.select(deviceSpec));
     }
 
-    /** A layer on {@code device}. */
+    /**
+     * A layer on {@code device}: uploads the weights and builds (or loads from the binary cache) the
+     * device programs. Only a device chosen by the automatic rule falls back to the Java path.
+     *
+     * @param weights the layer's tensors
+     * @param options causal rule, scale, RoPE and score modifiers, fixed for the layer's life
+     * @param device  a device from {@link Devices}
+     * @return the open layer; close it
+     * @throws IllegalArgumentException an argument is null, an option does not fit the weights, or a
+     *                                  weight buffer exceeds the device's maximum allocation
+     * @throws ClattnException          the device fails to start (explicitly chosen devices only)
+     */
     public static Attention open(AttentionWeights weights, AttentionOptions options, Device device) {
         Shapes.notNull("weights", weights);
         Shapes.notNull("options", options);
@@ -88,7 +122,11 @@ public final class Attention implements AutoCloseable {
      * recreated once; if the device keeps failing after that, the layer moves to the Java path
      * for good.
      *
-     * @throws IllegalArgumentException a shape, length or value does not match the layer
+     * @param input the activations and masks of this call
+     * @return {@code out [B, N, D]} (or {@code heads_out [B, N, H*dk]} without an output projection)
+     *         and whatever else the input asked for
+     * @throws IllegalArgumentException {@code input} is null; a shape, length or value does not match
+     *                                  the layer; or a buffer exceeds the device's maximum allocation
      * @throws IllegalStateException    the layer is closed
      * @throws ClattnException          the device failed (explicitly chosen devices only)
      */
@@ -175,9 +213,14 @@ public final class Attention implements AutoCloseable {
     /**
      * A {@link KvCache} of {@code batch} sequences of up to {@code capacity} positions on this layer's
      * device, filled by this layer's projections ({@link KvCache#prefill}, {@link KvCache#decode}).
-     * Sessions are independent: several may run in parallel, each on its own thread.
+     * Sessions are independent: several may run in parallel, each on its own thread. It does not
+     * fall back to the Java path; close it before the layer.
      *
-     * @throws IllegalArgumentException a size is not positive
+     * @param batch    the number of sequences B
+     * @param capacity the most positions (tokens) each sequence can hold
+     * @return an empty cache session; close it
+     * @throws IllegalArgumentException a size is not positive, or the cache exceeds the device's
+     *                                  maximum allocation
      * @throws IllegalStateException    the layer is closed
      * @throws ClattnException          the device could not allocate the cache
      */
@@ -195,20 +238,28 @@ public final class Attention implements AutoCloseable {
         }
     }
 
-    /** The device this layer runs on (the Java path after an automatic fallback at creation). */
+    /**
+     * {@return the device this layer runs on} The Java path after an automatic fallback (at
+     * creation, or for good after repeated failures).
+     */
     public Device device() {
         return device;
     }
 
-    /** Wall time spent building or loading device programs when this layer was opened, in ms (0 for Java). */
+    /**
+     * {@return the wall time spent building or loading device programs when this layer was opened,
+     * in milliseconds} 0 on the Java path.
+     */
     public double buildMillis() {
         return backend.buildMillis();
     }
 
+    /** {@return the weights this layer was opened with} */
     public AttentionWeights weights() {
         return weights;
     }
 
+    /** {@return the options this layer was opened with} */
     public AttentionOptions options() {
         return options;
     }

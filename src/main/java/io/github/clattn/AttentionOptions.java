@@ -14,14 +14,16 @@ import java.util.Objects;
  *   s = C · tanh(s / C)                               softcap(): C, or 0 for none (Gemma 2, Grok)
  *   s += attn_bias[i, j]                              per call, {@link AttentionInput}
  *   s -= slope_h · |p_i − j|                          alibiSlopes(): [H], or null (MPT, BLOOM)
- *   visible: j < key_valid_len[b], j <= p_i (causal),
- *            j >= p_i − left (left >= 0), j <= p_i + right (right >= 0)      window(): FlashAttention's rule
+ *   visible: j &lt; key_valid_len[b], j &lt;= p_i (causal),
+ *            j >= p_i − left (left >= 0), j &lt;= p_i + right (right >= 0)      window(): FlashAttention's rule
  *   softmax over the visible keys, with sinks[h] as one more logit in the denominator that has no
  *   value (gpt-oss); a row with no visible key gives zeros
  * </pre>
  *
  * Queries and keys are rotated first when {@link #rope()} is set. The window, softcap, ALiBi and
- * sinks run inside the kernels: key blocks outside a window are never visited.
+ * sinks run inside the kernels: key blocks outside a window are never visited. Options whose size
+ * depends on the layer (RoPE width, ALiBi slopes and sinks of length H) are checked when a layer
+ * opens ({@link #validateFor}). Immutable and thread-safe; arrays are copied in and out.
  */
 public final class AttentionOptions {
 
@@ -38,8 +40,11 @@ public final class AttentionOptions {
     private final float[] sinks;
 
     /**
+     * Options with the causal rule and the scale given, and nothing else.
+     *
      * @param causal query {@code i} sees key {@code j} only if {@code j <= i + (M - N)}
      * @param scale  factor applied to {@code q·k}; {@code NaN} means the default {@code 1/sqrt(dk)}
+     * @throws IllegalArgumentException {@code scale} is 0 or infinite
      */
     public AttentionOptions(boolean causal, double scale) {
         this(causal, scale, null, -1, -1, 0, null, null);
@@ -61,63 +66,84 @@ public final class AttentionOptions {
         this.sinks = sinks;
     }
 
+    /**
+     * {@return options with the causal rule given and the default scale {@code 1/sqrt(dk)}}
+     *
+     * @param causal query {@code i} sees key {@code j} only if {@code j <= i + (M - N)}
+     */
     public static AttentionOptions causal(boolean causal) {
         return new AttentionOptions(causal, Double.NaN);
     }
 
+    /** {@return whether query {@code i} sees only keys {@code j <= i + (M - N)}} */
     public boolean causal() {
         return causal;
     }
 
-    /** The score scale, NaN for the default {@code 1/sqrt(dk)}. */
+    /** {@return the score scale, NaN for the default {@code 1/sqrt(dk)}} */
     public double scale() {
         return scale;
     }
 
-    /** The rotary position embedding, or null. */
+    /** {@return the rotary position embedding, or null for none} */
     public Rope rope() {
         return rope;
     }
 
-    /** Keys a query may see before its own position, or -1 for no limit. */
+    /** {@return how many keys before its own position a query may see, or -1 for no limit} */
     public int windowLeft() {
         return windowLeft;
     }
 
-    /** Keys a query may see after its own position, or -1 for no limit. */
+    /** {@return how many keys after its own position a query may see, or -1 for no limit} */
     public int windowRight() {
         return windowRight;
     }
 
-    /** The logit softcap C ({@code s = C·tanh(s/C)}), or 0 for none. */
+    /** {@return the logit softcap C ({@code s = C·tanh(s/C)}), or 0 for none} */
     public double softcap() {
         return softcap;
     }
 
-    /** The ALiBi slope of each head ({@code [H]}, a copy), or null. */
+    /** {@return the ALiBi slope of each head ({@code [H]}, a copy), or null for none} */
     public float[] alibiSlopes() {
         return alibiSlopes == null ? null : alibiSlopes.clone();
     }
 
-    /** The sink logit of each head ({@code [H]}, a copy), or null. */
+    /** {@return the sink logit of each head ({@code [H]}, a copy), or null for none} */
     public float[] sinks() {
         return sinks == null ? null : sinks.clone();
     }
 
-    /** True when a window limits the keys on either side. */
+    /** {@return whether a window limits the keys on either side} */
     public boolean hasWindow() {
         return windowLeft >= 0 || windowRight >= 0;
     }
 
+    /**
+     * {@return these options with the causal rule set}
+     *
+     * @param newCausal query {@code i} sees key {@code j} only if {@code j <= i + (M - N)}
+     */
     public AttentionOptions withCausal(boolean newCausal) {
         return new AttentionOptions(newCausal, scale, rope, windowLeft, windowRight, softcap, alibiSlopes, sinks);
     }
 
+    /**
+     * {@return these options with another score scale}
+     *
+     * @param newScale factor applied to {@code q·k}; {@code NaN} means the default {@code 1/sqrt(dk)}
+     * @throws IllegalArgumentException {@code newScale} is 0 or infinite
+     */
     public AttentionOptions withScale(double newScale) {
         return new AttentionOptions(causal, newScale, rope, windowLeft, windowRight, softcap, alibiSlopes, sinks);
     }
 
-    /** Rotary embedding of queries and keys (null: none). */
+    /**
+     * {@return these options with a rotary embedding of queries and keys}
+     *
+     * @param newRope the rotation; null removes it. Its width is checked against dk when a layer opens.
+     */
     public AttentionOptions withRope(Rope newRope) {
         return new AttentionOptions(causal, scale, newRope, windowLeft, windowRight, softcap, alibiSlopes, sinks);
     }
@@ -128,6 +154,9 @@ public final class AttentionOptions {
      * {@code right >= 0}); -1 means no limit on that side. Mistral and Gemma use {@code (W - 1, 0)}
      * with causal attention.
      *
+     * @param left  keys visible before the query's position, or -1 for no limit
+     * @param right keys visible after the query's position, or -1 for no limit
+     * @return these options with the window; {@code (-1, -1)} removes it
      * @throws IllegalArgumentException a side is smaller than -1
      */
     public AttentionOptions withWindow(int left, int right) {
@@ -142,6 +171,8 @@ public final class AttentionOptions {
      * Logit softcapping {@code s = C·tanh(s / C)} after the scale (Gemma 2: 50, Grok: 30): scores stay
      * within ±C, so no exponent can overflow.
      *
+     * @param c the cap C
+     * @return these options with the softcap
      * @throws IllegalArgumentException {@code c} is not a finite number > 0
      */
     public AttentionOptions withSoftcap(double c) {
@@ -155,6 +186,8 @@ public final class AttentionOptions {
      * ALiBi: {@code s -= slopes[h] · |p_i − j|} (see {@link #standardAlibiSlopes(int)}); null removes
      * it. The array is copied; its length is checked against the heads when a layer opens.
      *
+     * @param slopes {@code [H]}, one slope per query head, or null
+     * @return these options with the slopes
      * @throws IllegalArgumentException a slope is NaN or infinite
      */
     public AttentionOptions withAlibiSlopes(float[] slopes) {
@@ -167,6 +200,8 @@ public final class AttentionOptions {
      * with no value; null removes them. The array is copied; its length is checked against the heads
      * when a layer opens.
      *
+     * @param newSinks {@code [H]}, one logit per query head, or null
+     * @return these options with the sinks
      * @throws IllegalArgumentException a sink is NaN or infinite
      */
     public AttentionOptions withSinks(float[] newSinks) {
@@ -190,6 +225,10 @@ public final class AttentionOptions {
      * The ALiBi paper's slopes for {@code heads} heads: for a power of two n, head h gets
      * {@code 2^(-8(h+1)/n)}; otherwise the slopes of the largest power of two n below, followed by
      * every other slope of 2n, until there are {@code heads}.
+     *
+     * @param heads the number of query heads H
+     * @return {@code [H]}, a new array
+     * @throws IllegalArgumentException {@code heads} is not positive
      */
     public static float[] standardAlibiSlopes(int heads) {
         if (heads < 1) {
@@ -207,14 +246,25 @@ public final class AttentionOptions {
         return slopes;
     }
 
-    /** The scale that applies to heads of width {@code headDim}. */
+    /**
+     * {@return the scale that applies to heads of width {@code headDim}: {@link #scale()}, or
+     * {@code 1/sqrt(headDim)} when it is NaN}
+     *
+     * @param headDim the head width dk
+     */
     public float effectiveScale(int headDim) {
         return (float) (Double.isNaN(scale) ? 1.0 / Math.sqrt(headDim) : scale);
     }
 
     /**
-     * Checks the options against a layer of {@code heads} query heads of width {@code headDim};
-     * throws {@link IllegalArgumentException} naming the option.
+     * Checks the options against a layer of {@code heads} query heads of width {@code headDim}.
+     * Opening a layer, a {@link ScaledDotProduct} or a {@link KvCache} runs it.
+     *
+     * @param heads   the number of query heads H
+     * @param headDim the head width dk
+     * @return these options
+     * @throws IllegalArgumentException the RoPE width is odd or wider than dk, or the ALiBi slopes or
+     *                                  sinks are not of length H; the message names the option
      */
     public AttentionOptions validateFor(int heads, int headDim) {
         if (rope != null) {

@@ -18,8 +18,9 @@ import io.github.clattn.core.Shapes;
  * <p>Grouped-query attention (Llama, Mistral, Qwen) sets {@code Hkv < H}; multi-query attention
  * {@code Hkv = 1}. K and V are never repeated per query head, in memory or on a device.
  *
- * Immutable: the builder copies every array, so later changes to the caller's arrays have no
- * effect. Build with {@link #builder(int, int, int)}.
+ * <p>Immutable and thread-safe: the builder copies every array, so later changes to the
+ * caller's arrays have no effect; one instance may back any number of layers. Build with
+ * {@link #builder(int, int, int)}.
  */
 public final class AttentionWeights {
     private final int dModel;
@@ -69,75 +70,93 @@ public final class AttentionWeights {
         return a == null ? null : a.clone();
     }
 
-    /** Starts a builder for model width {@code dModel}, {@code heads} heads of {@code headDim} each. */
+    /**
+     * Starts a builder for model width {@code dModel}, {@code heads} heads of {@code headDim} each.
+     *
+     * @param dModel  D, the width of x, context and out
+     * @param heads   H, the query heads
+     * @param headDim dk, the width of one head
+     * @return a builder
+     * @throws IllegalArgumentException a size is not positive
+     */
     public static Builder builder(int dModel, int heads, int headDim) {
         return new Builder(dModel, heads, headDim);
     }
 
-    /** Model width D: the last dimension of x, context and out. */
+    /** {@return D, the model width: the last dimension of x, context and out} */
     public int dModel() {
         return dModel;
     }
 
-    /** Number of heads H. */
+    /** {@return H, the number of query heads} */
     public int heads() {
         return heads;
     }
 
-    /** Width of one head dk. */
+    /** {@return dk, the width of one head} */
     public int headDim() {
         return headDim;
     }
 
-    /** H*dk, the width of Q and heads_out. */
+    /** {@return H*dk, the width of Q and heads_out} */
     public int projectedDim() {
         return heads * headDim;
     }
 
-    /** Hkv, the key/value heads (equal to {@link #heads()} unless grouped-query attention). */
+    /** {@return Hkv, the key/value heads (equal to {@link #heads()} unless grouped-query attention)} */
     public int kvHeads() {
         return kvHeads;
     }
 
-    /** Hkv*dk, the width of K and V. */
+    /** {@return Hkv*dk, the width of K and V} */
     public int kvDim() {
         return kvHeads * headDim;
     }
 
+    /** {@return whether the layer has an output projection w_o (then a forward call returns {@code out})} */
     public boolean hasOutputProjection() {
         return wO != null;
     }
 
-    // The accessors below return the internal arrays without copying; backends read them and
-    // must not write them.
+    // The accessors below return the internal arrays without copying: backends read them, and
+    // nobody may write them.
+
+    /** {@return {@code w_q [D, H*dk]}; the internal array, not a copy: do not write it} */
     public float[] wQ() {
         return wQ;
     }
 
+    /** {@return {@code w_k [D, Hkv*dk]}; the internal array, not a copy: do not write it} */
     public float[] wK() {
         return wK;
     }
 
+    /** {@return {@code w_v [D, Hkv*dk]}; the internal array, not a copy: do not write it} */
     public float[] wV() {
         return wV;
     }
 
+    /** {@return {@code b_q [H*dk]}, or null; the internal array, not a copy: do not write it} */
     public float[] bQ() {
         return bQ;
     }
 
+    /** {@return {@code b_k [Hkv*dk]}, or null; the internal array, not a copy: do not write it} */
     public float[] bK() {
         return bK;
     }
 
+    /** {@return {@code b_v [Hkv*dk]}, or null; the internal array, not a copy: do not write it} */
     public float[] bV() {
         return bV;
     }
 
+    /** {@return {@code w_o [H*dk, D]}, or null; the internal array, not a copy: do not write it} */
     public float[] wO() {
         return wO;
     }
 
+    /** {@return {@code b_o [D]}, or null; the internal array, not a copy: do not write it} */
     public float[] bO() {
         return bO;
     }
@@ -167,13 +186,24 @@ public final class AttentionWeights {
          * Grouped-query attention: {@code kvHeads} key/value heads, a divisor of the query heads
          * (1: multi-query attention). W_K and W_V are then {@code [D, Hkv*dk]}, b_k and b_v
          * {@code [Hkv*dk]}. Default: as many as the query heads.
+         *
+         * @param kvHeads Hkv; {@link #build()} checks that it divides H
+         * @return this builder
+         * @throws IllegalArgumentException {@code kvHeads} is not positive
          */
         public Builder kvHeads(int kvHeads) {
             this.kvHeads = Shapes.positive("kvHeads", kvHeads);
             return this;
         }
 
-        /** The three projection matrices: {@code w_q [D, H*dk]}, {@code w_k} and {@code w_v [D, Hkv*dk]}. */
+        /**
+         * The three projection matrices (required), applied as {@code x @ w}.
+         *
+         * @param wQ {@code w_q [D, H*dk]} row-major; query head h owns columns {@code h*dk .. (h+1)*dk-1}
+         * @param wK {@code w_k [D, Hkv*dk]} row-major
+         * @param wV {@code w_v [D, Hkv*dk]} row-major
+         * @return this builder
+         */
         public Builder projections(float[] wQ, float[] wK, float[] wV) {
             this.wQ = wQ;
             this.wK = wK;
@@ -181,7 +211,14 @@ public final class AttentionWeights {
             return this;
         }
 
-        /** Optional projection biases, {@code b_q [H*dk]}, {@code b_k} and {@code b_v [Hkv*dk]}; any may be null. */
+        /**
+         * Optional projection biases; any may be null.
+         *
+         * @param bQ {@code b_q [H*dk]}, or null
+         * @param bK {@code b_k [Hkv*dk]}, or null
+         * @param bV {@code b_v [Hkv*dk]}, or null
+         * @return this builder
+         */
         public Builder projectionBiases(float[] bQ, float[] bK, float[] bV) {
             this.bQ = bQ;
             this.bK = bK;
@@ -189,13 +226,27 @@ public final class AttentionWeights {
             return this;
         }
 
-        /** Optional output projection {@code [H*dk, D]} and bias {@code [D]} (bias may be null). */
+        /**
+         * Optional output projection, {@code out = heads_out @ w_o + b_o}.
+         *
+         * @param wO {@code w_o [H*dk, D]} row-major, or null for none
+         * @param bO {@code b_o [D]}, or null; only with {@code wO}
+         * @return this builder
+         */
         public Builder outputProjection(float[] wO, float[] bO) {
             this.wO = wO;
             this.bO = bO;
             return this;
         }
 
+        /**
+         * {@return the weights, with every array copied}
+         *
+         * @throws IllegalArgumentException a projection is missing, an array's length does not match
+         *                                  its shape, {@code kvHeads} does not divide the heads,
+         *                                  {@code b_o} is given without {@code w_o}, or a shape
+         *                                  overflows a Java array; the message names the tensor
+         */
         public AttentionWeights build() {
             return new AttentionWeights(this);
         }

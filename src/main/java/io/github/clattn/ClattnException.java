@@ -12,29 +12,50 @@ package io.github.clattn;
 public class ClattnException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The OpenCL status name, or null. */
     private final String errorName;
+    /** The OpenCL function that failed, or null. */
     private final String call;
 
+    /**
+     * A failure that is not an OpenCL status.
+     *
+     * @param message what failed, and what to do about it where that is known
+     */
     public ClattnException(String message) {
         this(message, null, null, null);
     }
 
+    /**
+     * A failure caused by another exception.
+     *
+     * @param message what failed
+     * @param cause   the underlying exception, or null
+     */
     public ClattnException(String message, Throwable cause) {
         this(message, cause, null, null);
     }
 
+    /**
+     * A failed OpenCL call.
+     *
+     * @param message   what failed
+     * @param cause     the underlying exception, or null
+     * @param call      the OpenCL function, such as {@code clBuildProgram}, or null
+     * @param errorName the OpenCL status name, such as {@code CL_BUILD_PROGRAM_FAILURE}, or null
+     */
     public ClattnException(String message, Throwable cause, String call, String errorName) {
         super(message, cause);
         this.call = call;
         this.errorName = errorName;
     }
 
-    /** The OpenCL status name, such as {@code CL_MEM_OBJECT_ALLOCATION_FAILURE}, or null. */
+    /** {@return the OpenCL status name, such as {@code CL_MEM_OBJECT_ALLOCATION_FAILURE}, or null} */
     public String errorName() {
         return errorName;
     }
 
-    /** The OpenCL function that failed, such as {@code clEnqueueNDRangeKernel}, or null. */
+    /** {@return the OpenCL function that failed, such as {@code clEnqueueNDRangeKernel}, or null} */
     public String call() {
         return call;
     }

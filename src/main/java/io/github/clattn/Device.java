@@ -12,7 +12,16 @@ import java.util.Locale;
  */
 public final class Device {
     /** The device type (the Java path reports {@code CPU}). */
-    public enum Type { CPU, GPU, ACCELERATOR, OTHER }
+    public enum Type {
+        /** A CPU: an OpenCL CPU device such as PoCL's, or the Java path. */
+        CPU,
+        /** A GPU ({@code CL_DEVICE_TYPE_GPU}). */
+        GPU,
+        /** An accelerator ({@code CL_DEVICE_TYPE_ACCELERATOR}). */
+        ACCELERATOR,
+        /** Any other OpenCL device type. */
+        OTHER
+    }
 
     /** The backend name of the pure-Java path. */
     public static final String JAVA = "java";
@@ -33,12 +42,21 @@ public final class Device {
         this.automatic = automatic;
     }
 
-    /** A device as a backend enumerates it; {@code index} is its position among that backend's devices. */
+    /**
+     * A device as a backend enumerates it. Applications get devices from {@link Devices} instead.
+     *
+     * @param backend the backend name, {@code opencl} or {@value #JAVA}
+     * @param index   its position among that backend's devices
+     * @param name    the device name
+     * @param type    the device type
+     * @param info    what the device reports
+     * @return the device, not marked as automatic
+     */
     public static Device of(String backend, int index, String name, Type type, DeviceInfo info) {
         return new Device(backend, index, name, type, info, false);
     }
 
-    /** The pure-Java path, using every core of this JVM. */
+    /** {@return the pure-Java path, using every core of this JVM} */
     public static Device java() {
         Runtime rt = Runtime.getRuntime();
         DeviceInfo info = new DeviceInfo("Java", System.getProperty("java.vendor", "?"), "-",
@@ -52,39 +70,42 @@ public final class Device {
         return new Device(backend, index, name, type, info, true);
     }
 
-    /** The backend that runs on this device: {@code opencl} or {@code java}. */
+    /** {@return the backend that runs on this device: {@code opencl} or {@code java}} */
     public String backend() {
         return backend;
     }
 
+    /** {@return whether this is the pure-Java path} */
     public boolean isJava() {
         return JAVA.equals(backend);
     }
 
-    /** Position among the backend's devices, or -1 for the Java path. */
+    /** {@return the position among the backend's devices, or -1 for the Java path} */
     public int index() {
         return index;
     }
 
+    /** {@return the device name as the driver reports it (the Java path: {@code Java (pure-Java path)})} */
     public String name() {
         return name;
     }
 
+    /** {@return the device type} */
     public Type type() {
         return type;
     }
 
-    /** What the device reports: platform, driver, compute units, memory sizes. */
+    /** {@return what the device reports: platform, driver, compute units, memory sizes} */
     public DeviceInfo info() {
         return info;
     }
 
-    /** True when the automatic rule chose this device: a device failure then falls back to Java. */
+    /** {@return whether the automatic rule chose this device (a device failure then falls back to Java)} */
     public boolean automatic() {
         return automatic;
     }
 
-    /** The device spec that selects this device: {@code java} or {@code opencl:I}. */
+    /** {@return the device spec that selects this device: {@code java} or {@code opencl:I}} */
     public String spec() {
         return isJava() ? JAVA : backend + ":" + index;
     }

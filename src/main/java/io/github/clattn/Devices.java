@@ -31,8 +31,11 @@ import org.slf4j.LoggerFactory;
  * device exists. Thread-safe; each backend enumerates its devices once per process.
  */
 public final class Devices {
+    /** The system property whose spec overrides the automatic choice. */
     public static final String DEVICE_PROPERTY = "clattn.device";
+    /** The environment variable whose spec overrides the automatic choice (after the property). */
     public static final String DEVICE_ENV = "CLATTN_DEVICE";
+    /** How to install an OpenCL driver, as the fallback WARN and device errors say it. */
     public static final String INSTALL_HINT =
             "install an OpenCL driver, e.g. on Debian/Ubuntu: apt-get install pocl-opencl-icd ocl-icd-opencl-dev";
 
@@ -43,13 +46,16 @@ public final class Devices {
     private Devices() {
     }
 
-    /** Every OpenCL device of every platform, in platform then device order. Empty without OpenCL. */
+    /**
+     * {@return every OpenCL device of every platform, in platform then device order; empty without
+     * OpenCL} Position I is the device of spec {@code opencl:I}.
+     */
     public static List<Device> openCl() {
         return Backends.all().stream().filter(p -> p.name().equals(OPENCL)).findFirst()
                 .map(BackendProvider::devices).orElse(List.of());
     }
 
-    /** Every device of every backend, the Java path last. */
+    /** {@return every device of every backend, the Java path last} */
     public static List<Device> list() {
         List<Device> all = new ArrayList<>();
         for (BackendProvider p : Backends.all()) {
@@ -58,14 +64,21 @@ public final class Devices {
         return all;
     }
 
-    /** Why OpenCL cannot be used (library, ICD or device missing), or empty when it can. */
+    /** {@return why OpenCL cannot be used (library, ICD or device missing), or empty when it can} */
     public static Optional<String> openClUnavailableReason() {
         return Backends.all().stream().filter(p -> p.name().equals(OPENCL)).findFirst()
                 .map(p -> p.unavailableReason().orElse(null))
                 .or(() -> Optional.of("this build has no OpenCL backend"));
     }
 
-    /** The automatic choice, honouring the property and environment overrides. */
+    /**
+     * The automatic choice (see the class comment), honouring the property and environment
+     * overrides. Without an override the device is marked {@link Device#automatic()}.
+     *
+     * @return the chosen device; the Java path when no OpenCL device is usable
+     * @throws IllegalArgumentException the override names no device
+     * @throws ClattnException          the override names an OpenCL device that does not exist
+     */
     public static Device auto() {
         String override = System.getProperty(DEVICE_PROPERTY);
         String source = "system property " + DEVICE_PROPERTY;
@@ -103,7 +116,11 @@ public final class Devices {
         return best;
     }
 
-    /** Logs the one fallback WARN of this process; later calls log at DEBUG. */
+    /**
+     * Logs the one fallback WARN of this process; later calls log at DEBUG.
+     *
+     * @param reason why OpenCL is not used, for the message
+     */
     public static void warnFallback(String reason) {
         if (FALLBACK_WARNED.compareAndSet(false, true)) {
             LOG.warn("OpenCL unavailable ({}); using the pure-Java path. To use OpenCL, {}", reason, INSTALL_HINT);
@@ -112,7 +129,17 @@ public final class Devices {
         }
     }
 
-    /** Chooses a device from a spec (see the class comment). */
+    /**
+     * Chooses a device from a spec (see the class comment).
+     *
+     * @param spec {@code auto}, {@code java}, {@code cpu}, {@code opencl}, {@code opencl:I}, {@code gpu},
+     *             {@code accelerator}, {@code opencl-cpu}, or part of a device name; any case
+     * @return the device; marked {@link Device#automatic()} only for {@code auto}
+     * @throws IllegalArgumentException {@code spec} is null or blank, {@code opencl:I} is out of
+     *                                  range, or nothing matches (the message lists the devices)
+     * @throws ClattnException          an OpenCL spec names a device that does not exist on this
+     *                                  machine (no driver, or no device of that type)
+     */
     public static Device select(String spec) {
         if (spec == null || spec.isBlank()) {
             throw new IllegalArgumentException("device: expected a device spec (" + forms()
@@ -147,15 +174,25 @@ public final class Devices {
      * Runs clattn's self-check on {@code device}: a fixed, seeded battery of problems (every feature
      * combination, sizes that are not multiples of any tile, more than 2¹⁶ keys) on every kernel
      * variant the device can run, each compared with a float64 reference. Drivers miscompile; run
-     * this once on a new device or driver.
+     * this once on a new device or driver. A case that fails to run is recorded as a failure, not
+     * thrown.
      *
+     * @param device   the device to check
      * @param progress receives each case as it completes (may be null)
+     * @return every case and its error
      */
     public static Verification verify(Device device, Consumer<Verification.Case> progress) {
         return io.github.clattn.reference.SelfCheck.run(device, progress);
     }
 
-    /** {@link #verify(Device, Consumer)} on the device a spec names. */
+    /**
+     * {@link #verify(Device, Consumer)} on the device a spec names.
+     *
+     * @param spec a device spec (see {@link #select(String)})
+     * @return every case and its error
+     * @throws IllegalArgumentException no device matches the spec
+     * @throws ClattnException          the OpenCL device the spec names does not exist
+     */
     public static Verification verify(String spec) {
         return verify(select(spec), null);
     }
@@ -165,15 +202,25 @@ public final class Devices {
      * is first checked against the float64 reference; one that fails is dropped with a WARN) and
      * stores them for every layer opened later on that device and driver.
      *
+     * @param device   an OpenCL device
      * @param variant  a kernel variant of the device ({@code cpu} or {@code gpu} on OpenCL), or null for its default
-     * @param progress receives one line per candidate
+     * @param progress receives one line per candidate (may be null)
+     * @return the chosen parameters, where they were stored, and every candidate's line
+     * @throws IllegalArgumentException the device is the Java path, or the variant is unknown
+     * @throws ClattnException          no candidate ran correctly, or the tuning file cannot be written
      */
     public static Tuning tune(Device device, String variant, Consumer<String> progress) {
         BackendProvider p = Backends.of(device);
         return p.tune(device, variant == null ? p.defaultVariant(device) : variant, progress == null ? s -> { } : progress);
     }
 
-    /** The kernel variants {@code device} can run, its default first ({@code cpu}, {@code gpu}; {@code vector}, {@code scalar}). */
+    /**
+     * {@return the kernel variants {@code device} can run, its default first} On OpenCL {@code cpu}
+     * and {@code gpu}; on the Java path {@code vector} (when the Vector API is available) and
+     * {@code scalar}.
+     *
+     * @param device the device
+     */
     public static List<String> variants(Device device) {
         return Backends.of(device).variants(device);
     }

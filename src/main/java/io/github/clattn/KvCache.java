@@ -61,13 +61,41 @@ public final class KvCache implements AutoCloseable {
     /**
      * A cache without projections on the automatic device: {@code heads} query heads and
      * {@code kvHeads} K/V heads of {@code headDim}, {@code batch} sequences of up to
-     * {@code capacity} positions; {@code options} give the causal rule, the scale and the RoPE.
+     * {@code capacity} positions; {@code options} give the causal rule, the scale, the RoPE and the
+     * score modifiers. Closing the cache releases everything it opened.
+     *
+     * @param heads    H, the query heads
+     * @param kvHeads  Hkv, the key/value heads; divides H
+     * @param headDim  dk, the width of one head
+     * @param batch    B, the number of sequences
+     * @param capacity the most positions each sequence can hold
+     * @param options  causal rule, scale, RoPE and score modifiers
+     * @return an empty cache; close it
+     * @throws IllegalArgumentException a size is not positive, {@code kvHeads} does not divide
+     *                                  {@code heads}, {@code options} is null or does not fit the
+     *                                  head width, or the cache exceeds the device's maximum allocation
+     * @throws ClattnException          the device could not allocate the cache
      */
     public static KvCache open(int heads, int kvHeads, int headDim, int batch, int capacity, AttentionOptions options) {
         return open(heads, kvHeads, headDim, batch, capacity, options, Devices.auto());
     }
 
-    /** As {@link #open(int, int, int, int, int, AttentionOptions)} on {@code device}. */
+    /**
+     * As {@link #open(int, int, int, int, int, AttentionOptions)} on {@code device}.
+     *
+     * @param heads    H, the query heads
+     * @param kvHeads  Hkv, the key/value heads; divides H
+     * @param headDim  dk, the width of one head
+     * @param batch    B, the number of sequences
+     * @param capacity the most positions each sequence can hold
+     * @param options  causal rule, scale, RoPE and score modifiers
+     * @param device   a device from {@link Devices}
+     * @return an empty cache; close it
+     * @throws IllegalArgumentException a size is not positive, {@code kvHeads} does not divide
+     *                                  {@code heads}, an argument is null, an option does not fit the
+     *                                  head width, or the cache exceeds the device's maximum allocation
+     * @throws ClattnException          the device fails to start or to allocate the cache
+     */
     public static KvCache open(int heads, int kvHeads, int headDim, int batch, int capacity, AttentionOptions options,
                                Device device) {
         ScaledDotProduct sdp = ScaledDotProduct.open(heads, kvHeads, headDim, options, device);
@@ -84,40 +112,56 @@ public final class KvCache implements AutoCloseable {
         Shapes.positive("capacity", capacity);
     }
 
+    /** {@return B, the number of sequences} */
     public int batch() {
         return batch;
     }
 
-    /** The most positions a sequence can hold. */
+    /** {@return the most positions a sequence can hold} */
     public int capacity() {
         return capacity;
     }
 
-    /** The current length of every sequence (a copy). */
+    /** {@return the current length of every sequence, {@code [B]} (a copy)} */
     public int[] lengths() {
         return lengths.clone();
     }
 
-    /** The current length of sequence {@code seq}. */
+    /**
+     * {@return the current length of sequence {@code seq}}
+     *
+     * @param seq a sequence in {@code [0, B)}
+     * @throws IllegalArgumentException {@code seq} is out of range
+     */
     public int length(int seq) {
         checkSequence(seq);
         return lengths[seq];
     }
 
-    /** Bytes of key/value storage held: device memory on OpenCL, heap on the Java path. */
+    /** {@return the bytes of key/value storage held: device memory on OpenCL, heap on the Java path} */
     public long bytes() {
         return backend.bytes();
     }
 
-    /** The implementation steps run on, as {@link AttentionOutput#path()} reports it. */
+    /** {@return the implementation steps run on, as {@link AttentionOutput#path()} reports it} */
     public String path() {
         return backend.path();
     }
 
     /**
-     * A chunk of {@code chunkLength} tokens for every sequence: {@code x [B, C, D]} (layer caches only).
+     * A chunk of {@code chunkLength} tokens for every sequence: {@code x [B, C, D]} (layer caches
+     * only). The same as {@link #prefill(float[], int, int[])} with {@code counts} null.
      *
-     * @return {@code [B, C, D]} (heads_out {@code [B, C, H*dk]} without an output projection)
+     * @param x           the chunk's embeddings, {@code [B, C, D]} row-major
+     * @param chunkLength C, positive
+     * @return {@code out [B, C, D]} (heads_out {@code [B, C, H*dk]} without an output projection)
+     * @throws IllegalArgumentException {@code chunkLength} is not positive or {@code x} is null or
+     *                                  not of length {@code B*C*D}
+     * @throws IllegalStateException    the cache has no layer (opened by {@link #open} or
+     *                                  {@link ScaledDotProduct#openCache}), a sequence would exceed the
+     *                                  capacity (nothing changes), the cache is closed, or another
+     *                                  thread is using it
+     * @throws ClattnException          the device failed
      */
     public AttentionOutput prefill(float[] x, int chunkLength) {
         return prefill(x, chunkLength, null);
@@ -129,8 +173,18 @@ public final class KvCache implements AutoCloseable {
      * Projects, rotates and appends the chunk's keys and values, then attends each new token over its
      * sequence up to and including itself (causally when the layer is causal).
      *
-     * @throws IllegalStateException a sequence would exceed the capacity (nothing changes), the cache is
-     *                               closed, or another thread is using it
+     * @param x           the chunk's embeddings, {@code [B, C, D]} row-major
+     * @param chunkLength C, positive
+     * @param counts      {@code [B]}, each in {@code [0, C]}: the rows each sequence takes; null for all C
+     * @return {@code out [B, C, D]} (heads_out {@code [B, C, H*dk]} without an output projection); the
+     *         rows a sequence did not take are zero
+     * @throws IllegalArgumentException {@code chunkLength} is not positive, {@code x} is null or not
+     *                                  of length {@code B*C*D}, or {@code counts} is not {@code [B]}
+     *                                  of values in {@code [0, C]}
+     * @throws IllegalStateException    the cache has no layer, a sequence would exceed the capacity
+     *                                  (nothing changes), the cache is closed, or another thread is
+     *                                  using it
+     * @throws ClattnException          the device failed
      */
     public AttentionOutput prefill(float[] x, int chunkLength, int[] counts) {
         enter();
@@ -151,7 +205,17 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** One token per sequence, {@code x [B, 1, D]}; returns {@code [B, 1, D]} (layer caches only). */
+    /**
+     * One token per sequence (layer caches only): {@link #prefill(float[], int, int[])} with C = 1
+     * and every sequence taking its row.
+     *
+     * @param x the new tokens' embeddings, {@code [B, 1, D]} row-major
+     * @return {@code out [B, 1, D]} (heads_out {@code [B, 1, H*dk]} without an output projection)
+     * @throws IllegalArgumentException {@code x} is null or not of length {@code B*D}
+     * @throws IllegalStateException    the cache has no layer, a sequence is full (nothing changes),
+     *                                  the cache is closed, or another thread is using it
+     * @throws ClattnException          the device failed
+     */
     public AttentionOutput decode(float[] x) {
         return prefill(x, 1, null);
     }
@@ -161,8 +225,16 @@ public final class KvCache implements AutoCloseable {
      * {@code counts[b]} rows (null: all C), at its next positions; keys are rotated there when the
      * cache has RoPE.
      *
-     * @throws IllegalStateException a sequence would exceed the capacity (nothing changes), the cache is
-     *                               closed, or another thread is using it
+     * @param k           the keys, {@code [B, C, Hkv, dk]} row-major
+     * @param v           the values, {@code [B, C, Hkv, dk]} row-major
+     * @param chunkLength C, positive
+     * @param counts      {@code [B]}, each in {@code [0, C]}: the rows each sequence takes; null for all C
+     * @throws IllegalArgumentException {@code chunkLength} is not positive, {@code k} or {@code v} is
+     *                                  null or not of length {@code B*C*Hkv*dk}, or {@code counts} is
+     *                                  not {@code [B]} of values in {@code [0, C]}
+     * @throws IllegalStateException    a sequence would exceed the capacity (nothing changes), the
+     *                                  cache is closed, or another thread is using it
+     * @throws ClattnException          the device failed
      */
     public void append(float[] k, float[] v, int chunkLength, int[] counts) {
         enter();
@@ -180,7 +252,18 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** {@link #append(float[], float[], int, int[])} of all C rows of every sequence. */
+    /**
+     * {@link #append(float[], float[], int, int[])} of all C rows of every sequence.
+     *
+     * @param k           the keys, {@code [B, C, Hkv, dk]} row-major
+     * @param v           the values, {@code [B, C, Hkv, dk]} row-major
+     * @param chunkLength C, positive
+     * @throws IllegalArgumentException {@code chunkLength} is not positive, or {@code k} or {@code v}
+     *                                  is null or not of length {@code B*C*Hkv*dk}
+     * @throws IllegalStateException    a sequence would exceed the capacity (nothing changes), the
+     *                                  cache is closed, or another thread is using it
+     * @throws ClattnException          the device failed
+     */
     public void append(float[] k, float[] v, int chunkLength) {
         append(k, v, chunkLength, null);
     }
@@ -190,8 +273,15 @@ public final class KvCache implements AutoCloseable {
      * sequence b is the query of position {@code length(b) - C + t} (the last C appended), rotated
      * there when the cache has RoPE, and sees the keys up to and including that position (all of
      * the sequence's keys when not causal). A position before 0 sees nothing and gives zeros.
+     * Nothing is appended.
      *
+     * @param q           the queries, {@code [B, C, H, dk]} row-major
+     * @param chunkLength C, positive
      * @return heads_out {@code [B, C, H*dk]}
+     * @throws IllegalArgumentException {@code chunkLength} is not positive, or {@code q} is null or
+     *                                  not of length {@code B*C*H*dk}
+     * @throws IllegalStateException    the cache is closed, or another thread is using it
+     * @throws ClattnException          the device failed
      */
     public AttentionOutput attend(float[] q, int chunkLength) {
         enter();
@@ -211,7 +301,15 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Rolls sequence {@code seq} back to {@code length} positions (at most its current length). */
+    /**
+     * Rolls sequence {@code seq} back to {@code length} positions; the next token goes to position
+     * {@code length}. Nothing is freed or cleared.
+     *
+     * @param seq    a sequence in {@code [0, B)}
+     * @param length the new length, in {@code [0, length(seq)]}
+     * @throws IllegalArgumentException {@code seq} or {@code length} is out of range
+     * @throws IllegalStateException    the cache is closed, or another thread is using it
+     */
     public void truncate(int seq, int length) {
         enter();
         try {
@@ -226,16 +324,27 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Empties sequence {@code seq}. */
+    /**
+     * Empties sequence {@code seq}.
+     *
+     * @param seq a sequence in {@code [0, B)}
+     * @throws IllegalArgumentException {@code seq} is out of range
+     * @throws IllegalStateException    the cache is closed, or another thread is using it
+     */
     public void reset(int seq) {
         truncate(seq, 0);
     }
 
+    /** {@return whether {@link #close()} has run} */
     public boolean isClosed() {
         return closed;
     }
 
-    /** Releases the storage (and the attention object a standalone cache opened). Idempotent. */
+    /**
+     * Releases the storage (and the attention object a standalone cache opened). Idempotent.
+     *
+     * @throws IllegalStateException another thread is using the cache
+     */
     @Override
     public void close() {
         if (!user.compareAndSet(null, Thread.currentThread())) {

@@ -22,12 +22,17 @@ public record Rope(double theta, int dims, Style style) {
         /** Pairs {@code (2c, 2c + 1)}: GPT-J, the original RoFormer, llama.cpp's "normal" mode. */
         GPTJ;
 
-        /** {@code neox} or {@code gptj}, as the command line spells it. */
+        /** {@return {@code neox} or {@code gptj}, as the command line spells it} */
         public String label() {
             return name().toLowerCase(Locale.ROOT);
         }
 
-        /** The style named {@code neox} or {@code gptj} (any case). */
+        /**
+         * {@return the style named {@code neox} or {@code gptj} (any case, surrounding spaces ignored)}
+         *
+         * @param text the name
+         * @throws IllegalArgumentException the name is neither
+         */
         public static Style parse(String text) {
             switch (text.trim().toLowerCase(Locale.ROOT)) {
                 case "neox":
@@ -40,6 +45,15 @@ public record Rope(double theta, int dims, Style style) {
         }
     }
 
+    /**
+     * Checks the components.
+     *
+     * @param theta the base, e.g. 10000 (Llama 2) or 500000 (Llama 3); finite and greater than 1
+     * @param dims  channels rotated per head, even; 0 means the whole head ({@code dk})
+     * @param style which channels pair up
+     * @throws IllegalArgumentException {@code theta} is not a finite number greater than 1,
+     *                                  {@code dims} is negative or odd, or {@code style} is null
+     */
     public Rope {
         if (!(theta > 1) || Double.isInfinite(theta)) {
             throw new IllegalArgumentException("rope theta: expected a finite number > 1, got " + theta);
@@ -53,22 +67,43 @@ public record Rope(double theta, int dims, Style style) {
         }
     }
 
-    /** Rotates every channel, pairs {@code (c, c + dk/2)}. */
+    /**
+     * {@return a rotation of every channel, pairs {@code (c, c + dk/2)}}
+     *
+     * @param theta the base, finite and greater than 1
+     * @throws IllegalArgumentException {@code theta} is out of range
+     */
     public static Rope neox(double theta) {
         return new Rope(theta, 0, Style.NEOX);
     }
 
-    /** Rotates every channel, pairs {@code (2c, 2c + 1)}. */
+    /**
+     * {@return a rotation of every channel, pairs {@code (2c, 2c + 1)}}
+     *
+     * @param theta the base, finite and greater than 1
+     * @throws IllegalArgumentException {@code theta} is out of range
+     */
     public static Rope gptj(double theta) {
         return new Rope(theta, 0, Style.GPTJ);
     }
 
-    /** The same rotation on the first {@code rotated} channels of each head only (partial rotary). */
+    /**
+     * {@return the same rotation on the first {@code rotated} channels of each head only (partial
+     * rotary)}
+     *
+     * @param rotated channels rotated per head, even; 0 for the whole head
+     * @throws IllegalArgumentException {@code rotated} is negative or odd
+     */
     public Rope withDims(int rotated) {
         return new Rope(theta, rotated, style);
     }
 
-    /** The channels rotated in a head of {@code headDim}; throws when {@link #dims()} does not fit. */
+    /**
+     * {@return the channels r rotated in a head of {@code headDim}}
+     *
+     * @param headDim the head width dk
+     * @throws IllegalArgumentException {@link #dims()} is wider than dk, or it is 0 and dk is odd
+     */
     public int rotatedDims(int headDim) {
         if (dims > headDim) {
             throw new IllegalArgumentException("rope_dim: expected an even number <= dk = " + headDim + ", got " + dims);

@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
  *
  * Every mask, bias and scale option of a layer applies, and RoPE when the options have it (query i
  * at position {@code i + M - N}, key j at j). Runs fused on every device (staged on OpenCL when the
- * weights are asked for). Thread-safe; close it to release the device.
+ * weights are asked for). Thread-safe; close it to release the device. Unlike {@link Attention} it
+ * does not redo a failed call on the Java path: an automatic device falls back only when it fails
+ * to start.
  */
 public final class ScaledDotProduct implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ScaledDotProduct.class);
@@ -40,12 +42,37 @@ public final class ScaledDotProduct implements AutoCloseable {
         this.backend = backend;
     }
 
-    /** On the automatically chosen device. */
+    /**
+     * On the automatically chosen device (see {@link Devices#auto()}).
+     *
+     * @param heads   H, the query heads
+     * @param kvHeads Hkv, the key/value heads; divides H
+     * @param headDim dk, the width of one head
+     * @param options causal rule, scale, RoPE and score modifiers
+     * @return the open object; close it
+     * @throws IllegalArgumentException a size is not positive, {@code kvHeads} does not divide
+     *                                  {@code heads}, {@code options} is null or does not fit the
+     *                                  head width, or the device override names no device
+     * @throws ClattnException          the device override names an OpenCL device that fails
+     */
     public static ScaledDotProduct open(int heads, int kvHeads, int headDim, AttentionOptions options) {
         return open(heads, kvHeads, headDim, options, Devices.auto());
     }
 
-    /** On the device a spec names (see {@link Devices#select(String)}). */
+    /**
+     * On the device a spec names (see {@link Devices#select(String)}).
+     *
+     * @param heads      H, the query heads
+     * @param kvHeads    Hkv, the key/value heads; divides H
+     * @param headDim    dk, the width of one head
+     * @param options    causal rule, scale, RoPE and score modifiers
+     * @param deviceSpec {@code auto}, {@code java}, {@code opencl}, {@code opencl:I}, ... (see {@link Devices})
+     * @return the open object; close it
+     * @throws IllegalArgumentException a size is not positive, {@code kvHeads} does not divide
+     *                                  {@code heads}, an option does not fit the head width, or no
+     *                                  device matches the spec
+     * @throws ClattnException          the OpenCL device the spec names is missing or fails to start
+     */
     public static ScaledDotProduct open(int heads, int kvHeads, int headDim, AttentionOptions options, String deviceSpec) {
         return open(heads, kvHeads, headDim, options, Devices.select(deviceSpec));
     }
@@ -54,8 +81,16 @@ public final class ScaledDotProduct implements AutoCloseable {
      * On {@code device}. An automatically chosen OpenCL device that fails to start falls back to the
      * Java path with one WARN.
      *
+     * @param heads   H, the query heads
+     * @param kvHeads Hkv, the key/value heads; divides H
+     * @param headDim dk, the width of one head
+     * @param options causal rule, scale, RoPE and score modifiers
+     * @param device  a device from {@link Devices}
+     * @return the open object; close it
      * @throws IllegalArgumentException a size is not positive, {@code kvHeads} does not divide
-     *                                  {@code heads}, or an option does not fit the head width
+     *                                  {@code heads}, an argument is null, or an option does not fit
+     *                                  the head width
+     * @throws ClattnException          the device fails to start (explicitly chosen devices only)
      */
     public static ScaledDotProduct open(int heads, int kvHeads, int headDim, AttentionOptions options, Device device) {
         Shapes.positive("heads", heads);
@@ -86,8 +121,13 @@ public final class ScaledDotProduct implements AutoCloseable {
      * One call. Shapes are checked first; nothing reaches the device for a bad input. B = 0 or N = 0
      * returns empty arrays.
      *
+     * @param input the queries, keys, values and masks of this call
      * @return heads_out {@code [B, N, H*dk]} (the same memory order as {@code [B, N, H, dk]}) and, when
-     *         asked for, the weights {@code [B, H, N, M]}
+     *         asked for, the weights {@code [B, H, N, M]}, {@code lse} and {@code key_mass}
+     * @throws IllegalArgumentException {@code input} is null, a shape does not match the heads, or a
+     *                                  buffer exceeds the device's maximum allocation or memory
+     * @throws IllegalStateException    this object is closed
+     * @throws ClattnException          the device failed
      */
     public AttentionOutput forward(ProjectedInput input) {
         Shapes.notNull("input", input);
@@ -102,7 +142,18 @@ public final class ScaledDotProduct implements AutoCloseable {
         return backend.forward(input);
     }
 
-    /** A {@link KvCache} without projections on this object's device. */
+    /**
+     * A {@link KvCache} without projections on this object's device, with its heads and options
+     * ({@link KvCache#append}, {@link KvCache#attend}). Close the cache before this object.
+     *
+     * @param batch    B, the number of sequences
+     * @param capacity the most positions each sequence can hold
+     * @return an empty cache; close it
+     * @throws IllegalArgumentException a size is not positive, or the cache exceeds the device's
+     *                                  maximum allocation
+     * @throws IllegalStateException    this object is closed
+     * @throws ClattnException          the device could not allocate the cache
+     */
     public KvCache openCache(int batch, int capacity) {
         return openCache(batch, capacity, false);
     }
@@ -116,14 +167,17 @@ public final class ScaledDotProduct implements AutoCloseable {
                 kvHeads, headDim, 0);
     }
 
+    /** {@return the device this object runs on (the Java path after an automatic fallback)} */
     public Device device() {
         return device;
     }
 
+    /** {@return the options this object was opened with} */
     public AttentionOptions options() {
         return options;
     }
 
+    /** Releases the device objects; later calls throw {@link IllegalStateException}. Idempotent. */
     @Override
     public void close() {
         if (!closed) {

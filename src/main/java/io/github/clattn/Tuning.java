@@ -15,6 +15,16 @@ import java.util.List;
  * @param trials  one line per candidate: its parameters and median time, or why it was dropped
  */
 public record Tuning(Device device, String variant, String best, Path file, List<String> trials) {
+    /**
+     * Copies {@code trials}.
+     *
+     * @param device  the device tuned
+     * @param variant the kernel variant tuned
+     * @param best    the chosen parameters, as {@code NAME=value} pairs
+     * @param file    where they were stored
+     * @param trials  one line per candidate
+     * @throws NullPointerException {@code trials} is null or holds null
+     */
     public Tuning {
         trials = List.copyOf(trials);
     }

@@ -11,6 +11,13 @@ import java.util.Locale;
  * @param cases  every case, in the order run
  */
 public record Verification(Device device, List<Case> cases) {
+    /**
+     * Copies {@code cases}.
+     *
+     * @param device the device checked
+     * @param cases  every case, in the order run
+     * @throws NullPointerException {@code cases} is null or holds null
+     */
     public Verification {
         cases = List.copyOf(cases);
     }
@@ -28,23 +35,23 @@ public record Verification(Device device, List<Case> cases) {
      */
     public record Case(String name, String device, String path, double maxAbsError, double tolerance, boolean passed,
                        String detail) {
-        /** The error as a fraction of the tolerance (above 1 fails). */
+        /** {@return the error as a fraction of the tolerance (above 1 fails; infinite when the case did not run)} */
         public double fractionOfTolerance() {
             return tolerance > 0 ? maxAbsError / tolerance : Double.POSITIVE_INFINITY;
         }
     }
 
-    /** True when every case passed. */
+    /** {@return whether every case passed} */
     public boolean passed() {
         return cases.stream().allMatch(Case::passed);
     }
 
-    /** The number of cases that failed. */
+    /** {@return the number of cases that failed} */
     public long failures() {
         return cases.stream().filter(c -> !c.passed()).count();
     }
 
-    /** One line: how many cases, whether all passed, the worst error as a fraction of the tolerance. */
+    /** {@return one line: how many cases, whether all passed, the worst error as a fraction of the tolerance} */
     public String verdict() {
         double worst = cases.stream().mapToDouble(Case::fractionOfTolerance).max().orElse(0);
         if (passed()) {
