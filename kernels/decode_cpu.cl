@@ -20,7 +20,7 @@
 #define DEC_QR 4 // query heads per register block
 #endif
 #ifndef DEC_KV
-#define DEC_KV 1 // float16 key vectors per step (1 or 2)
+#define DEC_KV 2 // float16 key vectors per step (1, 2 or 4)
 #endif
 #define DEC_KS (16 * DEC_KV)
 #define DEC_DKV (DKP / 16)

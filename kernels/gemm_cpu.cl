@@ -7,8 +7,13 @@
 //   bias, which are zero-padded far enough that whole 16·GEMM_CV-column blocks can be read; C is stored by store_projected (layout.cl): plain [rows, cols], or
 //   scattered into the Q / Kt / V layout of the flash kernels.
 //
-// Launch: global (ceil(rows / GEMM_RM), ceil(cols / (16·GEMM_CV))), any local size. Rows past
-// the end are clamped for loading and never stored, so any rows, inner and cols work.
+// Two kernels of one body (GEMM_BODY): `gemm` (GEMM_RM × 16·GEMM_CV blocks, for many rows: W is
+// reused from cache by GEMM_RM rows) and `gemm_narrow` (GEMV_RM × 16·GEMV_CV, for a few rows, a
+// decode step: memory-bound on W, so each work-item streams wide contiguous runs of W's rows).
+//
+// Launch: global (ceil(rows / RM), ceil(cols / (16·CV))), any local size. Rows past the end are
+// clamped for loading and never stored; column vectors that start past cols are neither loaded nor
+// stored, so any rows, inner and cols work.
 
 #ifndef GEMM_RM
 #define GEMM_RM 8 // rows of C per work-item
@@ -16,7 +21,12 @@
 #ifndef GEMM_CV
 #define GEMM_CV 2 // float16 column vectors per work-item (16·GEMM_CV columns)
 #endif
-#define GEMM_CW (16 * GEMM_CV)
+#ifndef GEMV_RM
+#define GEMV_RM 1 // rows of C per work-item of gemm_narrow
+#endif
+#ifndef GEMV_CV
+#define GEMV_CV 16 // float16 column vectors per work-item of gemm_narrow
+#endif
 
 // Stores 16 consecutive columns of one row: whole vectors where they land contiguously (plain
 // rows, or 16 dims of one head of Q or V), element by element otherwise.
@@ -48,48 +58,60 @@ inline void store16(const float16 v, const int row, const int col, const int col
     }
 }
 
-__kernel void gemm(__global const float* A, __global const float* W, __global const float* bias,
-                   __global float* out0, __global float* out1, __global float* out2,
-                   const int rows, const int inner, const int cols, const int ldw, const int w_col,
-                   const int layout, const int col_base, const int L, const int N, const int key_stride,
-                   const int H, const int HKV, __global const int* seq, const int append) {
-    // Rows vary fastest, so consecutive work-items reuse one panel of W from cache.
-    const int row0 = (int)get_global_id(0) * GEMM_RM;
-    const int col0 = (int)get_global_id(1) * GEMM_CW;
-    if (col0 >= cols || row0 >= rows) {
-        return;
+#define GEMM_ARGS __global const float* A, __global const float* W, __global const float* bias,                 \
+                  __global float* out0, __global float* out1, __global float* out2,                                \
+                  const int rows, const int inner, const int cols, const int ldw, const int w_col,                 \
+                  const int layout, const int col_base, const int L, const int N, const int key_stride,            \
+                  const int H, const int HKV, __global const int* seq, const int append
+
+// Rows vary fastest in the launch, so consecutive work-items reuse one panel of W from cache.
+// GUARD 0: W's columns are padded to a whole block (columnAlign = 16·GEMM_CV), so every vector
+// is loaded; GUARD 1: only the vectors that start before cols (W is padded to 16 columns at least).
+#define GEMM_BODY(RM, CV, GUARD)                                                                                   \
+    const int row0 = (int)get_global_id(0) * (RM);                                                                 \
+    const int col0 = (int)get_global_id(1) * (16 * (CV));                                                          \
+    if (col0 >= cols || row0 >= rows) {                                                                            \
+        return;                                                                                                    \
+    }                                                                                                              \
+    /* column vectors of this block that start before cols (whole 16-column vectors of W are padded) */            \
+    const int vectors = (GUARD) ? min((CV), (cols - col0 + 15) / 16) : (CV);                                       \
+    const __global float* a[RM];                                                                                   \
+    float16 acc[RM][CV];                                                                                           \
+    _Pragma("unroll")                                                                                              \
+    for (int r = 0; r < (RM); r++) {                                                                               \
+        a[r] = A + (long)min(row0 + r, rows - 1) * inner;                                                          \
+        _Pragma("unroll")                                                                                          \
+        for (int v = 0; v < (CV); v++) {                                                                           \
+            acc[r][v] = !(GUARD) || v < vectors ? vload16(v, bias + w_col + col0) : (float16)(0.0f);               \
+        }                                                                                                          \
+    }                                                                                                              \
+    const __global float* w = W + w_col + col0;                                                                    \
+    for (int k = 0; k < inner; k++, w += ldw) {                                                                    \
+        float16 wk[CV];                                                                                            \
+        _Pragma("unroll")                                                                                          \
+        for (int v = 0; v < (CV); v++) {                                                                           \
+            wk[v] = !(GUARD) || v < vectors ? vload16(v, w) : (float16)(0.0f);                                     \
+        }                                                                                                          \
+        _Pragma("unroll")                                                                                          \
+        for (int r = 0; r < (RM); r++) {                                                                           \
+            const float16 ark = (float16)(a[r][k]);                                                                \
+            _Pragma("unroll")                                                                                      \
+            for (int v = 0; v < (CV); v++) {                                                                       \
+                acc[r][v] = fma(ark, wk[v], acc[r][v]);                                                            \
+            }                                                                                                      \
+        }                                                                                                          \
+    }                                                                                                              \
+    for (int r = 0; r < (RM) && row0 + r < rows; r++) {                                                            \
+        for (int v = 0; v < vectors; v++) {                                                                        \
+            store16(acc[r][v], row0 + r, col0 + 16 * v, cols, out0, out1, out2, layout, col_base, L, N,            \
+                    key_stride, H, HKV, seq, append);                                                              \
+        }                                                                                                          \
     }
-    const __global float* a[GEMM_RM];
-    float16 acc[GEMM_RM][GEMM_CV];
-    #pragma unroll
-    for (int r = 0; r < GEMM_RM; r++) {
-        a[r] = A + (long)min(row0 + r, rows - 1) * inner;
-        #pragma unroll
-        for (int v = 0; v < GEMM_CV; v++) {
-            acc[r][v] = vload16(v, bias + w_col + col0);
-        }
-    }
-    const __global float* w = W + w_col + col0;
-    for (int k = 0; k < inner; k++, w += ldw) {
-        float16 wk[GEMM_CV];
-        #pragma unroll
-        for (int v = 0; v < GEMM_CV; v++) {
-            wk[v] = vload16(v, w);
-        }
-        #pragma unroll
-        for (int r = 0; r < GEMM_RM; r++) {
-            const float16 ark = (float16)(a[r][k]);
-            #pragma unroll
-            for (int v = 0; v < GEMM_CV; v++) {
-                acc[r][v] = fma(ark, wk[v], acc[r][v]);
-            }
-        }
-    }
-    for (int r = 0; r < GEMM_RM && row0 + r < rows; r++) {
-        #pragma unroll
-        for (int v = 0; v < GEMM_CV; v++) {
-            store16(acc[r][v], row0 + r, col0 + 16 * v, cols, out0, out1, out2, layout, col_base, L, N, key_stride, H,
-                    HKV, seq, append);
-        }
-    }
+
+__kernel void gemm(GEMM_ARGS) {
+    GEMM_BODY(GEMM_RM, GEMM_CV, 0)
+}
+
+__kernel void gemm_narrow(GEMM_ARGS) {
+    GEMM_BODY(GEMV_RM, GEMV_CV, 1)
 }

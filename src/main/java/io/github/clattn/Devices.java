@@ -67,8 +67,8 @@ public final class Devices {
     /** {@return why OpenCL cannot be used (library, ICD or device missing), or empty when it can} */
     public static Optional<String> openClUnavailableReason() {
         return Backends.all().stream().filter(p -> p.name().equals(OPENCL)).findFirst()
-                .map(p -> p.unavailableReason().orElse(null))
-                .or(() -> Optional.of("this build has no OpenCL backend"));
+                .map(BackendProvider::unavailableReason)
+                .orElse(Optional.of("this build has no OpenCL backend"));
     }
 
     /**

@@ -18,6 +18,8 @@ class DevicesTest {
     @Test
     void listsOpenClDevicesThenJava() {
         Device cl = TestDevices.openCl();
+        assertThat(Devices.openClUnavailableReason()).as("OpenCL works, so there is no reason it is unavailable")
+                .isEmpty();
         List<Device> all = Devices.list();
         assertThat(all.get(all.size() - 1).isJava()).isTrue();
         assertThat(all).contains(cl);

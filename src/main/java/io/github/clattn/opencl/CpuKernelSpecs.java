@@ -44,6 +44,46 @@ final class CpuKernelSpecs {
             return new Launch(new long[] {ceilDiv(rows, p.get("GEMM_RM")), ceilDiv(cols, 16L * p.get("GEMM_CV"))},
                     new long[] {1, 1});
         }
+
+    }
+
+    /**
+     * {@code gemm_narrow} in {@code gemm_cpu.cl}: a work-item owns GEMV_RM rows × 16·GEMV_CV columns,
+     * wide, so that each streams long contiguous runs of W's rows.
+     */
+    static final class Gemv extends KernelSpec.Gemv {
+        @Override
+        String file() {
+            return "gemm_cpu.cl";
+        }
+
+        @Override
+        List<Param> params() {
+            return List.of(Param.compiled("GEMV_RM", 1, "rows of C per work-item of gemm_narrow"),
+                    Param.compiled("GEMV_CV", 16, "float16 column vectors per work-item of gemm_narrow"),
+                    Param.hostOnly("GEMV_ROWS", 4, "calls of at most this many rows run gemm_narrow"));
+        }
+
+        @Override
+        List<Map<String, Integer>> candidates() {
+            List<Map<String, Integer>> list = new ArrayList<>();
+            int[][] rowsVectors = {{1, 16}, {1, 8}, {2, 8}, {1, 4}, {2, 4}, {4, 4}};
+            for (int[] c : rowsVectors) {
+                list.add(Map.of("GEMV_RM", c[0], "GEMV_CV", c[1]));
+            }
+            return list;
+        }
+
+        @Override
+        int narrowRows(KernelParams p) {
+            return p.get("GEMV_ROWS");
+        }
+
+        @Override
+        Launch launch(KernelParams p, long rows, long cols) {
+            return new Launch(new long[] {ceilDiv(rows, p.get("GEMV_RM")), ceilDiv(cols, 16L * p.get("GEMV_CV"))},
+                    new long[] {1, 1});
+        }
     }
 
     /**
@@ -127,7 +167,7 @@ final class CpuKernelSpecs {
         @Override
         List<Param> params() {
             return List.of(Param.compiled("DEC_QR", 4, "query heads of a group per register block"),
-                    Param.compiled("DEC_KV", 1, List.of(1, 2), "float16 key vectors per step"),
+                    Param.compiled("DEC_KV", 2, List.of(1, 2, 4), "float16 key vectors per step"),
                     Param.hostOnly("DEC_WI_PER_CU", 4, "work-items wanted per compute unit when choosing the splits"),
                     Param.hostOnly("DEC_MIN_KEYS", 256, "fewest keys per split"));
         }
@@ -140,7 +180,7 @@ final class CpuKernelSpecs {
         @Override
         List<Map<String, Integer>> candidates() {
             List<Map<String, Integer>> list = new ArrayList<>();
-            int[][] rowsKeysUnits = {{4, 1, 4}, {2, 1, 4}, {4, 2, 4}, {4, 1, 8}, {8, 1, 4}, {4, 1, 2}};
+            int[][] rowsKeysUnits = {{4, 2, 4}, {4, 1, 4}, {2, 2, 4}, {4, 4, 4}, {4, 2, 8}, {8, 1, 4}};
             for (int[] c : rowsKeysUnits) {
                 list.add(Map.of("DEC_QR", c[0], "DEC_KV", c[1], "DEC_WI_PER_CU", c[2]));
             }

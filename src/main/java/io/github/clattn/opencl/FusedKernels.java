@@ -73,6 +73,7 @@ final class FusedKernels {
     final double buildMillis;
     private final int computeUnits;
     private final cl_kernel gemm;
+    private final cl_kernel gemmNarrow;
     private final cl_kernel flash;
     private final cl_kernel fillZero;
     private final cl_kernel scatter;
@@ -99,6 +100,9 @@ final class FusedKernels {
                 "decode_combine", "key_mass"}) {
                 made.add(Cl.createKernel(program, name));
             }
+            if (variant.gemv() != null) {
+                made.add(Cl.createKernel(program, variant.gemv().kernel()));
+            }
         } catch (RuntimeException e) {
             made.forEach(Cl::release);
             throw e;
@@ -111,6 +115,7 @@ final class FusedKernels {
         decode = made.get(5);
         combine = made.get(6);
         keyMass = made.get(7);
+        gemmNarrow = made.size() > 8 ? made.get(8) : null;
     }
 
     /** Sets the first {@code floats} floats of {@code buffer} to zero (once, when a padded buffer is made). */
@@ -125,8 +130,13 @@ final class FusedKernels {
         return variant.gemm().columnAlign(params);
     }
 
-    /** Enqueues one GEMM; returns its profiling event (the caller releases it). */
+    /**
+     * Enqueues one GEMM ({@code gemm_narrow} for a call of few rows, where the file has it); returns
+     * its profiling event (the caller releases it).
+     */
     cl_event gemm(cl_command_queue queue, GemmCall call) {
+        boolean narrow = gemmNarrow != null && call.rows() <= variant.gemv().narrowRows(params);
+        cl_kernel gemm = narrow ? gemmNarrow : this.gemm;
         int i = 0;
         Cl.setArg(gemm, i++, call.a());
         Cl.setArg(gemm, i++, call.w().data());
@@ -164,7 +174,8 @@ final class FusedKernels {
             Cl.setArg(gemm, i++, ((Plain) call.target()).out()); // seq: unused by a plain GEMM
             Cl.setArg(gemm, i++, 0);
         }
-        KernelSpec.Launch launch = variant.gemm().launch(params, call.rows(), call.cols());
+        KernelSpec.Launch launch = narrow ? variant.gemv().launch(params, call.rows(), call.cols())
+                : variant.gemm().launch(params, call.rows(), call.cols());
         return Cl.launch(queue, gemm, launch.global(), launch.local(), true);
     }
 
@@ -324,6 +335,9 @@ final class FusedKernels {
     }
 
     void release() {
+        if (gemmNarrow != null) {
+            Cl.release(gemmNarrow);
+        }
         Cl.release(keyMass);
         Cl.release(combine);
         Cl.release(decode);

@@ -82,6 +82,23 @@ abstract class KernelSpec {
         abstract Launch launch(KernelParams p, long rows, long cols);
     }
 
+    /**
+     * The projection GEMM of a call with few rows (a decode step): memory-bound on W, so it has a
+     * kernel of its own, {@code gemm_narrow}, in the GEMM's file.
+     */
+    abstract static class Gemv extends KernelSpec {
+        @Override
+        final String kernel() {
+            return "gemm_narrow";
+        }
+
+        /** Calls of at most this many rows run {@code gemm_narrow}. */
+        abstract int narrowRows(KernelParams p);
+
+        /** The launch of {@code C [rows, cols]}. */
+        abstract Launch launch(KernelParams p, long rows, long cols);
+    }
+
     /** The split-key attention of one query per sequence (a decode step). */
     abstract static class Decode extends KernelSpec {
         @Override

@@ -13,8 +13,8 @@ import java.util.Locale;
  * from the device type.
  */
 public enum KernelVariant {
-    CPU(new CpuKernelSpecs.Gemm(), new CpuKernelSpecs.Flash(), new CpuKernelSpecs.Decode()),
-    GPU(new GpuKernelSpecs.Gemm(), new GpuKernelSpecs.Flash(), new GpuKernelSpecs.Decode());
+    CPU(new CpuKernelSpecs.Gemm(), new CpuKernelSpecs.Flash(), new CpuKernelSpecs.Decode(), new CpuKernelSpecs.Gemv()),
+    GPU(new GpuKernelSpecs.Gemm(), new GpuKernelSpecs.Flash(), new GpuKernelSpecs.Decode(), null);
 
     /**
      * System property that forces a variant for every layer opened afterwards ({@code cpu} or
@@ -25,11 +25,13 @@ public enum KernelVariant {
     private final KernelSpec.Gemm gemm;
     private final KernelSpec.Flash flash;
     private final KernelSpec.Decode decode;
+    private final KernelSpec.Gemv gemv;
 
-    KernelVariant(KernelSpec.Gemm gemm, KernelSpec.Flash flash, KernelSpec.Decode decode) {
+    KernelVariant(KernelSpec.Gemm gemm, KernelSpec.Flash flash, KernelSpec.Decode decode, KernelSpec.Gemv gemv) {
         this.gemm = gemm;
         this.flash = flash;
         this.decode = decode;
+        this.gemv = gemv;
     }
 
     KernelSpec.Gemm gemm() {
@@ -44,9 +46,14 @@ public enum KernelVariant {
         return decode;
     }
 
+    /** The GEMM of few rows, or null where the variant's GEMM serves every call (the GPU variant: no GPU measured yet). */
+    KernelSpec.Gemv gemv() {
+        return gemv;
+    }
+
     /** Every tunable kernel of this variant, in tuning order. */
     List<KernelSpec> specs() {
-        return List.of(gemm, flash, decode);
+        return gemv == null ? List.of(gemm, flash, decode) : List.of(gemm, flash, decode, gemv);
     }
 
     /** The fused program's files, after common.cl. */

@@ -78,7 +78,15 @@ final class Tuner {
     record Workload(int tokens, int dModel, int heads, int headDim) {
         static final Workload DEFAULT = new Workload(1024, 512, 8, 64);
 
+        /** The side of the square W a {@link KernelSpec.Gemv} is timed on: large enough not to fit in cache. */
+        int gemvSize() {
+            return Math.min(4096, 8 * dModel);
+        }
+
         double flops(KernelSpec spec) {
+            if (spec instanceof KernelSpec.Gemv) {
+                return 2.0 * gemvSize() * gemvSize();
+            }
             if (spec instanceof KernelSpec.Gemm) {
                 return 2.0 * tokens * dModel * 3.0 * heads * headDim;
             }
@@ -310,6 +318,9 @@ final class Tuner {
         private cl_mem seq;
         private cl_mem decodeSeq;
         private cl_mem partial;
+        private FusedKernels.Weights gemvW;
+        private cl_mem gemvX;
+        private cl_mem gemvOut;
 
         Bench(Device device, Workload work) {
             this.device = device;
@@ -369,6 +380,17 @@ final class Tuner {
                 events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(), w, 0,
                         3 * layout.qWidth(), new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, work.heads(),
                         work.heads(), seq, false)))};
+            } else if (spec instanceof KernelSpec.Gemv) {
+                // one row through a W too large for the caches, as a decode step's projection
+                int size = work.gemvSize();
+                if (gemvW == null) {
+                    gemvW = new FusedKernels.Weights(buffer((long) size * size, new SplittableRandom(9),
+                            1.0 / Math.sqrt(size)), buffer(size, null, 0), size);
+                    gemvX = buffer(size, new SplittableRandom(10), 1.0);
+                    gemvOut = buffer(size, null, 0);
+                }
+                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(gemvX, 1, size, gemvW, 0, size,
+                        new FusedKernels.Plain(gemvOut)))};
             } else if (spec instanceof KernelSpec.Decode) {
                 // one query per head of a grouped layer (Hkv = H/4 where possible) over every key
                 int kvHeads = work.heads() % 4 == 0 ? work.heads() / 4 : work.heads();

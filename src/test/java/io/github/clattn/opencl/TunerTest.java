@@ -52,23 +52,27 @@ class TunerTest {
         List<Map<String, Integer>> decode = variant == KernelVariant.CPU
                 ? List.of(Map.of("DEC_QR", 2, "DEC_KV", 1), Map.of("DEC_QR", 4, "DEC_KV", 2))
                 : List.of(Map.of("DEC_WG", 32), Map.of("DEC_WG", 64));
+        List<List<Map<String, Integer>>> spaces = new ArrayList<>(List.of(gemm, flash, decode));
+        if (variant.gemv() != null) {
+            spaces.add(List.of(Map.of("GEMV_RM", 1, "GEMV_CV", 4), Map.of("GEMV_RM", 2, "GEMV_CV", 2)));
+        }
         List<String> progress = new ArrayList<>();
-        Tuner.Result result = Tuner.tune(device, variant, TINY, List.of(gemm, flash, decode), progress::add);
+        Tuner.Result result = Tuner.tune(device, variant, TINY, spaces, progress::add);
 
         assertThat(result.file()).isEqualTo(Tuner.file(device)).exists();
-        assertThat(result.trials()).hasSize(6).allSatisfy(t -> assertThat(t.millis()).isPositive());
+        assertThat(result.trials()).hasSize(2 * spaces.size()).allSatisfy(t -> assertThat(t.millis()).isPositive());
         assertThat(result.trials()).allSatisfy(t -> assertThat(t.timed()).isTrue());
-        // each kernel's search keeps the fastest candidate; the last (decode) is the result
-        Tuner.Trial fastestGemm = fastest(result.trials().subList(0, 2));
-        Tuner.Trial fastestFlash = fastest(result.trials().subList(2, 4));
-        Tuner.Trial fastestDecode = fastest(result.trials().subList(4, 6));
-        assertThat(result.best()).isEqualTo(fastestDecode.params());
-        for (var fastest : List.of(fastestGemm, fastestFlash)) {
-            String prefix = fastest == fastestGemm ? "GEMM_" : "FLASH_";
-            fastest.params().values().entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
-                    .forEach(e -> assertThat(result.best().get(e.getKey())).as(e.getKey()).isEqualTo(e.getValue()));
+        // each kernel's search keeps its fastest candidate's values; the last search's fastest is the result
+        for (int s = 0; s < spaces.size(); s++) {
+            Tuner.Trial fastest = fastest(result.trials().subList(2 * s, 2 * s + 2));
+            for (String name : spaces.get(s).get(0).keySet()) {
+                assertThat(result.best().get(name)).as(name).isEqualTo(fastest.params().get(name));
+            }
+            if (s == spaces.size() - 1) {
+                assertThat(result.best()).isEqualTo(fastest.params());
+            }
         }
-        assertThat(progress).hasSizeGreaterThanOrEqualTo(8).last().asString().contains("Best");
+        assertThat(progress).hasSizeGreaterThanOrEqualTo(2 * spaces.size() + 2).last().asString().contains("Best");
 
         assertThat(Tuner.stored(device)).contains(result.best());
         assertThat(Tuner.paramsFor(device, variant)).isEqualTo(result.best());

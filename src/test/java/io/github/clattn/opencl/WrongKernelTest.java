@@ -87,8 +87,9 @@ class WrongKernelTest {
         List<Map<String, Integer>> flash = List.of(Map.of("FLASH_KV", 4, "FLASH_KC", 64), Map.of("FLASH_KV", 1, "FLASH_KC", 32));
         List<String> progress = new ArrayList<>();
         List<Map<String, Integer>> decode = List.of(Map.of("DEC_QR", 4));
+        List<Map<String, Integer>> gemv = List.of(Map.of("GEMV_CV", 4));
         Tuner.Result r = Tuner.tune(device, KernelVariant.CPU, new Tuner.Workload(40, 24, 2, 12),
-                List.of(gemm, flash, decode), progress::add);
+                List.of(gemm, flash, decode, gemv), progress::add);
         assertThat(r.trials()).filteredOn(t -> !t.timed()).singleElement()
                 .satisfies(t -> assertThat(t.params().get("FLASH_KV")).isEqualTo(4))
                 .satisfies(t -> assertThat(t.dropped()).contains("wrong results"));
