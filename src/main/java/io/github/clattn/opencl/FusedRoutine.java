@@ -72,6 +72,8 @@ final class FusedRoutine {
         int kvw = lay.kvWidth();
         int h = lay.heads();
         int hkv = lay.kvHeads();
+        // uploads are blocking: all of them before the first kernel, so the host never waits for one
+        cl_mem[] cs = table == null ? null : FusedAttention.upload(ws, layer.queue, table);
         try (Stages stages = new Stages(layer.queue)) {
             if (in.isCrossAttention()) {
                 stages.add("projection", k.gemm(layer.queue, new FusedKernels.GemmCall(x, b * n, d, layer.wQkv, 0, qw,
@@ -83,7 +85,6 @@ final class FusedRoutine {
                         qw + 2 * kvw, new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, h, hkv, seq, false))));
             }
             if (table != null) {
-                cl_mem[] cs = FusedAttention.upload(ws, layer.queue, table);
                 stages.add("projection", k.rope.rotate(layer.queue, q, RopeKernel.Strides.queries(h, n, lay.headDim()), b,
                         h, n, table, cs[0], cs[1], 0, m - n - first, seq, false));
                 stages.add("projection", k.rope.rotate(layer.queue, kt,

@@ -78,25 +78,42 @@ final class OpenClCache extends DeviceSession implements CacheBackend {
             cl_mem seq = upload("seq", seqHost);
             cl_mem kRows = upload("k_rows", k, batch * chunk * kvw);
             cl_mem vBuf = upload("v_rows", vRows, batch * chunk * kvw);
+            Rotation rotation = rotation(starts, chunk);
             FusedKernels.Attention target = new FusedKernels.Attention(none, kt, v, layout.qWidth(), chunk, chunk,
                     keyStride, layout.heads(), layout.kvHeads(), seq, true);
             stages.add("layout", fused.scatter(queue, kRows, batch * chunk, kvw, target));
             stages.add("layout", fused.scatter(queue, vBuf, batch * chunk, kvw, new FusedKernels.Attention(none, kt, v,
                     layout.qWidth() + kvw, chunk, chunk, keyStride, layout.heads(), layout.kvHeads(), seq, true)));
-            rotateKeys(stages, "layout", seq, starts, chunk);
+            rotateKeys(stages, "layout", seq, rotation, chunk);
             Cl.finish(queue);
         }
     }
 
-    /** RoPE on the keys just stored: row t of sequence b at starts[b] + t. */
-    private void rotateKeys(Stages stages, String stage, cl_mem seq, int[] starts, int chunk) {
+    /** A RoPE table on the device: row t of sequence b at position starts[b] + t. */
+    private record Rotation(RopeTable table, cl_mem cos, cl_mem sin) {
+    }
+
+    /**
+     * The rotation of a chunk's rows at {@code starts}, uploaded now (null without RoPE): uploads are
+     * blocking, so they all come before the step's first kernel and never make the host wait for one.
+     */
+    private Rotation rotation(int[] starts, int chunk) {
         if (rope == null) {
-            return;
+            return null;
         }
         RopeTable table = Sequences.perRow(rope, layout.headDim(), starts, chunk);
         cl_mem[] cs = FusedAttention.upload(workspace, queue, table);
+        return new Rotation(table, cs[0], cs[1]);
+    }
+
+    /** RoPE on the keys just stored. */
+    private void rotateKeys(Stages stages, String stage, cl_mem seq, Rotation r, int chunk) {
+        if (r == null) {
+            return;
+        }
         stages.add(stage, fused.rope.rotate(queue, kt, RopeKernel.Strides.transposedKeys(layout.kvHeads(),
-                layout.headDim(), keyStride), batch, layout.kvHeads(), chunk, table, cs[0], cs[1], chunk, 0, seq, true));
+                layout.headDim(), keyStride), batch, layout.kvHeads(), chunk, r.table(), r.cos(), r.sin(), chunk, 0, seq,
+                true));
     }
 
     @Override
@@ -107,30 +124,30 @@ final class OpenClCache extends DeviceSession implements CacheBackend {
         try (Stages stages = new Stages(queue)) {
             cl_mem seq = upload("seq", seqHost);
             cl_mem qRows = upload("q_rows", q, batch * chunk * qw);
+            Rotation rotation = rotation(queryStarts, chunk);
             cl_mem qBuf = workspace.buffer("q", layout.qBytes(batch, chunk));
             stages.add("layout", fused.scatter(queue, qRows, batch * chunk, qw, new FusedKernels.Attention(qBuf, kt, v, 0,
                     chunk, chunk, keyStride, layout.heads(), layout.kvHeads(), seq, false)));
-            float[] heads = attendQueries(stages, "layout", qBuf, seq, seqHost, queryStarts, chunk);
+            float[] heads = read(attendQueries(stages, "layout", qBuf, seq, seqHost, rotation, chunk),
+                    batch * chunk * qw);
             return new AttentionOutput(batch, chunk, Sequences.maxKeys(seqHost), layout.heads(), layout.headDim(), 0,
                     heads, null, null, path, stages.millis());
         }
     }
 
-    /** Rotates the chunk's queries at their positions and attends them; heads_out [B*chunk, H*dk]. */
-    private float[] attendQueries(Stages stages, String ropeStage, cl_mem q, cl_mem seq, int[] seqHost,
-                                  int[] queryStarts, int chunk) {
+    /** Rotates the chunk's queries at their positions and attends them into heads_out [B*chunk, H*dk] (enqueued, not read). */
+    private cl_mem attendQueries(Stages stages, String ropeStage, cl_mem q, cl_mem seq, int[] seqHost, Rotation r,
+                                 int chunk) {
         int h = layout.heads();
-        if (rope != null) {
-            RopeTable table = Sequences.perRow(rope, layout.headDim(), queryStarts, chunk);
-            cl_mem[] cs = FusedAttention.upload(workspace, queue, table);
+        if (r != null) {
             stages.add(ropeStage, fused.rope.rotate(queue, q, RopeKernel.Strides.queries(h, chunk, layout.headDim()),
-                    batch, h, chunk, table, cs[0], cs[1], chunk, 0, seq, false));
+                    batch, h, chunk, r.table(), r.cos(), r.sin(), chunk, 0, seq, false));
         }
         cl_mem headsOut = workspace.buffer("heads_out", layout.qBytes(batch, chunk));
         FusedAttention.attend(fused, workspace, queue, stages, new FusedKernels.FlashCall(q, kt, v, none, false, 1, seq,
                 headsOut, batch, chunk, keyStride, h, layout.kvHeads(), scale, causal, mods, null),
                 Sequences.maxKeys(seqHost));
-        return read(headsOut, batch * chunk * layout.qWidth());
+        return headsOut;
     }
 
     @Override
@@ -154,13 +171,14 @@ final class OpenClCache extends DeviceSession implements CacheBackend {
             cl_mem seq = upload("seq", seqHost);
             cl_mem xBuf = upload("x", x, batch * chunk * d);
             cl_mem q = workspace.buffer("q", layout.qBytes(batch, chunk));
+            Rotation rotation = rotation(starts, chunk); // keys and queries of the chunk: the same positions
             stages.add("projection", fused.gemm(queue, new FusedKernels.GemmCall(xBuf, batch * chunk, d, layer.wQkv, 0,
                     qw + 2 * kvw, new FusedKernels.Attention(q, kt, v, 0, chunk, chunk, keyStride, layout.heads(),
                     layout.kvHeads(), seq, true))));
-            rotateKeys(stages, "projection", seq, starts, chunk);
-            heads = attendQueries(stages, "projection", q, seq, seqHost, starts, chunk);
+            rotateKeys(stages, "projection", seq, rotation, chunk);
+            // every kernel is enqueued before the first read: one wait per step
+            cl_mem headsOut = attendQueries(stages, "projection", q, seq, seqHost, rotation, chunk);
             if (layer.wO != null) {
-                cl_mem headsOut = workspace.buffer("heads_out", layout.qBytes(batch, chunk));
                 cl_mem outBuf = workspace.buffer("out", (long) batch * chunk * d * Sizeof.cl_float);
                 stages.add("output_projection", fused.gemm(queue, new FusedKernels.GemmCall(headsOut, batch * chunk, qw,
                         layer.wO, 0, d, new FusedKernels.Plain(outBuf))));
@@ -169,6 +187,7 @@ final class OpenClCache extends DeviceSession implements CacheBackend {
                     java.util.Arrays.fill(out, (b * chunk + lengths[b]) * d, (b + 1) * chunk * d, 0f); // padding rows
                 }
             }
+            heads = read(headsOut, batch * chunk * qw);
             millis = stages.millis();
         }
         return new AttentionOutput(batch, chunk, Sequences.maxKeys(seqHost), layout.heads(), layout.headDim(), d, heads,
