@@ -532,7 +532,7 @@ public final class CompareOrt {
                 + "within %.0f%%, at most %d s), in ms; input and output copies included on both sides.%n%n",
                 options.iterations, options.warmupMs, STABLE_ROUNDS, (STABLE_SPREAD - 1) * 100,
                 Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000);
-        String cl = openClDevice != null && !openClDevice.platformName().contains("Portable Computing Language")
+        String cl = openClDevice != null && !openClDevice.info().platform().contains("Portable Computing Language")
                 ? "OpenCL" : "PoCL";
         out.println("| shape | clattn Java | clattn " + cl + " | ORT best (which graph) | Java vs ORT | " + cl
                 + " vs ORT | max abs diff |");
@@ -810,14 +810,14 @@ public final class CompareOrt {
         m.put("java", System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vm.name") + ", "
                 + System.getProperty("java.vendor") + "), max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
         m.put("opencl", openClDevice == null ? openClSkip
-                : openClDevice.name() + " [" + openClDevice.platformName() + "], " + openClDevice.openclVersion()
-                        + ", driver " + openClDevice.driverVersion() + ", " + openClDevice.computeUnits() + " compute units");
+                : openClDevice.name() + " [" + openClDevice.info().platform() + "], " + openClDevice.info().version()
+                        + ", driver " + openClDevice.info().driverVersion() + ", " + openClDevice.info().computeUnits() + " compute units");
         m.put("onnxruntime", "ONNX Runtime " + env.getVersion() + " (Java API, CPU execution provider)");
         m.put("threads", "clattn Java path " + CpuThreads.threads() + " (clattn.threads); ORT intra-op "
                 + options.ortThreads + (options.ortThreadsDefault ? " (= available cores)" : " (--ort-threads)")
                 + ", inter-op 1, sequential, ALL_OPT, spinning " + (options.ortNoSpin ? "off" : "on (default)")
                 + "; PoCL: "
-                + (openClDevice == null ? "-" : openClDevice.computeUnits() + " compute units"
+                + (openClDevice == null ? "-" : openClDevice.info().computeUnits() + " compute units"
                         + (System.getenv("POCL_MAX_PTHREAD_COUNT") != null
                                 ? ", POCL_MAX_PTHREAD_COUNT=" + System.getenv("POCL_MAX_PTHREAD_COUNT") : "")));
         m.put("load average", "before " + loadBefore + ", after " + loadAfter + " (1, 5, 15 min)");
