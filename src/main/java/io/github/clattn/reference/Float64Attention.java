@@ -260,20 +260,11 @@ public final class Float64Attention {
 
     /** row · W + bias in float64, for the {@code width} values of {@code a} at {@code offset}. */
     private static double[] project(float[] a, int offset, int width, float[] weight, float[] bias, int cols) {
-        double[] out = new double[cols];
+        double[] row = new double[width];
         for (int k = 0; k < width; k++) {
-            double v = a[offset + k];
-            int wRow = k * cols;
-            for (int c = 0; c < cols; c++) {
-                out[c] += v * weight[wRow + c];
-            }
+            row[k] = a[offset + k];
         }
-        if (bias != null) {
-            for (int c = 0; c < cols; c++) {
-                out[c] += bias[c];
-            }
-        }
-        return out;
+        return project(row, 0, width, weight, bias, cols);
     }
 
     private static double[] project(double[] a, int offset, int width, float[] weight, float[] bias, int cols) {
