@@ -98,3 +98,54 @@ inline long last_real_row(const long last, __global const int* seq, const int b)
 inline int kv_head(const int h, const int H, const int HKV) {
     return h / (H / HKV);
 }
+
+// Horizontal max and sum of a float16 as a tree of halves. The halves are built from components
+// rather than with .lo / .hi, which unoptimised builds turn into shuffles with an undefined operand
+// that Oclgrind's uninitialised-value check reports; optimised builds compile both forms alike.
+inline float hmax16(const float16 v) {
+    const float8 a = fmax((float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7),
+                          (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf));
+    const float4 b = fmax((float4)(a.s0, a.s1, a.s2, a.s3), (float4)(a.s4, a.s5, a.s6, a.s7));
+    return fmax(fmax(b.s0, b.s2), fmax(b.s1, b.s3));
+}
+
+inline float hsum16(const float16 v) {
+    const float8 a = (float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7)
+                   + (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf);
+    const float4 b = (float4)(a.s0, a.s1, a.s2, a.s3) + (float4)(a.s4, a.s5, a.s6, a.s7);
+    return (b.s0 + b.s2) + (b.s1 + b.s3);
+}
+
+// The online-softmax update of one query row for one step of KV float16 score vectors s[0..KV)
+// (hidden keys already -inf), as the CPU-style flash and decode kernels run it:
+//   m' = max(m, max s)   m_use = (m' == -inf) ? 0 : m'   (a fully hidden step gives 0, not NaN)
+//   p  = exp(s - m_use), handed to STORE_P(v, p) for the values that follow
+//   l  = l·exp(m - m_use) + sum p,  o[0..NC) *= exp(m - m_use)
+// The rescaling is skipped when the maximum does not grow (the factor is exactly 1).
+#define ONLINE_SOFTMAX_ROW(s, KV, m, l, o, NC, STORE_P)                         \
+    {                                                                         \
+        float step_max_ = CLATTN_NEG_INF;                                     \
+        _Pragma("unroll")                                                     \
+        for (int v_ = 0; v_ < (KV); v_++) {                                   \
+            step_max_ = fmax(step_max_, hmax16((s)[v_]));                     \
+        }                                                                     \
+        const float m_new_ = fmax(m, step_max_);                              \
+        const float m_use_ = m_new_ == CLATTN_NEG_INF ? 0.0f : m_new_;       \
+        float p_sum_ = 0.0f;                                                  \
+        _Pragma("unroll")                                                     \
+        for (int v_ = 0; v_ < (KV); v_++) {                                   \
+            const float16 p_ = exp((s)[v_] - m_use_);                         \
+            p_sum_ += hsum16(p_);                                             \
+            STORE_P(v_, p_)                                                   \
+        }                                                                     \
+        if (m_new_ > m) {                                                     \
+            const float alpha_ = exp(m - m_use_);                             \
+            l *= alpha_;                                                      \
+            _Pragma("unroll")                                                 \
+            for (int c_ = 0; c_ < (NC); c_++) {                               \
+                (o)[c_] *= alpha_;                                            \
+            }                                                                 \
+            m = m_new_;                                                       \
+        }                                                                     \
+        l += p_sum_;                                                          \
+    }

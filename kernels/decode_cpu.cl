@@ -28,20 +28,6 @@
 #error "KEY_ALIGN must be a multiple of the decode keys per step 16*DEC_KV"
 #endif
 
-inline float dec_hmax16(const float16 v) {
-    const float8 a = fmax((float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7),
-                          (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf));
-    const float4 c = fmax((float4)(a.s0, a.s1, a.s2, a.s3), (float4)(a.s4, a.s5, a.s6, a.s7));
-    return fmax(fmax(c.s0, c.s2), fmax(c.s1, c.s3));
-}
-
-inline float dec_hsum16(const float16 v) {
-    const float8 a = (float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7)
-                   + (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf);
-    const float4 c = (float4)(a.s0, a.s1, a.s2, a.s3) + (float4)(a.s4, a.s5, a.s6, a.s7);
-    return (c.s0 + c.s2) + (c.s1 + c.s3);
-}
-
 __kernel void decode(__global const float* Q, __global const float* Kt, __global const float* V,
                      __global const int* seq, __global float* partial, const int key_stride, const int H,
                      const int HKV, const float scale, const int causal, const int splits, const int split_keys,
@@ -51,11 +37,9 @@ __kernel void decode(__global const float* Q, __global const float* Kt, __global
     const int b = bg / HKV;
     const int g = bg % HKV;
     const int G = H / HKV;
-    const int end = visible_keys(0, seq, b, causal, window_left, window_right);
-    const int start = first_key(0, seq, b, window_left);
-    const long pos = query_position(0, seq, b);
-    const int j_begin = min(end, start / KEY_ALIGN * KEY_ALIGN + s * split_keys);
-    const int j_end = min(end, j_begin + split_keys);
+    int start, j_begin, j_end;
+    long pos;
+    decode_range(seq, b, causal, window_left, window_right, s, split_keys, &start, &j_begin, &j_end, &pos);
     const __global float* kt = Kt + (long)bg * DK * key_stride;
     const __global float* vh = V + (long)bg * key_stride * DKP;
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -107,7 +91,6 @@ __kernel void decode(__global const float* Q, __global const float* Kt, __global
             float p[DEC_QR][DEC_KS];
             #pragma unroll
             for (int r = 0; r < DEC_QR; r++) {
-                float step_max = CLATTN_NEG_INF;
                 #pragma unroll
                 for (int v = 0; v < DEC_KV; v++) {
                     float16 sr = sc[r][v] * scale;
@@ -119,27 +102,10 @@ __kernel void decode(__global const float* Q, __global const float* Kt, __global
                     }
                     const int16 j = (int16)(j0 + 16 * v) + lane;
                     sc[r][v] = select(sr, (float16)(CLATTN_NEG_INF), j >= (int16)(j_end) || j < (int16)(start));
-                    step_max = fmax(step_max, dec_hmax16(sc[r][v]));
                 }
-                const float m_new = fmax(m[r], step_max);
-                const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-                float p_sum = 0.0f;
-                #pragma unroll
-                for (int v = 0; v < DEC_KV; v++) {
-                    const float16 pr = exp(sc[r][v] - m_use);
-                    p_sum += dec_hsum16(pr);
-                    vstore16(pr, v, p[r]);
-                }
-                if (m_new > m[r]) {
-                    const float alpha = exp(m[r] - m_use);
-                    l[r] *= alpha;
-                    #pragma unroll
-                    for (int c = 0; c < DEC_DKV; c++) {
-                        o[r][c] *= alpha;
-                    }
-                    m[r] = m_new;
-                }
-                l[r] += p_sum;
+                #define STORE_LANES(v, pv) vstore16(pv, v, p[r]);
+                ONLINE_SOFTMAX_ROW(sc[r], DEC_KV, m[r], l[r], o[r], DEC_DKV, STORE_LANES)
+                #undef STORE_LANES
             }
             const int keys = min(DEC_KS, j_end - j0);
             for (int jj = max(0, start - j0); jj < keys; jj++) {

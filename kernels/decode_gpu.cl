@@ -32,11 +32,9 @@ void decode(__global const float* Q, __global const float* Kt, __global const fl
     const int G = H / HKV;
     const int h_first = (int)get_group_id(2) * head_block;
     const int heads = min(head_block, G - h_first);
-    const int end = visible_keys(0, seq, b, causal, window_left, window_right);
-    const int start = first_key(0, seq, b, window_left);
-    const long pos = query_position(0, seq, b);
-    const int j_begin = min(end, start / KEY_ALIGN * KEY_ALIGN + s * split_keys);
-    const int j_end = min(end, j_begin + split_keys);
+    int start, j_begin, j_end;
+    long pos;
+    decode_range(seq, b, causal, window_left, window_right, s, split_keys, &start, &j_begin, &j_end, &pos);
     const __global float* kt = Kt + (long)bg * DK * key_stride;
     const __global float* vh = V + (long)bg * key_stride * DKP;
     __local float* m_loc = stats;

@@ -43,23 +43,6 @@
 #error "KEY_ALIGN must be a multiple of the keys per step 16*FLASH_KV"
 #endif
 #define DKV (DKP / 16)     // float16 vectors per accumulator row
-// Horizontal max and sum as a tree of halves. The halves are built from components rather than
-// with .lo / .hi, which unoptimised builds turn into shuffles with an undefined operand that
-// Oclgrind's uninitialised-value check reports; optimised builds compile both forms alike.
-inline float hmax16(const float16 v) {
-    const float8 a = fmax((float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7),
-                          (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf));
-    const float4 b = fmax((float4)(a.s0, a.s1, a.s2, a.s3), (float4)(a.s4, a.s5, a.s6, a.s7));
-    return fmax(fmax(b.s0, b.s2), fmax(b.s1, b.s3));
-}
-
-inline float hsum16(const float16 v) {
-    const float8 a = (float8)(v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7)
-                   + (float8)(v.s8, v.s9, v.sa, v.sb, v.sc, v.sd, v.se, v.sf);
-    const float4 b = (float4)(a.s0, a.s1, a.s2, a.s3) + (float4)(a.s4, a.s5, a.s6, a.s7);
-    return (b.s0 + b.s2) + (b.s1 + b.s3);
-}
-
 // The scores of one step (columns j0 .. j0+KS-1 of Kt, kt_step already offset) for each row:
 // s[r][v] = q_r · k for the 16 keys of vector v.
 #define SCORES(s, kt_step)                                                    \
@@ -213,31 +196,14 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                     float16 p[FLASH_QR][FLASH_KV];
                     #pragma unroll
                     for (int r = 0; r < FLASH_QR; r++) {
-                        float step_max = CLATTN_NEG_INF;
                         #pragma unroll
                         for (int v = 0; v < FLASH_KV; v++) {
                             const int jv = j0 + 16 * v;
                             MODIFY(s[r][v], vload16(v, bias_row[r] + j0))
-                            step_max = fmax(step_max, hmax16(s[r][v]));
                         }
-                        const float m_new = fmax(m[r], step_max);
-                        const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-                        float p_sum = 0.0f;
-                        #pragma unroll
-                        for (int v = 0; v < FLASH_KV; v++) {
-                            p[r][v] = exp(s[r][v] - m_use);
-                            p_sum += hsum16(p[r][v]);
-                        }
-                        if (m_new > m[r]) { // rescale only when the running maximum grows
-                            const float alpha = exp(m[r] - m_use);
-                            l[r] *= alpha;
-                            #pragma unroll
-                            for (int c = 0; c < DKV; c++) {
-                                o[r][c] *= alpha;
-                            }
-                            m[r] = m_new;
-                        }
-                        l[r] += p_sum;
+                        #define STORE_VECTOR(v, pv) p[r][v] = pv;
+                        ONLINE_SOFTMAX_ROW(s[r], FLASH_KV, m[r], l[r], o[r], DKV, STORE_VECTOR)
+                        #undef STORE_VECTOR
                     }
                     #pragma unroll
                     for (int v = 0; v < FLASH_KV; v++) {
@@ -250,7 +216,6 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                     float p[FLASH_QR][KS];
                     #pragma unroll
                     for (int r = 0; r < FLASH_QR; r++) {
-                        float step_max = CLATTN_NEG_INF;
                         #pragma unroll
                         for (int v = 0; v < FLASH_KV; v++) {
                             const int jv = j0 + 16 * v;
@@ -264,27 +229,10 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                             MODIFY(sr, vload16(0, b16))
                             const int16 j = (int16)(jv) + lane;
                             s[r][v] = select(sr, (float16)(CLATTN_NEG_INF), j >= (int16)(end[r]) || j < (int16)(start[r]));
-                            step_max = fmax(step_max, hmax16(s[r][v]));
                         }
-                        const float m_new = fmax(m[r], step_max);
-                        const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
-                        float p_sum = 0.0f;
-                        #pragma unroll
-                        for (int v = 0; v < FLASH_KV; v++) {
-                            const float16 pr = exp(s[r][v] - m_use);
-                            p_sum += hsum16(pr);
-                            vstore16(pr, v, p[r]);
-                        }
-                        if (m_new > m[r]) {
-                            const float alpha = exp(m[r] - m_use);
-                            l[r] *= alpha;
-                            #pragma unroll
-                            for (int c = 0; c < DKV; c++) {
-                                o[r][c] *= alpha;
-                            }
-                            m[r] = m_new;
-                        }
-                        l[r] += p_sum;
+                        #define STORE_LANES(v, pv) vstore16(pv, v, p[r]);
+                        ONLINE_SOFTMAX_ROW(s[r], FLASH_KV, m[r], l[r], o[r], DKV, STORE_LANES)
+                        #undef STORE_LANES
                     }
                     for (int jj = 0; jj < KS && j0 + jj < end_max; jj++) {
                         const __global float* vj = vh + (long)(j0 + jj) * DKP;

@@ -22,6 +22,20 @@
 #error "layout.cl needs DK, DKP and KEY_ALIGN from the host (FusedLayout.defines())"
 #endif
 
+// The keys a decode step's split s sees, [*j_begin, *j_end): the query (row 0 of sequence b)
+// sees [start, end) (first_key, visible_keys); split s takes split_keys of them from start rounded
+// down to KEY_ALIGN, so every step reads whole vectors inside the key stride and a window's keys
+// are split, not the whole cache. Also gives start (lanes before it are masked) and the position.
+inline void decode_range(__global const int* seq, const int b, const int causal, const int window_left,
+                         const int window_right, const int s, const int split_keys, int* start, int* j_begin,
+                         int* j_end, long* pos) {
+    const int end = visible_keys(0, seq, b, causal, window_left, window_right);
+    *start = first_key(0, seq, b, window_left);
+    *pos = query_position(0, seq, b);
+    *j_begin = min(end, *start / KEY_ALIGN * KEY_ALIGN + s * split_keys);
+    *j_end = min(end, *j_begin + split_keys);
+}
+
 // Where column gc of [Q | K | V] (widths H*DK, HKV*DK, HKV*DK) belongs: its section (0 Q,
 // 1 K, 2 V), head within the section and dimension within the head.
 inline void qkv_locate(const int gc, const int H, const int HKV, int* section, int* head, int* d) {
