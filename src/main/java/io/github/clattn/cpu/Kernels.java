@@ -68,7 +68,8 @@ interface Kernels {
     void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0);
 
     /**
-     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0), and
+     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0; every
+     * {@code s - max <= 88}, as it is when max is at least the largest visible score), and
      * adds them to the {@link #lanes()} partial sums {@code sums[sumsOff ..]}: {@code p_j} goes to
      * lane {@code j mod lanes()}, in ascending j. The caller adds the lanes up once, in order.
      */

@@ -552,7 +552,11 @@ final class VectorKernels implements Kernels {
 
     /**
      * {@code dst[j] = exp(src[j] - shift)} for {@code j < width} (a multiple of L), lane-wise sums
-     * added to {@code sums[sumsOff ..]}: {@link FastExp#exp(float)}'s operations, so its bits.
+     * added to {@code sums[sumsOff ..]}: {@link FastExp#exp(float)}'s operations, so its bits, for
+     * {@code src[j] - shift <= 88}. Only the lower clamp of FastExp is kept, as a blend to 0 at the
+     * end (lanes below {@link FastExp#LOWEST} compute garbage first): the lane-wise max and min of
+     * the Vector API follow Java's NaN and signed-zero rules and cost about 12 instructions per
+     * vector, which made this loop twice as slow.
      * One method with the whole formula inline: C2 only compiles Vector API calls to vector
      * instructions where it knows the vector's exact class, which a FloatVector parameter of a
      * method it chose not to inline hides (the calls then allocate, 50 times slower).
@@ -562,10 +566,9 @@ final class VectorKernels implements Kernels {
         FloatVector sum = FloatVector.fromArray(F, sums, sumsOff);
         for (int j = 0; j < width; j += L) {
             FloatVector x = FloatVector.fromArray(F, src, sOff + j).sub(shift);
-            FloatVector xc = x.max(FastExp.LOWEST).min(FastExp.HIGHEST);
-            FloatVector t = xc.fma(FastExp.LOG2E, FastExp.MAGIC);
+            FloatVector t = x.fma(FastExp.LOG2E, FastExp.MAGIC);
             FloatVector n = t.sub(FastExp.MAGIC);
-            FloatVector r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), xc);
+            FloatVector r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), x);
             r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_LO), r);
             FloatVector p = FloatVector.broadcast(F, FastExp.C7).fma(r, FloatVector.broadcast(F, FastExp.C6));
             p = p.fma(r, FloatVector.broadcast(F, FastExp.C5));
