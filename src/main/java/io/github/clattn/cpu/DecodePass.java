@@ -20,14 +20,22 @@ import java.util.Arrays;
  *       (0 when l = 0),  lse = m + log l
  * </pre>
  *
- * The split count depends only on the number of keys ({@link #splits}), never on the thread count,
- * so results are bitwise the same for any pool size.
+ * The split count depends only on the shape ({@link #splits}: the keys and the number of
+ * (sequence, K/V head) pairs), never on the thread count, so results are bitwise the same for any
+ * pool size.
  */
 final class DecodePass {
     /** Fewest keys per split: below this a split's fixed costs outweigh the parallelism. */
     static final int MIN_SPLIT_KEYS = 256;
     /** Most splits of one sequence. */
     static final int MAX_SPLITS = 32;
+    /**
+     * Tasks a step aims at: enough for 64 cores. No more: a split reads each of the dk channel rows
+     * of Kᵀ (one 4 KiB page apart at M ≥ 1024) over its keys, so short splits cost a TLB miss per
+     * channel row per few hundred bytes; with 8192 cached keys, 32 splits of 256 keys made a
+     * Llama-3-8B step 3-7 times slower than 8 splits of 1024.
+     */
+    static final int TARGET_TASKS = 64;
 
     private final Kernels kernels;
     private final AttentionPass.Queries queries;
@@ -65,16 +73,21 @@ final class DecodePass {
             end[b] = queries.visibleKeys(b, 0);
             longest = Math.max(longest, end[b] - begin[b]);
         }
-        this.splits = splits(longest);
+        this.splits = splits(longest, queries.batch() * kv.kvHeads);
         int pairs = queries.batch() * queries.heads() * splits;
         this.partialMax = new float[pairs];
         this.partialSum = new float[pairs];
         this.partialOut = new float[pairs * dkPad];
     }
 
-    /** Splits for {@code keys} visible keys: one per {@value #MIN_SPLIT_KEYS} keys, at most {@value #MAX_SPLITS}. */
-    static int splits(int keys) {
-        return Math.max(1, Math.min(MAX_SPLITS, keys / MIN_SPLIT_KEYS));
+    /**
+     * Splits of a sequence with {@code keys} visible keys, in a step of {@code pairs} (sequence, K/V
+     * head) pairs: as few as give {@value #TARGET_TASKS} tasks, with at least {@value #MIN_SPLIT_KEYS}
+     * keys each, at most {@value #MAX_SPLITS}.
+     */
+    static int splits(int keys, int pairs) {
+        int wanted = PackedMatrix.ceilDiv(TARGET_TASKS, Math.max(1, pairs));
+        return Math.max(1, Math.min(Math.min(MAX_SPLITS, wanted), keys / MIN_SPLIT_KEYS));
     }
 
     int tasks() {
