@@ -97,7 +97,7 @@ final class FusedKernels {
         List<cl_kernel> made = new ArrayList<>();
         try {
             for (String name : new String[] {"gemm", "flash", "fill_zero", "scatter_rows", "rope", "decode",
-                "decode_combine", "key_mass"}) {
+                "decode_combine", variant == KernelVariant.CPU ? "key_mass16" : "key_mass"}) {
                 made.add(Cl.createKernel(program, name));
             }
             if (variant.gemv() != null) {
@@ -330,7 +330,11 @@ final class FusedKernels {
         Cl.setArg(keyMass, i++, call.scale());
         Cl.setArg(keyMass, i++, call.causal() ? 1 : 0);
         call.mods().set(keyMass, i);
-        long wide = FusedLayout.roundUp(Math.max(1, keys), 64);
+        // GPU: one work-item per key, groups of the driver's choice; CPU: KEY_ALIGN (64) keys per work-item
+        long wide = FusedLayout.roundUp(Math.max(1, keys), FusedLayout.KEY_ALIGN);
+        if (variant == KernelVariant.CPU) {
+            wide /= FusedLayout.KEY_ALIGN;
+        }
         return Cl.launch(queue, keyMass, new long[] {wide, (long) call.batch() * call.heads()}, null, true);
     }
 
