@@ -32,8 +32,8 @@ final class DecodePass {
     /**
      * Tasks a step aims at: enough for 64 cores. No more: a split reads each of the dk channel rows
      * of Kᵀ (one 4 KiB page apart at M ≥ 1024) over its keys, so short splits cost a TLB miss per
-     * channel row per few hundred bytes; with 8192 cached keys, 32 splits of 256 keys made a
-     * Llama-3-8B step 3-7 times slower than 8 splits of 1024.
+     * channel row per few hundred bytes; with 8192 cached keys, 32 splits of 256 keys made the
+     * attention of a Llama-3-8B step 2-3 times slower than 8 splits of 1024.
      */
     static final int TARGET_TASKS = 64;
 
