@@ -1,6 +1,9 @@
 package io.github.clattn.cpu;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The attention pass of a call with one query per sequence (a decode step): flash-decoding. Few
@@ -36,6 +39,14 @@ final class DecodePass {
      * attention of a Llama-3-8B step 2-3 times slower than 8 splits of 1024.
      */
     static final int TARGET_TASKS = 64;
+    /**
+     * System property overriding {@link #TARGET_TASKS} (read when a decode pass is made): more for a
+     * machine with more than 64 cores, fewer to read longer runs of each channel row. Results are
+     * bitwise the same for a given value, on any pool size.
+     */
+    static final String TASKS_PROPERTY = "clattn.decode.tasks";
+    private static final Logger LOG = LoggerFactory.getLogger(DecodePass.class);
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
 
     private final Kernels kernels;
     private final AttentionPass.Queries queries;
@@ -73,7 +84,7 @@ final class DecodePass {
             end[b] = queries.visibleKeys(b, 0);
             longest = Math.max(longest, end[b] - begin[b]);
         }
-        this.splits = splits(longest, queries.batch() * kv.kvHeads);
+        this.splits = splits(longest, queries.batch() * kv.kvHeads, targetTasks());
         int pairs = queries.batch() * queries.heads() * splits;
         this.partialMax = new float[pairs];
         this.partialSum = new float[pairs];
@@ -86,8 +97,33 @@ final class DecodePass {
      * keys each, at most {@value #MAX_SPLITS}.
      */
     static int splits(int keys, int pairs) {
-        int wanted = PackedMatrix.ceilDiv(TARGET_TASKS, Math.max(1, pairs));
+        return splits(keys, pairs, TARGET_TASKS);
+    }
+
+    /** The same with {@code targetTasks} in place of {@value #TARGET_TASKS}. */
+    static int splits(int keys, int pairs, int targetTasks) {
+        int wanted = PackedMatrix.ceilDiv(targetTasks, Math.max(1, pairs));
         return Math.max(1, Math.min(Math.min(MAX_SPLITS, wanted), keys / MIN_SPLIT_KEYS));
+    }
+
+    /** {@value #TARGET_TASKS}, or a positive {@code -Dclattn.decode.tasks} (anything else: one WARN, the default). */
+    static int targetTasks() {
+        String value = System.getProperty(TASKS_PROPERTY);
+        if (value == null || value.isBlank()) {
+            return TARGET_TASKS;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        if (WARNED.compareAndSet(false, true)) {
+            LOG.warn("-D{}={} is not a positive integer; using {} decode tasks", TASKS_PROPERTY, value, TARGET_TASKS);
+        }
+        return TARGET_TASKS;
     }
 
     int tasks() {

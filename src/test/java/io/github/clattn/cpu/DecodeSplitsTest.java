@@ -27,9 +27,33 @@ class DecodeSplitsTest {
         // one pair (MQA, B = 1): capped at MAX_SPLITS
         assertThat(DecodePass.splits(1 << 20, 1)).isEqualTo(DecodePass.MAX_SPLITS);
         assertThat(DecodePass.splits(3000, 1)).isEqualTo(11);
+        // -Dclattn.decode.tasks: another target, the same rule
+        assertThat(DecodePass.splits(8192, 8, 256)).isEqualTo(32);
+        assertThat(DecodePass.splits(8192, 8, 16)).isEqualTo(2);
         // never depends on anything but the keys and the pairs
         assertThat(DecodePass.splits(5000, 3)).isEqualTo(Math.min(DecodePass.MAX_SPLITS,
                 Math.min((DecodePass.TARGET_TASKS + 2) / 3, 5000 / DecodePass.MIN_SPLIT_KEYS)));
+    }
+
+    @Test
+    void theTargetComesFromThePropertyWhenItIsAPositiveInteger() {
+        String before = System.getProperty(DecodePass.TASKS_PROPERTY);
+        try {
+            System.clearProperty(DecodePass.TASKS_PROPERTY);
+            assertThat(DecodePass.targetTasks()).isEqualTo(DecodePass.TARGET_TASKS);
+            System.setProperty(DecodePass.TASKS_PROPERTY, " 128 ");
+            assertThat(DecodePass.targetTasks()).isEqualTo(128);
+            for (String bad : new String[] {"0", "-3", "many", ""}) {
+                System.setProperty(DecodePass.TASKS_PROPERTY, bad);
+                assertThat(DecodePass.targetTasks()).as(bad).isEqualTo(DecodePass.TARGET_TASKS);
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(DecodePass.TASKS_PROPERTY);
+            } else {
+                System.setProperty(DecodePass.TASKS_PROPERTY, before);
+            }
+        }
     }
 
     @ParameterizedTest
