@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,9 +69,20 @@ public final class CpuThreads {
 
     private static int initialThreads() {
         int cores = Runtime.getRuntime().availableProcessors();
-        String value = System.getProperty(THREADS_PROPERTY);
+        return positiveIntProperty(THREADS_PROPERTY, cores, value -> LOG.warn(
+                "-D{}={} is not a positive integer; using {} threads (the available processors)", THREADS_PROPERTY,
+                value, cores));
+    }
+
+    /**
+     * The system property {@code name} as a positive integer (surrounding blanks allowed), or
+     * {@code fallback} when it is unset or blank; any other value is given to {@code invalid} (to
+     * report it) and gives {@code fallback}.
+     */
+    static int positiveIntProperty(String name, int fallback, Consumer<String> invalid) {
+        String value = System.getProperty(name);
         if (value == null || value.isBlank()) {
-            return cores;
+            return fallback;
         }
         try {
             int n = Integer.parseInt(value.trim());
@@ -80,9 +92,8 @@ public final class CpuThreads {
         } catch (NumberFormatException e) {
             // reported below
         }
-        LOG.warn("-D{}={} is not a positive integer; using {} threads (the available processors)", THREADS_PROPERTY,
-                value, cores);
-        return cores;
+        invalid.accept(value);
+        return fallback;
     }
 
     /**

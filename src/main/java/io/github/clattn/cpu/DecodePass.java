@@ -108,22 +108,12 @@ final class DecodePass {
 
     /** {@value #TARGET_TASKS}, or a positive {@code -Dclattn.decode.tasks} (anything else: one WARN, the default). */
     static int targetTasks() {
-        String value = System.getProperty(TASKS_PROPERTY);
-        if (value == null || value.isBlank()) {
-            return TARGET_TASKS;
-        }
-        try {
-            int n = Integer.parseInt(value.trim());
-            if (n >= 1) {
-                return n;
+        return CpuThreads.positiveIntProperty(TASKS_PROPERTY, TARGET_TASKS, value -> {
+            if (WARNED.compareAndSet(false, true)) {
+                LOG.warn("-D{}={} is not a positive integer; using {} decode tasks", TASKS_PROPERTY, value,
+                        TARGET_TASKS);
             }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        if (WARNED.compareAndSet(false, true)) {
-            LOG.warn("-D{}={} is not a positive integer; using {} decode tasks", TASKS_PROPERTY, value, TARGET_TASKS);
-        }
-        return TARGET_TASKS;
+        });
     }
 
     int tasks() {
