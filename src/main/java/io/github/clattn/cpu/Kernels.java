@@ -64,8 +64,18 @@ interface Kernels {
      * The score modifiers before the bias, for {@code j < width}: softcap
      * {@code s = cap·tanh(s/cap)} when {@code cap > 0}, then ALiBi {@code s -= slope·|pos0 - j|} when
      * {@code slope != 0} ({@code pos0} is the query's position minus the first key's).
+     * One scalar pass for both kernel sets (FastExp's tanh): a modifier costs one exp per score,
+     * small beside the dk multiply-adds that made the score, and both sets give the same bits.
      */
-    void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0);
+    default void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0) {
+        for (int j = 0; j < width; j++) {
+            float x = s[sOff + j];
+            if (cap > 0) {
+                x = cap * FastExp.tanh(x / cap);
+            }
+            s[sOff + j] = x - slope * Math.abs(pos0 - j);
+        }
+    }
 
     /**
      * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0; every

@@ -113,17 +113,6 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0) {
-        for (int j = 0; j < width; j++) {
-            float x = s[sOff + j];
-            if (cap > 0) {
-                x = cap * FastExp.tanh(x / cap);
-            }
-            s[sOff + j] = x - slope * Math.abs(pos0 - j);
-        }
-    }
-
-    @Override
     public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
         float sum = sums[sumsOff];
         for (int j = 0; j < width; j++) {

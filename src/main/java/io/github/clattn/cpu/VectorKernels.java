@@ -381,19 +381,6 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void softcapAlibi(float[] s, int sOff, int width, float cap, float slope, int pos0) {
-        // one scalar pass (FastExp's tanh): a modifier costs one exp per score, small beside the dk
-        // multiply-adds that made the score
-        for (int j = 0; j < width; j++) {
-            float x = s[sOff + j];
-            if (cap > 0) {
-                x = cap * FastExp.tanh(x / cap);
-            }
-            s[sOff + j] = x - slope * Math.abs(pos0 - j);
-        }
-    }
-
-    @Override
     public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
         expBlock(s, sOff, s, sOff, width, max, sums, sumsOff);
     }
