@@ -1,7 +1,6 @@
 package io.github.clattn.opencl;
 
 import io.github.clattn.Device;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -30,12 +29,8 @@ final class CpuKernelSpecs {
 
         @Override
         List<Map<String, Integer>> candidates() {
-            List<Map<String, Integer>> list = new ArrayList<>();
-            int[][] rowsVectors = {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}};
-            for (int[] c : rowsVectors) {
-                list.add(Map.of("GEMM_RM", c[0], "GEMM_CV", c[1]));
-            }
-            return list;
+            return candidates(List.of("GEMM_RM", "GEMM_CV"),
+                    new int[][] {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}});
         }
 
         /** Rows vary fastest, so consecutive work-items reuse one panel of W from cache. */
@@ -66,12 +61,8 @@ final class CpuKernelSpecs {
 
         @Override
         List<Map<String, Integer>> candidates() {
-            List<Map<String, Integer>> list = new ArrayList<>();
-            int[][] rowsVectors = {{1, 16}, {1, 8}, {2, 8}, {1, 4}, {2, 4}, {4, 4}};
-            for (int[] c : rowsVectors) {
-                list.add(Map.of("GEMV_RM", c[0], "GEMV_CV", c[1]));
-            }
-            return list;
+            return candidates(List.of("GEMV_RM", "GEMV_CV"),
+                    new int[][] {{1, 16}, {1, 8}, {2, 8}, {1, 4}, {2, 4}, {4, 4}});
         }
 
         @Override
@@ -129,13 +120,9 @@ final class CpuKernelSpecs {
 
         @Override
         List<Map<String, Integer>> candidates() {
-            List<Map<String, Integer>> list = new ArrayList<>();
-            int[][] rowsKeysBlocksChunk = {{4, 2, 8, 64}, {6, 2, 8, 64}, {8, 2, 4, 64}, {8, 1, 4, 64}, {6, 2, 4, 128},
-                {4, 4, 8, 64}};
-            for (int[] c : rowsKeysBlocksChunk) {
-                list.add(Map.of("FLASH_QR", c[0], "FLASH_KV", c[1], "FLASH_RB", c[2], "FLASH_KC", c[3]));
-            }
-            return list;
+            return candidates(List.of("FLASH_QR", "FLASH_KV", "FLASH_RB", "FLASH_KC"),
+                    new int[][] {{4, 2, 8, 64}, {6, 2, 8, 64}, {8, 2, 4, 64}, {8, 1, 4, 64}, {6, 2, 4, 128},
+                        {4, 4, 8, 64}});
         }
 
         /**
@@ -179,12 +166,8 @@ final class CpuKernelSpecs {
 
         @Override
         List<Map<String, Integer>> candidates() {
-            List<Map<String, Integer>> list = new ArrayList<>();
-            int[][] rowsKeysUnits = {{4, 2, 4}, {4, 1, 4}, {2, 2, 4}, {4, 4, 4}, {4, 2, 8}, {8, 1, 4}};
-            for (int[] c : rowsKeysUnits) {
-                list.add(Map.of("DEC_QR", c[0], "DEC_KV", c[1], "DEC_WI_PER_CU", c[2]));
-            }
-            return list;
+            return candidates(List.of("DEC_QR", "DEC_KV", "DEC_WI_PER_CU"),
+                    new int[][] {{4, 2, 4}, {4, 1, 4}, {2, 2, 4}, {4, 4, 4}, {4, 2, 8}, {8, 1, 4}});
         }
 
         @Override

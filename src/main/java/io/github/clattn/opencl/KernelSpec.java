@@ -1,6 +1,9 @@
 package io.github.clattn.opencl;
 
 import io.github.clattn.Device;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -66,6 +69,26 @@ abstract class KernelSpec {
 
     static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
+    }
+
+    /**
+     * One candidate per row of {@code values}, parameter {@code names.get(i)} taking {@code row[i]}
+     * (every row as long as {@code names}).
+     */
+    static List<Map<String, Integer>> candidates(List<String> names, int[]... values) {
+        List<Map<String, Integer>> list = new ArrayList<>();
+        for (int[] row : values) {
+            if (row.length != names.size()) {
+                throw new IllegalArgumentException("candidate " + Arrays.toString(row) + ": expected a value for each of "
+                        + names);
+            }
+            Map<String, Integer> candidate = new LinkedHashMap<>();
+            for (int i = 0; i < row.length; i++) {
+                candidate.put(names.get(i), row[i]);
+            }
+            list.add(Map.copyOf(candidate));
+        }
+        return list;
     }
 
     /** The projection GEMM. */
