@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.util.ContextInitializer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -21,12 +24,25 @@ class MainTest {
 
     @Test
     void everySubcommandHasHelp() {
-        for (String cmd : new String[] {"devices", "run", "bench"}) {
-            Cli.Result r = Cli.run(cmd, "--help");
-            assertThat(r.exit()).as(cmd + ": " + r).isZero();
-            assertThat(r.out()).as(cmd).contains("Usage: clattn " + cmd);
+        // picocli formats descriptions with String.format and warns on System.err (not the
+        // command's err writer) when one does not parse, e.g. a lone '%'
+        PrintStream saved = System.err;
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
+        try {
+            for (String cmd : Main.commandLine().getSubcommands().keySet()) {
+                Cli.Result r = Cli.run(cmd, "--help");
+                assertThat(r.exit()).as(cmd + ": " + r).isZero();
+                assertThat(r.out()).as(cmd).contains("Usage: clattn " + cmd);
+                assertThat(r.err()).as(cmd).isEmpty();
+            }
+        } finally {
+            System.setErr(saved);
         }
-        assertThat(Cli.run("help", "bench").out()).contains("--seq", "--plot", "--json", "--csv");
+        assertThat(stderr.toString(StandardCharsets.UTF_8)).as("System.err during --help").isEmpty();
+        String bench = Cli.run("help", "bench").out();
+        assertThat(bench).contains("--seq", "--plot", "--json", "--csv");
+        assertThat(bench.replaceAll("\\s+", " ")).contains("within 5% (at most 10 s)");
     }
 
     @Test
