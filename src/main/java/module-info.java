@@ -9,6 +9,8 @@ module io.github.clattn {
     requires jocl;
     // JOCL logs through java.util.logging; opencl.JoclLoader filters one of its records.
     requires java.logging;
+    // core.Warmup asks the JIT whether it is still compiling (bench, the Java path's tuner).
+    requires java.management;
     requires static jdk.incubator.vector;
 
     // The command line only: optional dependencies of the library.

@@ -92,7 +92,7 @@ final class BenchCommand extends CliCommand {
     int warmup;
     @Option(names = "--warmup-ms", paramLabel = "MS", defaultValue = "1000",
             description = "With --warmup > 0, warm up for at least this long, and on until the last 5 calls agree "
-                    + "within 5%% (at most 10 s), so the JIT has compiled the Java path's kernels before timing "
+                    + "within 5%% and the JIT finished no compilation meanwhile (at most 10 s), so the JIT has compiled the Java path's kernels before timing "
                     + "(default ${DEFAULT-VALUE}).")
     long warmupMillis;
     @Option(names = "--iterations", paramLabel = "I", defaultValue = "5", description = "Timed calls (default ${DEFAULT-VALUE}).")

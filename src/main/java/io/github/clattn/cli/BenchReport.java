@@ -1,6 +1,7 @@
 package io.github.clattn.cli;
 
 import io.github.clattn.Device;
+import io.github.clattn.core.Warmup;
 import io.github.clattn.reference.Tolerance;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -57,7 +58,7 @@ final class BenchReport {
                 settings.outputProjection() ? ", with output projection" : "");
         int warmup = settings.warmup();
         out.printf(Locale.ROOT, "timing: first call, then warm-up calls (at least %d and %d ms, until the last %d agree "
-                + "within %.0f%%) untimed, then the median, min and max of %d timed call%s (wall time in ms, transfers "
+                + "within %.0f%% and the JIT is idle) untimed, then the median, min and max of %d timed call%s (wall time in ms, transfers "
                 + "included; GFLOP/s from the median)%n", warmup, warmup > 0 ? settings.warmupMillis() : 0,
                 Warmup.WINDOW, 100 * Warmup.SPREAD, settings.iterations(), settings.iterations() == 1 ? "" : "s");
         out.printf(Locale.ROOT, "check: outputs against float64 on up to %d query rows per point, tolerance "

@@ -1,6 +1,7 @@
 package io.github.clattn.cli;
 
 import io.github.clattn.Device;
+import io.github.clattn.core.Warmup;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;

@@ -8,6 +8,7 @@ import io.github.clattn.AttentionWeights;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
 import io.github.clattn.Rope;
+import io.github.clattn.core.Warmup;
 import io.github.clattn.reference.Comparison;
 import io.github.clattn.reference.Feature;
 import io.github.clattn.reference.Float64Attention;

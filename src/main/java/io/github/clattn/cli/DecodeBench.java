@@ -9,6 +9,7 @@ import io.github.clattn.Device;
 import io.github.clattn.KvCache;
 import io.github.clattn.ProjectedInput;
 import io.github.clattn.Rope;
+import io.github.clattn.core.Warmup;
 import io.github.clattn.reference.Comparison;
 import io.github.clattn.reference.Feature;
 import io.github.clattn.reference.Float64Attention;

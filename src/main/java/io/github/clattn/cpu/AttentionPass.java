@@ -33,10 +33,8 @@ import java.util.Arrays;
  * {@code p / l} is final after one block and is written out.
  */
 final class AttentionPass {
-    /** Keys per block of the online softmax; a multiple of every {@link Kernels#keyStep()}. */
-    static final int KEY_BLOCK = 256;
-    /** Queries per task, unless the call has too few tasks to keep the cores busy. */
-    static final int QUERY_BLOCK = 64;
+    /** Keys per block of the key-mass and decode passes; the attention pass takes its kernels' KEY_BLOCK. */
+    static final int KEY_BLOCK = JavaParams.DEFAULT.keyBlock();
     private static final int MIN_QUERY_BLOCK = 16;
     private static final int MIN_TASKS = 8;
 
@@ -154,10 +152,11 @@ final class AttentionPass {
         this.hd = heads * dk;
         this.dkPad = PackedMatrix.roundUp(dk, kernels.lanes());
         this.maxKeys = queries.maxKeys();
-        this.keyBlock = weights != null ? PackedMatrix.roundUp(Math.max(1, weightColumns), kernels.keyStep()) : KEY_BLOCK;
+        this.keyBlock = weights != null ? PackedMatrix.roundUp(Math.max(1, weightColumns), kernels.keyStep())
+                : kernels.params().keyBlock();
         Shapes.arrayLength("scores", "[" + Kernels.ROW_BLOCK + " queries, M=" + weightColumns + " keys] (returned weights)",
                 Kernels.ROW_BLOCK, keyBlock);
-        int qb = QUERY_BLOCK;
+        int qb = kernels.params().queryBlock(); // queries per task, unless too few tasks would keep the cores busy
         while (qb > MIN_QUERY_BLOCK && (long) batch * heads * PackedMatrix.ceilDiv(n, qb) < MIN_TASKS) {
             qb /= 2;
         }
@@ -181,12 +180,16 @@ final class AttentionPass {
         return 2L * queryBlock * maxKeys * dk;
     }
 
-    /** Runs one task; tasks of the last query blocks (the most keys under a causal mask) come first. */
+    /**
+     * Runs one task. Tasks go head by head, so the threads (taking tasks in order) work on one head
+     * (or heads of one group, which read the same keys and values) at once and share its keys and
+     * values in cache. Within a head the last query blocks (the most keys under a causal mask) come first, so
+     * the light tasks end the call.
+     */
     void run(int task) {
-        final int bh = batch * heads;
-        final int block = queryBlocks - 1 - task / bh;
-        final int b = (task % bh) / heads;
-        final int h = task % heads;
+        final int block = queryBlocks - 1 - task % queryBlocks;
+        final int b = task / queryBlocks / heads;
+        final int h = task / queryBlocks % heads;
         final int i0 = block * queryBlock;
         // rows past queries.rows[b] (padding of a ragged cache step) see nothing and stay zero
         final int rows = Math.min(Math.min(queryBlock, n - i0), queries.rows()[b] - i0);

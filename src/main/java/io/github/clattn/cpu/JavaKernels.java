@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
  * the boot layer (the JVM was started with {@code --add-modules jdk.incubator.vector}) and the
  * class behind them links, else the scalar ones. The module is probed once per process;
  * {@value #VECTOR_PROPERTY}{@code =false} forces the scalar kernels for layers created while it
- * is set (tests use it to run both paths in one JVM).
+ * is set (tests use it to run both paths in one JVM). The vector kernels run with the parameters
+ * {@code clattn tune --device cpu} stored for this machine ({@link JavaTuner}), else the defaults.
  */
 final class JavaKernels {
     /** System property: {@code false} selects the scalar kernels even when the Vector API is present. */
@@ -29,7 +30,7 @@ final class JavaKernels {
         Kernels vector = Probe.OUTCOME.kernels();
         if (vector != null) {
             LOG.debug("Java path: Vector API kernels, {} float lanes", vector.lanes());
-            return vector;
+            return tuned(vector);
         }
         LOG.debug("Java path: scalar kernels ({})", Probe.OUTCOME.reason());
         return ScalarKernels.INSTANCE;
@@ -44,10 +45,18 @@ final class JavaKernels {
                 if (Probe.OUTCOME.kernels() == null) {
                     throw new IllegalArgumentException("variant: vector kernels unavailable: " + Probe.OUTCOME.reason());
                 }
-                return Probe.OUTCOME.kernels();
+                return tuned(Probe.OUTCOME.kernels());
             default:
                 throw new IllegalArgumentException("variant: expected vector or scalar, got '" + variant + "'");
         }
+    }
+
+    /** The vector kernels with the parameters stored for this machine by {@link JavaTuner}, if any. */
+    private static Kernels tuned(Kernels vector) {
+        return JavaTuner.stored(vector.lanes()).map(p -> {
+            LOG.debug("Java path: tuned parameters {} ({})", p, JavaTuner.file(vector.lanes()));
+            return vector.withParams(p);
+        }).orElse(vector);
     }
 
     /** Why the vectorized kernels are unavailable in this JVM, or empty when they are available. */

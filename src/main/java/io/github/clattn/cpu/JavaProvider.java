@@ -80,9 +80,15 @@ public final class JavaProvider implements BackendProvider {
                 headDim, options);
     }
 
+    /** Tunes the {@code vector} kernels ({@link JavaTuner}); the scalar ones have nothing to tune. */
     @Override
     public Tuning tune(Device device, String variant, Consumer<String> progress) {
-        throw new IllegalArgumentException("device: the Java path has no kernels to tune; choose an OpenCL device "
-                + "(see 'clattn devices')");
+        if (!"vector".equals(variant)) {
+            throw new IllegalArgumentException("variant: only the Java path's vector kernels have parameters to tune, "
+                    + "got '" + variant + "'" + JavaKernels.vectorUnavailableReason().map(r -> " (" + r + ")").orElse(""));
+        }
+        JavaTuner.Result r = JavaTuner.tune(progress);
+        return new Tuning(device, variant, r.best().toString(), r.file(),
+                r.trials().stream().map(JavaTuner.Trial::toString).toList());
     }
 }

@@ -17,6 +17,16 @@ interface Kernels {
     /** The name {@link io.github.clattn.AttentionOutput#path()} reports, e.g. {@code java-vector}. */
     String path();
 
+    /** The tunable parameters these kernels run with (the scalar kernels: always the defaults). */
+    default JavaParams params() {
+        return JavaParams.DEFAULT;
+    }
+
+    /** These kernels with {@code params} (the scalar kernels ignore them and return themselves). */
+    default Kernels withParams(JavaParams params) {
+        return this;
+    }
+
     /** Floats per vector (1 for the scalar kernels): the unit of every padded length. */
     int lanes();
 

@@ -12,20 +12,53 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <pre>
  *   project          register block 8 rows × 2 vectors of C; per k: 2 panel loads, 8 broadcasts, 16 FMAs
+ *                    (4 rows × 2 vectors with GEMM_ROWS=4: {@link JavaParams})
  *   scores           the same block over (queries × keys), reading Kᵀ so 16 keys form one vector
  *   weightedValues   4 queries × 4 vectors of channels; per key: 4 V loads, 4 broadcasts of p, 16 FMAs
+ *                    (2 queries × 4 vectors with PV_ROWS=2)
  *   exp              {@link FastExp}'s formula lane-wise
  * </pre>
+ *
+ * Every vector starts from an intrinsic that names the species ({@code fromArray(F, ..)},
+ * {@code broadcast(F, ..)}), never {@code FloatVector.zero(F)}: zero's declared type is the abstract
+ * FloatVector, and where C2 compiled a kernel before its type profile named the concrete class (a
+ * kernel compiled early, or with {@code -Xbatch}), every later operation on the accumulators
+ * became a virtual call on a boxed vector. The score kernels started from zero and ran 3 times
+ * slower in such a compilation (attention at N = 1024, -Xbatch: 25 ms, 15.5 ms with broadcast).
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
     private static final int NR = 2 * L;
 
+    private final JavaParams params;
+    /** Register rows of the projection and score blocks (8 or 4). */
+    private final int gemmRows;
+    /** Register rows of the weighted-values block (4 or 2). */
+    private final int pvRows;
+
+    /** The kernels with the defaults for this JVM's vector width ({@link JavaParams#defaults}). */
     VectorKernels() {
+        this(JavaParams.defaults(L));
+    }
+
+    VectorKernels(JavaParams params) {
         if (L < 4) {
             throw new IllegalStateException("preferred float vector has " + L + " lanes; the scalar path is faster");
         }
+        this.params = params;
+        this.gemmRows = params.gemmRows();
+        this.pvRows = params.pvRows();
+    }
+
+    @Override
+    public JavaParams params() {
+        return params;
+    }
+
+    @Override
+    public Kernels withParams(JavaParams p) {
+        return p.equals(params) ? this : new VectorKernels(p);
     }
 
     @Override
@@ -80,7 +113,7 @@ final class VectorKernels implements Kernels {
             final float[] dst = direct ? out.data : tile;
             final int ld = direct ? out.rowStride : NR;
             for (int r = r0; r < r1; ) {
-                final int rows = r1 - r >= 8 ? 8 : r1 - r >= 4 ? 4 : 1;
+                final int rows = r1 - r >= gemmRows ? gemmRows : r1 - r >= 4 ? 4 : 1;
                 final int at = direct ? r * ld + col0 : 0;
                 if (rows == 8) {
                     project8x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at, ld);
@@ -220,7 +253,7 @@ final class VectorKernels implements Kernels {
     public void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
                        float scale, float[] s, int lds) {
         for (int r = 0; r < rows; ) {
-            final int block = rows - r >= 8 ? 8 : rows - r >= 4 ? 4 : 1;
+            final int block = rows - r >= gemmRows ? gemmRows : rows - r >= 4 ? 4 : 1;
             final int q0 = qOff + r * ldq;
             for (int j = 0; j < width; j += NR) {
                 if (block == 8) {
@@ -238,7 +271,7 @@ final class VectorKernels implements Kernels {
     /** s[8 queries, 2 vectors of keys] = scale · Σ_c q[row][c] · Kᵀ[c][keys]. */
     private static void scores8x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
                                   float[] s, int at, int lds) {
-        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s00 = FloatVector.broadcast(F, 0f); // not zero(F): see the class comment
         FloatVector s01 = s00;
         FloatVector s10 = s00;
         FloatVector s11 = s00;
@@ -302,7 +335,7 @@ final class VectorKernels implements Kernels {
 
     private static void scores4x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
                                   float[] s, int at, int lds) {
-        FloatVector s00 = FloatVector.zero(F);
+        FloatVector s00 = FloatVector.broadcast(F, 0f); // not zero(F): see the class comment
         FloatVector s01 = s00;
         FloatVector s10 = s00;
         FloatVector s11 = s00;
@@ -338,7 +371,7 @@ final class VectorKernels implements Kernels {
 
     private static void scores1x2(float[] q, int q0, float[] kt, int kt0, int ldkt, int dk, float scale, float[] s,
                                   int at) {
-        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s0 = FloatVector.broadcast(F, 0f); // not zero(F): see the class comment
         FloatVector s1 = s0;
         for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
             FloatVector x = FloatVector.broadcast(F, q[q0 + c]);
@@ -396,6 +429,18 @@ final class VectorKernels implements Kernels {
     public void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv,
                                int width, float[] o, int oOff, int ldo) {
         int r = 0;
+        if (pvRows == 2) {
+            for (; r + 2 <= rows; r += 2) {
+                int c = 0;
+                for (; c + 4 * L <= width; c += 4 * L) {
+                    weightedValues2x4(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
+                }
+                for (; c < width; c += L) {
+                    weightedValuesRow(p, pOff + r * ldp, keys, v, vOff + c, ldv, L, o, oOff + r * ldo + c);
+                    weightedValuesRow(p, pOff + (r + 1) * ldp, keys, v, vOff + c, ldv, L, o, oOff + (r + 1) * ldo + c);
+                }
+            }
+        }
         for (; r + 4 <= rows; r += 4) {
             int c = 0;
             for (; c + 4 * L <= width; c += 4 * L) {
@@ -478,6 +523,46 @@ final class VectorKernels implements Kernels {
         a31.intoArray(o, o3 + L);
         a32.intoArray(o, o3 + 2 * L);
         a33.intoArray(o, o3 + 3 * L);
+    }
+
+    private static void weightedValues2x4(float[] p, int pOff, int ldp, int keys, float[] v, int vOff, int ldv,
+                                          float[] o, int oOff, int ldo) {
+        final int o0 = oOff;
+        final int o1 = o0 + ldo;
+        FloatVector a00 = FloatVector.fromArray(F, o, o0);
+        FloatVector a01 = FloatVector.fromArray(F, o, o0 + L);
+        FloatVector a02 = FloatVector.fromArray(F, o, o0 + 2 * L);
+        FloatVector a03 = FloatVector.fromArray(F, o, o0 + 3 * L);
+        FloatVector a10 = FloatVector.fromArray(F, o, o1);
+        FloatVector a11 = FloatVector.fromArray(F, o, o1 + L);
+        FloatVector a12 = FloatVector.fromArray(F, o, o1 + 2 * L);
+        FloatVector a13 = FloatVector.fromArray(F, o, o1 + 3 * L);
+        final int p0 = pOff;
+        final int p1 = p0 + ldp;
+        for (int j = 0, vj = vOff; j < keys; j++, vj += ldv) {
+            FloatVector v0 = FloatVector.fromArray(F, v, vj);
+            FloatVector v1 = FloatVector.fromArray(F, v, vj + L);
+            FloatVector v2 = FloatVector.fromArray(F, v, vj + 2 * L);
+            FloatVector v3 = FloatVector.fromArray(F, v, vj + 3 * L);
+            FloatVector x = FloatVector.broadcast(F, p[p0 + j]);
+            a00 = x.fma(v0, a00);
+            a01 = x.fma(v1, a01);
+            a02 = x.fma(v2, a02);
+            a03 = x.fma(v3, a03);
+            x = FloatVector.broadcast(F, p[p1 + j]);
+            a10 = x.fma(v0, a10);
+            a11 = x.fma(v1, a11);
+            a12 = x.fma(v2, a12);
+            a13 = x.fma(v3, a13);
+        }
+        a00.intoArray(o, o0);
+        a01.intoArray(o, o0 + L);
+        a02.intoArray(o, o0 + 2 * L);
+        a03.intoArray(o, o0 + 3 * L);
+        a10.intoArray(o, o1);
+        a11.intoArray(o, o1 + L);
+        a12.intoArray(o, o1 + 2 * L);
+        a13.intoArray(o, o1 + 3 * L);
     }
 
     private static void weightedValues4x1(float[] p, int pOff, int ldp, int keys, float[] v, int vOff, int ldv,

@@ -2,6 +2,7 @@ package io.github.clattn.opencl;
 
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
+import io.github.clattn.core.CacheDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package io.github.clattn.opencl;
 
+import io.github.clattn.core.CacheDir;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;

@@ -3,7 +3,7 @@ package io.github.clattn.opencl;
 import io.github.clattn.AttentionOptions;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
-import io.github.clattn.reference.Feature;
+import io.github.clattn.core.CacheDir;
 import io.github.clattn.reference.Problem;
 import io.github.clattn.reference.Tensors;
 import io.github.clattn.reference.Verdict;
@@ -260,9 +260,9 @@ final class Tuner {
 
     /**
      * The check every candidate passes before it is timed: a layer with the candidate's parameters
-     * computes, at the workload's head width and with sizes that are not multiples of any tile, a
-     * problem with every mask and bias (the flash kernel) and a decode step of grouped heads (the
-     * split-key kernel), each matching the float64 reference within the conformance tolerance.
+     * computes {@link Problem#tunerValidation}'s problems (the flash kernel with every mask and bias,
+     * and the split-key kernel in a decode step), each matching the float64 reference within the
+     * conformance tolerance.
      */
     private static final class Validation {
         private final Device device;
@@ -271,11 +271,7 @@ final class Tuner {
 
         Validation(Device device, Workload work) {
             this.device = device;
-            this.problems = List.of(Problem.builder(0x7E57, 2, 37, 53, 24, 3, work.headDim()).label("tuner validation")
-                            .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS,
-                                    Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION).build(),
-                    Problem.builder(0x7E58, 2, 1, 301, 24, 4, work.headDim()).kvHeads(2).label("tuner decode validation")
-                            .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.PROJECTION_BIAS).build());
+            this.problems = Problem.tunerValidation(work.headDim());
         }
 
         /** Null when {@code params} computes correctly, else the failed comparisons. */

@@ -50,6 +50,22 @@ public record Problem(String label, long seed, Set<Feature> features, AttentionW
     }
 
     /**
+     * The problems a tuner computes with every candidate before timing it (the OpenCL and the Java
+     * tuners): every mask and bias at sizes that are no multiple of any tile; more queries and keys
+     * than the largest query and key block; and a decode step of grouped heads. Head width
+     * {@code headDim}, the workload's.
+     */
+    public static List<Problem> tunerValidation(int headDim) {
+        return List.of(builder(0x7E57, 2, 37, 53, 24, 3, headDim).label("tuner validation")
+                        .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS,
+                                Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION).build(),
+                builder(0x7E59, 1, 150, 613, 24, 2, headDim).label("tuner long validation")
+                        .with(Feature.CROSS, Feature.CAUSAL, Feature.PROJECTION_BIAS).build(),
+                builder(0x7E58, 2, 1, 301, 24, 4, headDim).kvHeads(2).label("tuner decode validation")
+                        .with(Feature.CROSS, Feature.CAUSAL, Feature.KEY_PADDING, Feature.PROJECTION_BIAS).build());
+    }
+
+    /**
      * A problem whose sizes are drawn from the seed too: B 1–3, N (and M with {@link Feature#CROSS})
      * up to {@code maxLength}, half the time a length on a vector, tile or block edge; H 1–12;
      * dk from widths around the vector lengths; D 1–70.

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** {@code clattn tune}: writes the device's tuning file; refuses the Java path and bad variants. */
+/** {@code clattn tune}: writes the tuning file of an OpenCL device or of the Java path; refuses bad variants. */
 class TuneCommandTest {
 
     @Test
@@ -25,10 +25,26 @@ class TuneCommandTest {
     }
 
     @Test
-    void javaPathAndBadVariantAreUsageErrors() {
-        Cli.Result java = Cli.run("tune", "--device", "cpu");
-        assertThat(java.exit()).isEqualTo(2);
-        assertThat(java.err()).contains("--device cpu").contains("Java path").doesNotContain("Exception");
+    void tunesTheJavaPathAndStoresTheBestForThisCpu() throws Exception {
+        Cli.Result r = Cli.run("tune", "--device", "cpu");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("Tuning the Java path", "GEMM_ROWS=", "KEY_BLOCK=", "GFLOP/s", "Best: ");
+        String best = r.out().lines().filter(l -> l.startsWith("Best: ")).findFirst().orElseThrow();
+        Path file = Path.of(best.substring(best.indexOf("-> ") + 3).trim());
+        try {
+            assertThat(file).startsWith(Path.of(System.getProperty("clattn.cache.dir"))).isRegularFile();
+            assertThat(file.getFileName().toString()).startsWith("java_");
+            assertThat(Files.readString(file)).contains("cpu=", "lanes=", "threads=", "QUERY_BLOCK=");
+        } finally {
+            Files.deleteIfExists(file); // later tests run with the defaults
+        }
+    }
+
+    @Test
+    void badVariantsAreUsageErrors() {
+        Cli.Result scalar = Cli.run("tune", "--device", "cpu", "--variant", "scalar");
+        assertThat(scalar.exit()).isEqualTo(2);
+        assertThat(scalar.err()).contains("--variant scalar", "expected vector").doesNotContain("Exception");
         TestDevices.openCl();
         Cli.Result variant = Cli.run("tune", "--variant", "tpu");
         assertThat(variant.exit()).isEqualTo(2);

@@ -3,6 +3,7 @@ package io.github.clattn.opencl;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.clattn.TestDevices;
+import io.github.clattn.core.CacheDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;

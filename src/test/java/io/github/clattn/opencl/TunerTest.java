@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.clattn.Device;
 import io.github.clattn.TestDevices;
+import io.github.clattn.core.CacheDir;
 import io.github.clattn.reference.Feature;
 import io.github.clattn.reference.Problem;
 import java.nio.file.Files;

@@ -7,6 +7,7 @@ import io.github.clattn.Devices;
 import io.github.clattn.TestDevices;
 import io.github.clattn.Verification;
 import io.github.clattn.cli.Main;
+import io.github.clattn.core.CacheDir;
 import io.github.clattn.reference.Feature;
 import io.github.clattn.reference.Problem;
 import java.io.PrintWriter;

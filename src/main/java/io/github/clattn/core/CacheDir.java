@@ -1,4 +1,4 @@
-package io.github.clattn.opencl;
+package io.github.clattn.core;
 
 import io.github.clattn.Device;
 import java.io.IOException;
@@ -40,13 +40,13 @@ public final class CacheDir {
     }
 
     /** A file-name-safe form of a device's name and driver version, the key of its files. */
-    static String deviceKey(Device device) {
+    public static String deviceKey(Device device) {
         String raw = device.name() + "_" + device.info().driverVersion();
         return raw.replaceAll("[^A-Za-z0-9._+-]+", "_");
     }
 
     /** Writes {@code data} to {@code target} through a temporary file in the same folder. */
-    static void writeAtomically(Path target, byte[] data) throws IOException {
+    public static void writeAtomically(Path target, byte[] data) throws IOException {
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
         try {
@@ -61,7 +61,7 @@ public final class CacheDir {
         }
     }
 
-    static String sha256(String text) {
+    public static String sha256(String text) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest);
