@@ -98,7 +98,7 @@ final class JavaAttention implements Backend {
         project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
                 new Projection(kvSource, b * m, wK, ProjectionTarget.transposedPerBatch(kv.kt, kv.kvWidth(), m,
                         kv.keyStride)),
-                new Projection(kvSource, b * m, wV, ProjectionTarget.rowMajor(kv.v, kv.kvWidth(), kv.valueStride)));
+                new Projection(kvSource, b * m, wV, kv.valueTarget()));
         if (options.rope() != null) {
             // query i at position i + (M - N), key j at j: one table row per position of the call
             int first = Math.min(0, m - n);

@@ -43,12 +43,6 @@ interface Kernels {
     int keyStride(int m);
 
     /**
-     * Row length of {@code V} for {@code cols = H*dk} channels: at least {@code cols}, chosen so
-     * the rows of a key block do not all fall in the same few L1 sets.
-     */
-    int rowStride(int cols);
-
-    /**
      * Projection block: {@code C[r] = A[r] · W + bias} for rows {@code [r0, r1)} and the columns of
      * panels {@code [p0, p1)}, with {@code a [rows, w.inner]} row-major; each element is the bias
      * plus the products in ascending k.

@@ -8,13 +8,15 @@ import io.github.clattn.core.Shapes;
  * {@code capacity} keys each and {@code kvHeads} K/V heads of {@code dk}:
  *
  * <pre>
- *   Kᵀ  kt [B, Hkv*dk, keyStride]      channel c of K/V head g of key j: kt[(b*Hkv*dk + g*dk + c)*keyStride + j]
- *   V   v  [B, capacity, valueStride]  v[(b*capacity + j)*valueStride + g*dk + c]   (+ one vector of slack)
+ *   Kᵀ  kt [B, Hkv*dk, keyStride]           channel c of K/V head g of key j: kt[(b*Hkv*dk + g*dk + c)*keyStride + j]
+ *   V   v  [B, Hkv, capacity, valueStride]  v[((b*Hkv + g)*capacity + j)*valueStride + c]   (+ one vector of slack)
  * </pre>
  *
  * {@code keyStride} is the capacity rounded up to the kernels' key step (whole register blocks may
- * be read past the last key), {@code valueStride} the K/V width rounded to whole vectors. A
- * forward call's projections write straight into a temporary one; a {@link JavaCache} keeps one.
+ * be read past the last key), {@code valueStride} the head width rounded to whole vectors: the
+ * values of one head are one contiguous run, which the weighted-values kernel streams (1.2 times
+ * faster on a 2-core Zen 5 than rows of every head, 2 KiB apart at H·dk = 512). A forward call's
+ * projections write straight into a temporary one; a {@link JavaCache} keeps one.
  */
 final class KeyValues {
     final int batch;
@@ -32,7 +34,7 @@ final class KeyValues {
         this.dk = dk;
         this.capacity = capacity;
         this.keyStride = kernels.keyStride(capacity);
-        this.valueStride = kernels.rowStride(kvHeads * dk);
+        this.valueStride = PackedMatrix.roundUp(dk, kernels.lanes());
         int ktLength = ktLength(kernels, batch, kvHeads, dk, capacity);
         int vLength = vLength(kernels, batch, kvHeads, dk, capacity);
         this.kt = ktBuffer != null && ktBuffer.length >= ktLength ? ktBuffer : new float[ktLength];
@@ -46,8 +48,8 @@ final class KeyValues {
 
     /** V is read in whole vectors of channels: the slack keeps the last head's read in bounds. */
     static int vLength(Kernels kernels, int batch, int kvHeads, int dk, int capacity) {
-        return Shapes.arrayLength("V", "[B, capacity, Hkv*dk rounded up] + slack",
-                (long) batch * capacity * kernels.rowStride(kvHeads * dk) + kernels.lanes());
+        return Shapes.arrayLength("V", "[B, Hkv, capacity, dk rounded up] + slack",
+                (long) batch * kvHeads * capacity * PackedMatrix.roundUp(dk, kernels.lanes()) + kernels.lanes());
     }
 
     int kvWidth() {
@@ -61,7 +63,12 @@ final class KeyValues {
 
     /** Index in {@link #v} of channel 0 of K/V head {@code g} of sequence {@code b}, key 0. */
     int vBase(int b, int g) {
-        return b * capacity * valueStride + g * dk;
+        return (b * kvHeads + g) * capacity * valueStride;
+    }
+
+    /** Where a projection writes V: row {@code b*capacity + j}, column {@code g*dk + c} to its place above. */
+    ProjectionTarget valueTarget() {
+        return ProjectionTarget.headMajor(v, kvWidth(), dk, valueStride, capacity);
     }
 
     long bytes() {
@@ -78,7 +85,9 @@ final class KeyValues {
             for (int t = 0; t < lengths[b]; t++) {
                 int src = (b * chunk + t) * w;
                 int key = starts[b] + t;
-                System.arraycopy(vRows, src, v, (b * capacity + key) * valueStride, w);
+                for (int g = 0; g < kvHeads; g++) {
+                    System.arraycopy(vRows, src + g * dk, v, vBase(b, g) + key * valueStride, dk);
+                }
                 int kt0 = b * w * keyStride + key;
                 for (int c = 0; c < w; c++) {
                     kt[kt0 + c * keyStride] = kRows[src + c];

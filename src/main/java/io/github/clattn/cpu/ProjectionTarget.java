@@ -8,6 +8,8 @@ package io.github.clattn.cpu;
  * <pre>
  *   row-major                  C [rows, rowStride]
  *   transposed per batch       Kᵀ [B, cols, paddedRows]    C[b*rowsPerBatch + key][col] at ((b*cols + col)*paddedRows + key)
+ *   head-major per batch       V [B, cols/dk, rowsPerBatch, rowStride]
+ *                              C[b*rowsPerBatch + key][g*dk + c] at (((b*cols/dk + g)*rowsPerBatch + key)*rowStride + c)
  * </pre>
  *
  * The padding keys {@code rowsPerBatch .. paddedRows-1} are never written: scores computed from
@@ -20,15 +22,18 @@ final class ProjectionTarget {
     final boolean transposed;
     final int rowsPerBatch;
     final int paddedRows;
+    /** Columns per head of a head-major target, else 0. */
+    final int headWidth;
 
     private ProjectionTarget(float[] data, int cols, int rowStride, boolean transposed, int rowsPerBatch,
-                             int paddedRows) {
+                             int paddedRows, int headWidth) {
         this.data = data;
         this.cols = cols;
         this.rowStride = rowStride;
         this.transposed = transposed;
         this.rowsPerBatch = rowsPerBatch;
         this.paddedRows = paddedRows;
+        this.headWidth = headWidth;
     }
 
     static ProjectionTarget rowMajor(float[] data, int cols) {
@@ -36,27 +41,45 @@ final class ProjectionTarget {
     }
 
     static ProjectionTarget rowMajor(float[] data, int cols, int rowStride) {
-        return new ProjectionTarget(data, cols, rowStride, false, 0, 0);
+        return new ProjectionTarget(data, cols, rowStride, false, 0, 0, 0);
     }
 
     static ProjectionTarget transposedPerBatch(float[] data, int cols, int rowsPerBatch, int paddedRows) {
-        return new ProjectionTarget(data, cols, 0, true, rowsPerBatch, paddedRows);
+        return new ProjectionTarget(data, cols, 0, true, rowsPerBatch, paddedRows, 0);
+    }
+
+    /** Head-major: each head's rows of one batch row are one run of {@code rowsPerBatch} rows of {@code rowStride}. */
+    static ProjectionTarget headMajor(float[] data, int cols, int headWidth, int rowStride, int rowsPerBatch) {
+        return new ProjectionTarget(data, cols, rowStride, false, rowsPerBatch, 0, headWidth);
     }
 
     /** True when columns {@code [col0, col0+width)} of a row can be stored directly at {@code r*rowStride + col0}. */
     boolean contiguous(int col0, int width) {
-        return !transposed && col0 + width <= cols;
+        return !transposed && headWidth == 0 && col0 + width <= cols;
     }
 
     /** Stores {@code tile[tileOff .. tileOff + min(width, cols-col0))} as row {@code r}, columns from {@code col0}. */
     void storeRow(int r, int col0, float[] tile, int tileOff, int width) {
         int count = Math.min(width, cols - col0);
-        if (!transposed) {
+        if (!transposed && headWidth == 0) {
             System.arraycopy(tile, tileOff, data, r * rowStride + col0, count);
             return;
         }
         int b = r / rowsPerBatch;
         int key = r - b * rowsPerBatch;
+        if (headWidth > 0) {
+            int heads = cols / headWidth;
+            for (int done = 0; done < count; ) { // the columns may run into the next head
+                int col = col0 + done;
+                int g = col / headWidth;
+                int c = col - g * headWidth;
+                int piece = Math.min(count - done, headWidth - c);
+                System.arraycopy(tile, tileOff + done, data, ((b * heads + g) * rowsPerBatch + key) * rowStride + c,
+                        piece);
+                done += piece;
+            }
+            return;
+        }
         int base = (b * cols + col0) * paddedRows + key;
         for (int jj = 0; jj < count; jj++) {
             data[base + jj * paddedRows] = tile[tileOff + jj];

@@ -42,11 +42,6 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public int rowStride(int cols) {
-        return cols;
-    }
-
-    @Override
     public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
         final int inner = w.inner;
         final float[] wd = w.data;

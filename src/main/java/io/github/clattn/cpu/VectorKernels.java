@@ -92,13 +92,6 @@ final class VectorKernels implements Kernels {
         return (stride / L) % 2 == 0 ? stride + L : stride;
     }
 
-    /** {@code cols} rounded up to whole vectors, an odd number of them: see {@link #keyStride}. */
-    @Override
-    public int rowStride(int cols) {
-        int stride = PackedMatrix.roundUp(cols, L);
-        return (stride / L) % 2 == 0 ? stride + L : stride;
-    }
-
     @Override
     public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
         final int inner = w.inner;

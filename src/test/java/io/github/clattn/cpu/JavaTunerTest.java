@@ -133,11 +133,6 @@ class JavaTunerTest {
         }
 
         @Override
-        public int rowStride(int cols) {
-            return k.rowStride(cols);
-        }
-
-        @Override
         public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
             k.project(a, r0, r1, w, p0, p1, out);
         }
