@@ -46,6 +46,8 @@ public final class CompareOrt {
     static final double STABLE_SPREAD = 1.05;
     /** ...or after this long. */
     static final long WARMUP_CAP_MS = 10_000;
+    /** The pause before each implementation ({@link #settle}). */
+    static final long SETTLE_MS = 300;
     /** One warm-up round: calls for at least this long (one call when a call is slower). */
     static final long ROUND_NANOS = 25_000_000L;
 
@@ -260,9 +262,11 @@ public final class CompareOrt {
         Reference64 ref = Reference64.compute(p, x, options.checkRows);
         r.checkRows = ref.rows.size();
 
+        settle();
         runClattn(r.java, p, x, "cpu");
         progress(r.java);
         if (openClDevice != null) {
+            settle();
             runClattn(r.opencl, p, x, openClDevice.spec());
         } else {
             r.opencl.error = openClSkip;
@@ -274,6 +278,7 @@ public final class CompareOrt {
             }
             Result o = new Result("ORT " + kind.label);
             r.ort.put(kind, o);
+            settle();
             runOrt(o, kind, p, x);
             progress(o);
         }
@@ -338,6 +343,22 @@ public final class CompareOrt {
     }
 
     /** clattn through its public API, on "cpu" (the Java path) or an OpenCL device spec. */
+    /**
+     * Before each implementation: a full GC and a pause of {@value #SETTLE_MS} ms, so none is timed
+     * while the previous one's threads still spin (ORT's intra-op threads spin-wait by default) or
+     * its garbage is collected. Without it, clattn's Java path, timed right after the float64
+     * reference and the previous shape's ORT sessions, measured up to twice its own time at
+     * N = 4096 on a 2-core machine.
+     */
+    private static void settle() {
+        System.gc();
+        try {
+            Thread.sleep(SETTLE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void runClattn(Result res, OrtGraphs.Problem p, float[] x, String deviceSpec) {
         AttentionWeights w = AttentionWeights.builder(p.dModel(), p.heads(), p.headDim())
                 .projections(p.wQ(), p.wK(), p.wV()).build();
@@ -529,9 +550,10 @@ public final class CompareOrt {
                 + "softmax(QK^T/sqrt(dk) [+ causal mask])V -> heads_out [B,N,H*dk], no output projection.%n",
                 machine.get("onnxruntime"));
         out.printf(Locale.ROOT, "Median of %d timed calls after warm-up (>= %d ms, then until the last %d rounds agree "
-                + "within %.0f%%, at most %d s), in ms; input and output copies included on both sides.%n%n",
+                + "within %.0f%%, at most %d s), in ms; input and output copies included on both sides; a full GC "
+                + "and a %d ms pause before each implementation.%n%n",
                 options.iterations, options.warmupMs, STABLE_ROUNDS, (STABLE_SPREAD - 1) * 100,
-                Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000);
+                Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000, SETTLE_MS);
         String cl = openClDevice != null && !openClDevice.info().platform().contains("Portable Computing Language")
                 ? "OpenCL" : "PoCL";
         out.println("| shape | clattn Java | clattn " + cl + " | ORT best (which graph) | Java vs ORT | " + cl
