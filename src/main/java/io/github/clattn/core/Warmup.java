@@ -14,10 +14,10 @@ import java.util.function.LongSupplier;
  * {@code max(10 s, 3 × minMillis)} whatever happens.
  *
  * <p>The JIT condition matters on machines with few cores: there the compiler threads share the
- * cores with the call for seconds after start, and the first compiled forms can be slow. The calls
- * are then steadily slow (they agree within the spread) until the compilations end, so the spread
- * alone stopped the warm-up too early: on a 2-core machine bench's N = 1024 row reported 18 ms of
- * attention instead of 11–12 ms.
+ * cores with the calls for seconds after start, and the first compiled forms (C1, on-stack
+ * replacement) are slower than the last. Calls can agree within the spread while that goes on
+ * (on a 2-core machine, 19–20 ms of attention at N = 1024 for a second or two before settling at
+ * 11–12 ms), so the spread alone could stop the warm-up too early.
  */
 public final class Warmup {
     /** Calls whose timings must agree. */
@@ -79,8 +79,10 @@ public final class Warmup {
     /**
      * The JIT's total compilation time so far, in ms; it grows when a compilation finishes. 0 where
      * the JVM does not measure it (the condition then always holds).
+     *
+     * @return the milliseconds the JIT has spent compiling
      */
-    static long compilationMillis() {
+    public static long compilationMillis() {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }

@@ -180,16 +180,12 @@ final class AttentionPass {
         return 2L * queryBlock * maxKeys * dk;
     }
 
-    /**
-     * Runs one task. Tasks go head by head, so the threads (taking tasks in order) work on one head
-     * (or heads of one group, which read the same keys and values) at once and share its keys and
-     * values in cache. Within a head the last query blocks (the most keys under a causal mask) come first, so
-     * the light tasks end the call.
-     */
+    /** Runs one task; tasks of the last query blocks (the most keys under a causal mask) come first. */
     void run(int task) {
-        final int block = queryBlocks - 1 - task % queryBlocks;
-        final int b = task / queryBlocks / heads;
-        final int h = task / queryBlocks % heads;
+        final int bh = batch * heads;
+        final int block = queryBlocks - 1 - task / bh;
+        final int b = (task % bh) / heads;
+        final int h = task % heads;
         final int i0 = block * queryBlock;
         // rows past queries.rows[b] (padding of a ragged cache step) see nothing and stay zero
         final int rows = Math.min(Math.min(queryBlock, n - i0), queries.rows()[b] - i0);

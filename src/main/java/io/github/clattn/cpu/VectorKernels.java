@@ -19,12 +19,10 @@ import jdk.incubator.vector.VectorSpecies;
  *   exp              {@link FastExp}'s formula lane-wise
  * </pre>
  *
- * Every vector starts from an intrinsic that names the species ({@code fromArray(F, ..)},
- * {@code broadcast(F, ..)}), never {@code FloatVector.zero(F)}: zero's declared type is the abstract
- * FloatVector, and where C2 compiled a kernel before its type profile named the concrete class (a
- * kernel compiled early, or with {@code -Xbatch}), every later operation on the accumulators
- * became a virtual call on a boxed vector. The score kernels started from zero and ran 3 times
- * slower in such a compilation (attention at N = 1024, -Xbatch: 25 ms, 15.5 ms with broadcast).
+ * The score kernels start their accumulators from {@code FloatVector.zero(F)}. Starting them from
+ * {@code broadcast(F, 0f)} instead was tried: it helped a kernel compiled with {@code -Xbatch}
+ * (attention at N = 1024: 25 to 15.5 ms) but, in a JVM that first ran N = 128, made the later
+ * large calls 1.5 times slower (compare-ort, N = 4096: 416 against 228 ms), so it was not kept.
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -264,7 +262,7 @@ final class VectorKernels implements Kernels {
     /** s[8 queries, 2 vectors of keys] = scale · Σ_c q[row][c] · Kᵀ[c][keys]. */
     private static void scores8x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
                                   float[] s, int at, int lds) {
-        FloatVector s00 = FloatVector.broadcast(F, 0f); // not zero(F): see the class comment
+        FloatVector s00 = FloatVector.zero(F);
         FloatVector s01 = s00;
         FloatVector s10 = s00;
         FloatVector s11 = s00;
@@ -328,7 +326,7 @@ final class VectorKernels implements Kernels {
 
     private static void scores4x2(float[] q, int q0, int ldq, float[] kt, int kt0, int ldkt, int dk, float scale,
                                   float[] s, int at, int lds) {
-        FloatVector s00 = FloatVector.broadcast(F, 0f); // not zero(F): see the class comment
+        FloatVector s00 = FloatVector.zero(F);
         FloatVector s01 = s00;
         FloatVector s10 = s00;
         FloatVector s11 = s00;
@@ -364,7 +362,7 @@ final class VectorKernels implements Kernels {
 
     private static void scores1x2(float[] q, int q0, float[] kt, int kt0, int ldkt, int dk, float scale, float[] s,
                                   int at) {
-        FloatVector s0 = FloatVector.broadcast(F, 0f); // not zero(F): see the class comment
+        FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = s0;
         for (int c = 0, kc = kt0; c < dk; c++, kc += ldkt) {
             FloatVector x = FloatVector.broadcast(F, q[q0 + c]);

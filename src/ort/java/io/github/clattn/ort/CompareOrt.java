@@ -13,6 +13,7 @@ import io.github.clattn.AttentionWeights;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
 import io.github.clattn.Devices;
+import io.github.clattn.core.Warmup;
 import io.github.clattn.cpu.CpuThreads;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -472,7 +473,8 @@ public final class CompareOrt {
         /**
          * One untimed first call; then warm-up rounds (each round: calls for at least 25 ms, at least
          * one) for at least {@code warmupMs}, until the medians of the last 5 rounds are within 5% of
-         * each other or max(10 s, warmupMs) have passed; then {@code iterations} timed calls.
+         * each other and the JIT finished no compilation during them, or max(10 s, warmupMs) have
+         * passed; then {@code iterations} timed calls.
          */
         static Timing measure(Call call, long warmupMs, int iterations) throws Exception {
             long t0 = System.nanoTime();
@@ -481,6 +483,7 @@ public final class CompareOrt {
             long cap = Math.max(WARMUP_CAP_MS, warmupMs) * 1_000_000L;
             long start = System.nanoTime();
             List<Double> roundMedians = new ArrayList<>();
+            List<Long> jitMillis = new ArrayList<>(); // the JIT's compilation time after each round
             int calls = 0;
             boolean stable;
             while (true) {
@@ -493,7 +496,11 @@ public final class CompareOrt {
                     calls++;
                 } while (System.nanoTime() - roundStart < ROUND_NANOS);
                 roundMedians.add(CompareOrt.median(round.stream().mapToDouble(Double::doubleValue).toArray()));
-                stable = spreadOfLast(roundMedians, STABLE_ROUNDS) <= STABLE_SPREAD;
+                jitMillis.add(Warmup.compilationMillis());
+                // stable: the last rounds agree, and the JIT finished no compilation during them
+                stable = spreadOfLast(roundMedians, STABLE_ROUNDS) <= STABLE_SPREAD
+                        && jitMillis.size() > STABLE_ROUNDS
+                        && jitMillis.get(jitMillis.size() - 1).equals(jitMillis.get(jitMillis.size() - 1 - STABLE_ROUNDS));
                 long elapsed = System.nanoTime() - start;
                 if ((elapsed >= warmupMs * 1_000_000L && stable) || elapsed >= cap) {
                     break;
@@ -550,7 +557,7 @@ public final class CompareOrt {
                 + "softmax(QK^T/sqrt(dk) [+ causal mask])V -> heads_out [B,N,H*dk], no output projection.%n",
                 machine.get("onnxruntime"));
         out.printf(Locale.ROOT, "Median of %d timed calls after warm-up (>= %d ms, then until the last %d rounds agree "
-                + "within %.0f%%, at most %d s), in ms; input and output copies included on both sides; a full GC "
+                + "within %.0f%% and the JIT is idle, at most %d s), in ms; input and output copies included on both sides; a full GC "
                 + "and a %d ms pause before each implementation.%n%n",
                 options.iterations, options.warmupMs, STABLE_ROUNDS, (STABLE_SPREAD - 1) * 100,
                 Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000, SETTLE_MS);
@@ -918,8 +925,8 @@ public final class CompareOrt {
                 "Other options:",
                 "  --iterations I       timed calls per implementation and shape (default 20)",
                 "  --warmup-ms MS       least warm-up per implementation and shape (default 1000); warm-up goes on",
-                "                       until the medians of the last 5 rounds of >= 25 ms agree within 5%,",
-                "                       at most max(10 s, MS)",
+                "                       until the medians of the last 5 rounds of >= 25 ms agree within 5%",
+                "                       and the JIT finished no compilation during them, at most max(10 s, MS)",
                 "  --json               one JSON array on stdout, an object per shape with every figure",
                 "  --ort-threads T      ONNX Runtime intra-op threads (default: the available cores)",
                 "  --mha-causal MODE    how the MultiHeadAttention graph is made causal: both (default: timed",
