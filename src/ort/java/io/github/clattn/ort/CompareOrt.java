@@ -346,10 +346,9 @@ public final class CompareOrt {
     /** clattn through its public API, on "cpu" (the Java path) or an OpenCL device spec. */
     /**
      * Before each implementation: a full GC and a pause of {@value #SETTLE_MS} ms, so none is timed
-     * while the previous one's threads still spin (ORT's intra-op threads spin-wait by default) or
-     * its garbage is collected. Without it, clattn's Java path, timed right after the float64
-     * reference and the previous shape's ORT sessions, measured up to twice its own time at
-     * N = 4096 on a 2-core machine.
+     * while the previous one's threads may still spin (ORT's intra-op threads spin-wait by default)
+     * or while its garbage is collected. (It did not remove the Java path's slow runs after small
+     * shapes that the README describes: those have another cause, still open.)
      */
     private static void settle() {
         System.gc();
