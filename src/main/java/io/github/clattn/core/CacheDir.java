@@ -2,6 +2,8 @@ package io.github.clattn.core;
 
 import io.github.clattn.Device;
 import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -10,7 +12,11 @@ import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
 
 /**
  * clattn's per-user cache folder, holding program binaries ({@code programs/}) and tuned kernel
@@ -43,6 +49,45 @@ public final class CacheDir {
     public static String deviceKey(Device device) {
         String raw = device.name() + "_" + device.info().driverVersion();
         return raw.replaceAll("[^A-Za-z0-9._+-]+", "_");
+    }
+
+    /**
+     * The properties of a tuning file, or empty when there is none.
+     *
+     * @param file the file
+     * @return its properties, or empty when it is not a regular file
+     * @throws IOException it exists but cannot be read
+     */
+    public static Optional<Properties> readProperties(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(file, StandardCharsets.UTF_8)));
+        return Optional.of(p);
+    }
+
+    /**
+     * Writes a tuning file atomically: a first comment line {@code title} with the time, one comment
+     * line per entry of {@code notes}, then {@code values}.
+     *
+     * @param file   the file
+     * @param title  what wrote it
+     * @param notes  comment lines (the trials of a tuning run)
+     * @param values the properties
+     * @throws IOException it cannot be written
+     */
+    public static void writeProperties(Path file, String title, List<String> notes, Properties values)
+            throws IOException {
+        StringBuilder text = new StringBuilder();
+        text.append("# ").append(title).append(", written ").append(Instant.now()).append('\n');
+        for (String note : notes) {
+            text.append("# ").append(note).append('\n');
+        }
+        StringWriter w = new StringWriter();
+        values.store(w, null);
+        text.append(w);
+        writeAtomically(file, text.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /** Writes {@code data} to {@code target} through a temporary file in the same folder. */

@@ -41,16 +41,31 @@ public final class Warmup {
 
     /** Runs {@code call} until the timings settle (see the class comment); {@code minCalls} 0 skips the warm-up. */
     public static Result run(Runnable call, int minCalls, long minMillis, Runnable afterEach) {
-        return run(call, minCalls, minMillis, afterEach, Warmup::compilationMillis);
+        return run(call, minCalls, minMillis, Math.max(CAP_MILLIS, 3 * minMillis), afterEach, Warmup::compilationMillis);
+    }
+
+    /**
+     * As above with a cap of its own: the warm-up stops after {@code capMillis} (and
+     * {@code minCalls} calls) whatever the timings and the JIT do.
+     *
+     * @param call      one call
+     * @param minCalls  the fewest calls; 0 skips the warm-up
+     * @param minMillis the least time
+     * @param capMillis the most time
+     * @return what the warm-up took
+     */
+    public static Result run(Runnable call, int minCalls, long minMillis, long capMillis) {
+        return run(call, minCalls, minMillis, capMillis, null, Warmup::compilationMillis);
     }
 
     /** As above, with the JIT's total compilation time read from {@code jitMillis} (a test seam). */
-    static Result run(Runnable call, int minCalls, long minMillis, Runnable afterEach, LongSupplier jitMillis) {
+    static Result run(Runnable call, int minCalls, long minMillis, long capMillis, Runnable afterEach,
+                      LongSupplier jitMillis) {
         if (minCalls <= 0) {
             return new Result(0, 0, false);
         }
         long start = System.nanoTime();
-        long cap = Math.max(CAP_MILLIS, 3 * minMillis);
+        long cap = capMillis;
         double[] last = new double[WINDOW];
         long[] jit = new long[WINDOW]; // the JIT's total compilation time before each of the window's calls
         int calls = 0;

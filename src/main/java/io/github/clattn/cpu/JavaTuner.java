@@ -10,12 +10,9 @@ import io.github.clattn.reference.Problem;
 import io.github.clattn.reference.Tensors;
 import io.github.clattn.reference.Verdict;
 import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -58,6 +55,8 @@ public final class JavaTuner {
     /** Warm-up per candidate: at least this long and {@value #WARMUP_CALLS} calls, then until settled. */
     private static final long WARMUP_MILLIS = 400;
     private static final int WARMUP_CALLS = 10;
+    /** How much longer than its least time a warm-up may go on. */
+    private static final long WARMUP_EXTRA_MILLIS = 1500;
     private static final Object LOCK = new Object();
 
     /** One candidate: the parameters, the median time of a call and its rate, or why it was dropped. */
@@ -226,9 +225,12 @@ public final class JavaTuner {
             return new JavaAttention(weights, AttentionOptions.DEFAULT, kernels);
         }
 
-        /** Calls until the timings settle and the JIT is idle ({@link Warmup}), at least {@code millis}. */
+        /**
+         * Calls until the timings settle and the JIT is idle ({@link Warmup}): at least {@code millis},
+         * at most {@code millis} plus {@value #WARMUP_EXTRA_MILLIS} ms (a loaded machine never settles).
+         */
         void warmUp(JavaAttention layer, long millis) {
-            Warmup.run(() -> layer.forward(input), WARMUP_CALLS, millis, null);
+            Warmup.run(() -> layer.forward(input), WARMUP_CALLS, millis, millis + WARMUP_EXTRA_MILLIS);
         }
 
         /** The least wall time of {@value #CALLS_PER_ROUND} calls, in ms: other load only adds time. */
@@ -299,12 +301,12 @@ public final class JavaTuner {
      */
     static Optional<JavaParams> stored(int lanes) {
         Path f = file(lanes);
-        if (!Files.isRegularFile(f)) {
-            return Optional.empty();
-        }
         try {
-            Properties p = new Properties();
-            p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
+            Optional<Properties> read = CacheDir.readProperties(f);
+            if (read.isEmpty()) {
+                return Optional.empty();
+            }
+            Properties p = read.get();
             for (Map.Entry<String, String> e : machine(lanes).entrySet()) {
                 if (!e.getValue().equals(p.getProperty(e.getKey()))) {
                     LOG.debug("Ignoring tuning file {}: written for {}={}, this JVM has {}", f, e.getKey(),
@@ -328,19 +330,12 @@ public final class JavaTuner {
     }
 
     private static void store(JavaParams best, int lanes, List<Trial> trials, Path f) {
-        StringBuilder text = new StringBuilder();
-        text.append("# clattn Java path tuning, written ").append(Instant.now()).append(" by JavaTuner\n");
-        for (Trial t : trials) {
-            text.append("# ").append(t).append('\n');
-        }
         Properties p = new Properties();
         machine(lanes).forEach(p::setProperty);
         best.values().forEach((k, v) -> p.setProperty(k, Integer.toString(v)));
-        StringWriter w = new StringWriter();
         try {
-            p.store(w, null);
-            text.append(w);
-            CacheDir.writeAtomically(f, text.toString().getBytes(StandardCharsets.UTF_8));
+            CacheDir.writeProperties(f, "clattn Java path tuning by JavaTuner", trials.stream().map(Trial::toString).toList(),
+                    p);
         } catch (IOException e) {
             throw new ClattnException("cannot write the tuning file " + f + ": " + e.getMessage(), e);
         }

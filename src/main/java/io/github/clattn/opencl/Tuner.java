@@ -8,12 +8,7 @@ import io.github.clattn.reference.Problem;
 import io.github.clattn.reference.Tensors;
 import io.github.clattn.reference.Verdict;
 import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -118,12 +113,12 @@ final class Tuner {
      */
     static Optional<KernelParams> stored(Device device) {
         Path f = file(device);
-        if (!Files.isRegularFile(f)) {
-            return Optional.empty();
-        }
         try {
-            Properties p = new Properties();
-            p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
+            Optional<Properties> read = CacheDir.readProperties(f);
+            if (read.isEmpty()) {
+                return Optional.empty();
+            }
+            Properties p = read.get();
             if (!device.name().equals(p.getProperty("device"))
                     || !device.info().driverVersion().equals(p.getProperty("driver"))) {
                 LOG.debug("Ignoring tuning file {}: written for another device or driver", f);
@@ -238,21 +233,13 @@ final class Tuner {
     }
 
     private static void store(Device device, KernelParams best, List<Trial> trials, Path f) {
-        StringBuilder text = new StringBuilder();
-        text.append("# clattn kernel tuning, written ").append(Instant.now()).append(" by Tuner\n");
-        for (Trial t : trials) {
-            text.append("# ").append(t).append('\n');
-        }
         Properties p = new Properties();
         p.setProperty("device", device.name());
         p.setProperty("driver", device.info().driverVersion());
         p.setProperty("variant", best.variant().label());
         best.values().forEach((k, v) -> p.setProperty(k, Integer.toString(v)));
-        StringWriter w = new StringWriter();
         try {
-            p.store(w, null);
-            text.append(w);
-            CacheDir.writeAtomically(f, text.toString().getBytes(StandardCharsets.UTF_8));
+            CacheDir.writeProperties(f, "clattn kernel tuning by Tuner", trials.stream().map(Trial::toString).toList(), p);
         } catch (IOException e) {
             throw new ClattnException("cannot write the tuning file " + f + ": " + e.getMessage(), e);
         }
