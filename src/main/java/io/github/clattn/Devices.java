@@ -200,13 +200,16 @@ public final class Devices {
     /**
      * Finds the fastest kernel parameters of a kernel variant on {@code device} (every candidate
      * is first checked against the float64 reference; one that fails is dropped with a WARN) and
-     * stores them for every layer opened later on that device and driver.
+     * stores them for every layer opened later on that device and driver, or, on the Java path,
+     * in a JVM on the same CPU model with the same vector width, thread count and Java release.
      *
-     * @param device   an OpenCL device
-     * @param variant  a kernel variant of the device ({@code cpu} or {@code gpu} on OpenCL), or null for its default
+     * @param device   an OpenCL device, or the Java path
+     * @param variant  a kernel variant of the device ({@code cpu} or {@code gpu} on OpenCL, {@code vector} on
+     *                 the Java path), or null for its default
      * @param progress receives one line per candidate (may be null)
      * @return the chosen parameters, where they were stored, and every candidate's line
-     * @throws IllegalArgumentException the device is the Java path, or the variant is unknown
+     * @throws IllegalArgumentException the variant is unknown, or it is the Java path's scalar kernels (nothing
+     *                                  to tune)
      * @throws ClattnException          no candidate ran correctly, or the tuning file cannot be written
      */
     public static Tuning tune(Device device, String variant, Consumer<String> progress) {

@@ -12,15 +12,15 @@ import picocli.CommandLine.Option;
  * {@code clattn tune [--device SPEC] [--variant cpu|gpu|vector]}: measures a small space of kernel
  * tile parameters on one device (an OpenCL device, or the Java path: register blocks and block
  * sizes) and stores the fastest in the per-device tuning file, which every layer opened later on
- * that device and driver (for the Java path: CPU model, vector width, threads and Java release) uses. Every candidate is checked against the float64
- * reference before it is timed; one that computes wrong results is dropped. One line per
- * candidate on stdout.
+ * that device and driver uses (on the Java path: that CPU model, vector width, thread count and
+ * Java release). Every candidate is checked against the float64 reference before it is timed; one
+ * that computes wrong results is dropped. One line per candidate on stdout.
  */
 @Command(name = "tune", mixinStandardHelpOptions = true,
         header = "Find the fastest kernel tile sizes for an OpenCL device or the Java path and store them.",
         description = {"Checks, then times, a small set of tile parameters for the projection GEMM and the fused "
                 + "attention kernel on the device (under a minute on a 2-core CPU with PoCL; on the Java path the "
-                + "register blocks and the key and query blocks, about 30 s) and writes the fastest to "
+                + "register blocks and the key and query blocks, about 15 s) and writes the fastest to "
                 + "the tuning file in the cache folder (-Dclattn.cache.dir, else $XDG_CACHE_HOME/clattn, else "
                 + "~/.cache/clattn). A candidate whose results differ from the float64 reference is dropped. Delete "
                 + "the file to return to the defaults.", ""})
