@@ -65,7 +65,6 @@ public final class Warmup {
             return new Result(0, 0, false);
         }
         long start = System.nanoTime();
-        long cap = capMillis;
         double[] last = new double[WINDOW];
         long[] jit = new long[WINDOW]; // the JIT's total compilation time before each of the window's calls
         int calls = 0;
@@ -85,7 +84,7 @@ public final class Warmup {
             if (minimums && settled(last) && jitQuiet) {
                 return new Result(calls, elapsed, true);
             }
-            if (elapsed >= cap && calls >= minCalls) {
+            if (elapsed >= capMillis && calls >= minCalls) {
                 return new Result(calls, elapsed, false);
             }
         }

@@ -343,7 +343,6 @@ public final class CompareOrt {
         }
     }
 
-    /** clattn through its public API, on "cpu" (the Java path) or an OpenCL device spec. */
     /**
      * Before each implementation: a full GC and a pause of {@value #SETTLE_MS} ms, so none is timed
      * while the previous one's threads may still spin (ORT's intra-op threads spin-wait by default)
@@ -359,6 +358,7 @@ public final class CompareOrt {
         }
     }
 
+    /** clattn through its public API, on "cpu" (the Java path) or an OpenCL device spec. */
     private void runClattn(Result res, OrtGraphs.Problem p, float[] x, String deviceSpec) {
         AttentionWeights w = AttentionWeights.builder(p.dModel(), p.heads(), p.headDim())
                 .projections(p.wQ(), p.wK(), p.wV()).build();
