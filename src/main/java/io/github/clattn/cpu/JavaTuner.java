@@ -6,6 +6,7 @@ import io.github.clattn.AttentionWeights;
 import io.github.clattn.ClattnException;
 import io.github.clattn.core.CacheDir;
 import io.github.clattn.core.Warmup;
+import io.github.clattn.reference.CheckedProblem;
 import io.github.clattn.reference.Problem;
 import io.github.clattn.reference.Tensors;
 import io.github.clattn.reference.Verdict;
@@ -109,8 +110,10 @@ public final class JavaTuner {
                     + CpuThreads.threads() + " threads) on " + cpuName());
             List<Trial> trials = new ArrayList<>();
             Map<JavaParams, String> validated = new HashMap<>();
+            // the float64 references once per run, not once per candidate
+            List<CheckedProblem> problems = CheckedProblem.of(Problem.tunerValidation(work.headDim()));
             Function<JavaParams, String> failure = p -> validated.computeIfAbsent(p,
-                    q -> validate(kernelsFor.apply(q), work.headDim()));
+                    q -> validate(kernelsFor.apply(q), problems));
             JavaParams best = start.params();
             Timing timing = new Timing(work);
             // the JIT compiles the kernels in stages; the first compiled forms can be much slower
@@ -182,11 +185,12 @@ public final class JavaTuner {
     }
 
     /** Empty when {@code kernels} compute every validation problem correctly, else the failed comparisons. */
-    private static String validate(Kernels kernels, int headDim) {
+    private static String validate(Kernels kernels, List<CheckedProblem> problems) {
         StringBuilder failures = new StringBuilder();
-        for (Problem problem : Problem.tunerValidation(headDim)) {
+        for (CheckedProblem checked : problems) {
+            Problem problem = checked.problem();
             try {
-                Verdict v = problem.check(new JavaAttention(problem.weights(), problem.options(), kernels)
+                Verdict v = checked.check(new JavaAttention(problem.weights(), problem.options(), kernels)
                         .forward(problem.input()));
                 if (!v.passed()) {
                     failures.append(v.report()).append('\n');

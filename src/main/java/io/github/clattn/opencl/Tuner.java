@@ -4,6 +4,7 @@ import io.github.clattn.AttentionOptions;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
 import io.github.clattn.core.CacheDir;
+import io.github.clattn.reference.CheckedProblem;
 import io.github.clattn.reference.Problem;
 import io.github.clattn.reference.Tensors;
 import io.github.clattn.reference.Verdict;
@@ -253,22 +254,24 @@ final class Tuner {
      */
     private static final class Validation {
         private final Device device;
-        private final List<Problem> problems;
+        private final List<CheckedProblem> problems;
         private final Map<KernelParams, String> outcomes = new HashMap<>();
 
         Validation(Device device, Workload work) {
             this.device = device;
-            this.problems = Problem.tunerValidation(work.headDim());
+            // the float64 references once per run, not once per candidate
+            this.problems = CheckedProblem.of(Problem.tunerValidation(work.headDim()));
         }
 
         /** Null when {@code params} computes correctly, else the failed comparisons. */
         String failure(KernelParams params) {
             return outcomes.computeIfAbsent(params, p -> {
                 StringBuilder failures = new StringBuilder();
-                for (Problem problem : problems) {
+                for (CheckedProblem checked : problems) {
+                    Problem problem = checked.problem();
                     try (OpenClLayer layer = new OpenClLayer(problem.weights(), problem.options(), device, p.variant(),
                             p)) {
-                        Verdict v = problem.check(layer.forward(problem.input()));
+                        Verdict v = checked.check(layer.forward(problem.input()));
                         if (!v.passed()) {
                             failures.append(v.report()).append('\n');
                         }
