@@ -34,7 +34,7 @@ final class KeyValues {
         this.dk = dk;
         this.capacity = capacity;
         this.keyStride = kernels.keyStride(capacity);
-        this.valueStride = PackedMatrix.roundUp(dk, kernels.lanes());
+        this.valueStride = valueStride(kernels, dk);
         int ktLength = ktLength(kernels, batch, kvHeads, dk, capacity);
         int vLength = vLength(kernels, batch, kvHeads, dk, capacity);
         this.kt = ktBuffer != null && ktBuffer.length >= ktLength ? ktBuffer : new float[ktLength];
@@ -49,7 +49,12 @@ final class KeyValues {
     /** V is read in whole vectors of channels: the slack keeps the last head's read in bounds. */
     static int vLength(Kernels kernels, int batch, int kvHeads, int dk, int capacity) {
         return Shapes.arrayLength("V", "[B, Hkv, capacity, dk rounded up] + slack",
-                (long) batch * kvHeads * capacity * PackedMatrix.roundUp(dk, kernels.lanes()) + kernels.lanes());
+                (long) batch * kvHeads * capacity * valueStride(kernels, dk) + kernels.lanes());
+    }
+
+    /** Floats per key of one head's values: the head width rounded to whole vectors. */
+    private static int valueStride(Kernels kernels, int dk) {
+        return PackedMatrix.roundUp(dk, kernels.lanes());
     }
 
     int kvWidth() {

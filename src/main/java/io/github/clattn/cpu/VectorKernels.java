@@ -426,9 +426,10 @@ final class VectorKernels implements Kernels {
                 for (; c + 4 * L <= width; c += 4 * L) {
                     weightedValues2x4(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
                 }
-                for (; c < width; c += L) {
-                    weightedValuesRow(p, pOff + r * ldp, keys, v, vOff + c, ldv, L, o, oOff + r * ldo + c);
-                    weightedValuesRow(p, pOff + (r + 1) * ldp, keys, v, vOff + c, ldv, L, o, oOff + (r + 1) * ldo + c);
+                if (c < width) { // fewer than 4 vectors of channels left: row by row
+                    weightedValuesRow(p, pOff + r * ldp, keys, v, vOff + c, ldv, width - c, o, oOff + r * ldo + c);
+                    weightedValuesRow(p, pOff + (r + 1) * ldp, keys, v, vOff + c, ldv, width - c, o,
+                            oOff + (r + 1) * ldo + c);
                 }
             }
         }
