@@ -23,6 +23,13 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code broadcast(F, 0f)} instead was tried: it helped a kernel compiled with {@code -Xbatch}
  * (attention at N = 1024: 25 to 15.5 ms) but, in a JVM that first ran N = 128, made the later
  * large calls 1.5 times slower (compare-ort, N = 4096: 416 against 228 ms), so it was not kept.
+ *
+ * <p>Known problem (JDK 17, C2): in a JVM whose first calls had at most one key block (M ≤ 256),
+ * the later compilation of {@code scores8x2} often loses the exact vector type of its
+ * accumulators after the loop; {@code mul} and {@code intoArray} then run the Vector API's Java
+ * fallbacks, boxing every vector (about 700 MB allocated per N = 2048 call, attention twice as
+ * slow). Not prevented by starting the accumulators from a load, putting the scale in the
+ * receiver, or dropping the scale; see the README's performance section.
  */
 final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
