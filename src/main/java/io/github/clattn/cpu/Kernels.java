@@ -27,6 +27,15 @@ interface Kernels {
         return this;
     }
 
+    /**
+     * The kernels to run attention passes whose keys span more than one key block with: the same
+     * computation, bit for bit. The scalar kernels return themselves; the Vector API kernels return
+     * a separately compiled copy of their class (see {@code VectorKernels#manyBlocks}).
+     */
+    default Kernels manyBlocks() {
+        return this;
+    }
+
     /** Floats per vector (1 for the scalar kernels): the unit of every padded length. */
     int lanes();
 

@@ -1,9 +1,18 @@
 package io.github.clattn.cpu;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The kernels on {@code jdk.incubator.vector} (the platform's preferred width: 16 floats with
@@ -29,9 +38,11 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulators after the loop; {@code mul} and {@code intoArray} then run the Vector API's Java
  * fallbacks, boxing every vector (about 700 MB allocated per N = 2048 call, attention twice as
  * slow). Not prevented by starting the accumulators from a load, putting the scale in the
- * receiver, or dropping the scale; see the README's performance section.
+ * receiver, or dropping the scale; what prevents it is running the calls with more than one key
+ * block on a separately compiled copy of this class ({@link #manyBlocks}).
  */
 final class VectorKernels implements Kernels {
+    private static final Logger LOG = LoggerFactory.getLogger(VectorKernels.class);
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
     private static final int NR = 2 * L;
@@ -69,6 +80,56 @@ final class VectorKernels implements Kernels {
     @Override
     public String path() {
         return "java-vector";
+    }
+
+    /** The copies made by {@link #manyBlocks}, one per parameter set (this class's own, not a copy's). */
+    private static final Map<JavaParams, Kernels> COPIES = new ConcurrentHashMap<>();
+
+    /**
+     * These kernels in a class of their own: this class's bytes defined again, once, as a hidden
+     * class, so its methods are profiled and compiled apart from this class's. Attention passes
+     * with more than one key block run on it. Why: in a JVM whose first calls had one key block
+     * (M ≤ 256), C2 (JDK 17) often compiled the score kernel later with its vectors boxed, and the
+     * large calls ran twice as slowly (README, performance section: 15 of 22 runs of
+     * {@code bench --seq 256,2048}); with the large calls on a copy that only they use, 2 of 24.
+     * The copy returns itself; when the copy cannot be defined, this class serves (DEBUG log).
+     */
+    @Override
+    public Kernels manyBlocks() {
+        if (VectorKernels.class.isHidden()) {
+            return this; // in a copy, this class literal names the copy
+        }
+        return COPIES.computeIfAbsent(params, p -> {
+            MethodHandle create = Copy.CONSTRUCTOR;
+            if (create != null) {
+                try {
+                    return (Kernels) create.invoke(p);
+                } catch (RuntimeException | Error e) {
+                    throw e;
+                } catch (Throwable e) {
+                    throw new IllegalStateException("copy of the vector kernels", e);
+                }
+            }
+            return new VectorKernels(p);
+        });
+    }
+
+    /** The constructor {@code (JavaParams)} of the hidden copy of this class, or null when it cannot be made. */
+    private static final class Copy {
+        static final MethodHandle CONSTRUCTOR = define();
+
+        private static MethodHandle define() {
+            try (InputStream in = VectorKernels.class.getResourceAsStream("VectorKernels.class")) {
+                if (in == null) {
+                    throw new IOException("VectorKernels.class is not readable as a resource");
+                }
+                MethodHandles.Lookup copy = MethodHandles.lookup().defineHiddenClass(in.readAllBytes(), true);
+                return copy.findConstructor(copy.lookupClass(), MethodType.methodType(void.class, JavaParams.class));
+            } catch (IOException | ReflectiveOperationException | LinkageError | SecurityException e) {
+                LOG.debug("no separate copy of the vector kernels ({}); one class serves every call", e.toString());
+                return null;
+            }
+        }
     }
 
     @Override
