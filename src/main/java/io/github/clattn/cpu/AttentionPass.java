@@ -142,7 +142,6 @@ final class AttentionPass {
      */
     AttentionPass(Kernels kernels, Queries queries, KeyValues kv, float[] bias, int biasColumns, float[] headsOut,
                   float[] weights, int weightColumns, float[] lse) {
-        this.kernels = kernels;
         this.queries = queries;
         this.kv = kv;
         this.batch = queries.batch();
@@ -154,6 +153,8 @@ final class AttentionPass {
         this.maxKeys = queries.maxKeys();
         this.keyBlock = weights != null ? PackedMatrix.roundUp(Math.max(1, weightColumns), kernels.keyStep())
                 : kernels.params().keyBlock();
+        // more than one key block: on the kernels' separately compiled copy (Kernels.manyBlocks)
+        this.kernels = maxKeys > keyBlock ? kernels.manyBlocks() : kernels;
         Shapes.arrayLength("scores", "[" + Kernels.ROW_BLOCK + " queries, M=" + weightColumns + " keys] (returned weights)",
                 Kernels.ROW_BLOCK, keyBlock);
         int qb = kernels.params().queryBlock(); // queries per task, unless too few tasks would keep the cores busy

@@ -193,10 +193,7 @@ final class JavaAttention implements Backend {
             CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
             pass.combine();
         } else {
-            // more than one key block: on the kernels' separately compiled copy (Kernels.manyBlocks)
-            Kernels passKernels = weights == null && queries.maxKeys() > kernels.params().keyBlock()
-                    ? kernels.manyBlocks() : kernels;
-            AttentionPass pass = new AttentionPass(passKernels, queries, kv, bias, biasColumns, headsOut, weights,
+            AttentionPass pass = new AttentionPass(kernels, queries, kv, bias, biasColumns, headsOut, weights,
                     weightColumns, rowLse);
             CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
         }

@@ -96,21 +96,17 @@ final class VectorKernels implements Kernels {
      */
     @Override
     public Kernels manyBlocks() {
-        if (VectorKernels.class.isHidden()) {
+        if (VectorKernels.class.isHidden() || Copy.CONSTRUCTOR == null) {
             return this; // in a copy, this class literal names the copy
         }
         return COPIES.computeIfAbsent(params, p -> {
-            MethodHandle create = Copy.CONSTRUCTOR;
-            if (create != null) {
-                try {
-                    return (Kernels) create.invoke(p);
-                } catch (RuntimeException | Error e) {
-                    throw e;
-                } catch (Throwable e) {
-                    throw new IllegalStateException("copy of the vector kernels", e);
-                }
+            try {
+                return (Kernels) Copy.CONSTRUCTOR.invoke(p);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException("copy of the vector kernels", e);
             }
-            return new VectorKernels(p);
         });
     }
 
