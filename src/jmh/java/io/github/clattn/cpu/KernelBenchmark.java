@@ -23,7 +23,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <pre>
  *   gemm              C [128, 512] = A [128, 512] · W [512, 512]          33.6 M multiply-adds
- *   scores            s [64 queries, 256 keys], dk = 64                   1.05 M multiply-adds
+ *   scores            s [64 queries, 256 keys], dk = 64, Qᵀ in groups of 8 1.05 M multiply-adds
  *   weightedValues    o [64, 64] += p [64, 256] · V [256, 64]            1.05 M multiply-adds
  *   attentionBlock    one task of pass 2: 64 queries × 1024 keys          8.4 M multiply-adds + 64 K exp
  *   exp / mathExp     4096 floats, the kernel's exp against Math.exp      (score: ns per element)
@@ -100,7 +100,7 @@ public class KernelBenchmark {
     @Benchmark
     public float[] scores() {
         for (int r = 0; r < QUERIES; r += Kernels.ROW_BLOCK) {
-            kernels.scores(q, r * DK, DK, Kernels.ROW_BLOCK, kt, 0, keyStride, DK, KEYS, 0.125f, s, KEYS);
+            kernels.scores(q, r * DK, Kernels.ROW_BLOCK, kt, 0, keyStride, DK, KEYS, 0.125f, s, KEYS);
         }
         return s;
     }

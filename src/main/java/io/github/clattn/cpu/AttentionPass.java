@@ -198,7 +198,8 @@ final class AttentionPass {
 
         Scratch sc = SCRATCH.get();
         final int scoresLength = Kernels.ROW_BLOCK * lds;
-        sc.ensure(scoresLength <= MAX_KEPT_SCORES ? scoresLength : 0, rows * dkPad, rows, kernels.lanes());
+        sc.ensure(scoresLength <= MAX_KEPT_SCORES ? scoresLength : 0, rows * dkPad, rows, kernels.lanes(),
+                dk * queryBlock);
         final float[] s = scoresLength <= MAX_KEPT_SCORES ? sc.scores : new float[scoresLength];
         final float[] o = sc.out;
         final float[] runningMax = sc.runningMax;
@@ -224,6 +225,9 @@ final class AttentionPass {
 
         final int kvHead = Heads.kvHead(h, heads, kv.kvHeads);
         final int qBase = (b * n + i0) * hd + h * dk;
+        // the task's queries from row `packed` on, transposed in groups of ROW_BLOCK (what Kernels.scores reads)
+        final float[] qt = sc.queries;
+        int packed = -1;
         final int ktBase = kv.ktBase(b, kvHead);
         final int vBase = kv.vBase(b, kvHead);
         final int keyStride = kv.keyStride;
@@ -244,10 +248,17 @@ final class AttentionPass {
             while (last > first && start[last - 1] >= j0 + keyBlock) {
                 last--; // these queries' windows begin after this block
             }
+            if (packed != first) { // the groups start at the first live row
+                packed = first;
+                for (int g = first; g < rows; g += Kernels.ROW_BLOCK) {
+                    PackedMatrix.transpose(q, qBase + g * hd, hd, Math.min(Kernels.ROW_BLOCK, rows - g), dk, qt,
+                            (g - first) * dk, Kernels.ROW_BLOCK);
+                }
+            }
             for (int g = first; g < last; g += Kernels.ROW_BLOCK) {
                 final int groupRows = Math.min(Kernels.ROW_BLOCK, last - g);
                 final int width = PackedMatrix.roundUp(Math.min(end[g + groupRows - 1] - j0, keyBlock), keyStep);
-                kernels.scores(q, qBase + g * hd, hd, groupRows, kt, ktBase + j0, keyStride, dk, width, scale, s, lds);
+                kernels.scores(qt, (g - first) * dk, groupRows, kt, ktBase + j0, keyStride, dk, width, scale, s, lds);
                 int commonFrom = 0;
                 int commonTo = Integer.MAX_VALUE;
                 for (int rr = 0; rr < groupRows; rr++) {
@@ -352,12 +363,16 @@ final class AttentionPass {
         float[] out = new float[0];
         float[] runningMax = new float[0];
         float[] runningSum = new float[0];
+        float[] queries = new float[0];
         int[] end = new int[0];
         int[] start = new int[0];
         final int[] live = new int[Kernels.ROW_BLOCK];
         final int[] from = new int[Kernels.ROW_BLOCK];
 
-        void ensure(int scoresLength, int outLength, int rows, int lanes) {
+        void ensure(int scoresLength, int outLength, int rows, int lanes, int queriesLength) {
+            if (queries.length < queriesLength) {
+                queries = new float[queriesLength];
+            }
             if (scores.length < scoresLength) {
                 scores = new float[scoresLength];
             }

@@ -155,18 +155,20 @@ final class DecodePass {
         float[] o = new float[Kernels.ROW_BLOCK * dkPad];
         float[] runningSum = new float[Kernels.ROW_BLOCK * lanes];
         float[] runningMax = new float[Kernels.ROW_BLOCK];
+        float[] qt = new float[dk * Kernels.ROW_BLOCK];
         final int ktBase = kv.ktBase(b, g);
         final int vBase = kv.vBase(b, g);
         for (int r0 = 0; r0 < group; r0 += Kernels.ROW_BLOCK) {
             final int rows = Math.min(Kernels.ROW_BLOCK, group - r0);
             final int qOff = b * hd + (g * group + r0) * dk; // heads of one group are dk apart
+            PackedMatrix.transpose(queries.q(), qOff, dk, rows, dk, qt, 0, Kernels.ROW_BLOCK);
             Arrays.fill(o, 0f);
             Arrays.fill(runningSum, 0f);
             Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
             for (int j0 = keys[0]; j0 < keys[1]; j0 += keyBlock) {
                 final int visible = Math.min(keyBlock, keys[1] - j0);
                 final int width = PackedMatrix.roundUp(visible, kernels.keyStep());
-                kernels.scores(queries.q(), qOff, dk, rows, kv.kt, ktBase + j0, kv.keyStride, dk, width,
+                kernels.scores(qt, 0, rows, kv.kt, ktBase + j0, kv.keyStride, dk, width,
                         queries.scale(), scores, keyBlock);
                 for (int r = 0; r < rows; r++) {
                     if (mod.scoresChanged()) {

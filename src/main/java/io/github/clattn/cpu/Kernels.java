@@ -60,10 +60,12 @@ interface Kernels {
 
     /**
      * Scaled scores of up to {@value #ROW_BLOCK} queries against {@code width} consecutive keys
-     * ({@code width} a multiple of {@link #keyStep()}):
-     * {@code s[r*lds + j] = scale * Σ_c q[qOff + r*ldq + c] · kt[ktOff + c*ldkt + j]}, c ascending.
+     * ({@code width} a multiple of {@link #keyStep()}), with the queries transposed in a group of
+     * {@value #ROW_BLOCK} (query r's channel c at {@code qt[qOff + c*ROW_BLOCK + r]};
+     * {@link PackedMatrix#transpose}):
+     * {@code s[r*lds + j] = scale * Σ_c qt[qOff + c*ROW_BLOCK + r] · kt[ktOff + c*ldkt + j]}, c ascending.
      */
-    void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
+    void scores(float[] qt, int qOff, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
                 float scale, float[] s, int lds);
 
     /**

@@ -69,6 +69,7 @@ final class KeyMassPass {
         final int kvHead = Heads.kvHead(h, heads, kv.kvHeads);
         final AttentionPass.Modifiers mod = queries.modifiers();
         float[] s = new float[Kernels.ROW_BLOCK * width];
+        float[] qt = new float[dk * Kernels.ROW_BLOCK];
         float[] acc = new float[j1 - j0];
         float[] sums = new float[kernels.lanes()];
         // the queries that see any key of [j0, j1) form one range: start and end grow with the row
@@ -82,7 +83,8 @@ final class KeyMassPass {
         }
         for (int g = lo; g < hi; g += Kernels.ROW_BLOCK) {
             int rows = Math.min(Kernels.ROW_BLOCK, hi - g);
-            kernels.scores(queries.q(), (b * n + g) * hd + h * dk, hd, rows, kv.kt, kv.ktBase(b, kvHead) + j0,
+            PackedMatrix.transpose(queries.q(), (b * n + g) * hd + h * dk, hd, rows, dk, qt, 0, Kernels.ROW_BLOCK);
+            kernels.scores(qt, 0, rows, kv.kt, kv.ktBase(b, kvHead) + j0,
                     kv.keyStride, dk, width, queries.scale(), s, width);
             for (int rr = 0; rr < rows; rr++) {
                 int i = g + rr;

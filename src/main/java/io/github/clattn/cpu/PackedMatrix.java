@@ -56,6 +56,19 @@ final class PackedMatrix {
         return p * inner * panelWidth;
     }
 
+    /**
+     * {@code dst[dstOff + c*ldDst + r] = src[srcOff + r*ldSrc + c]} for {@code r < rows, c < cols}:
+     * the transposed queries the score kernels read ({@link Kernels#scores}).
+     */
+    static void transpose(float[] src, int srcOff, int ldSrc, int rows, int cols, float[] dst, int dstOff, int ldDst) {
+        for (int r = 0; r < rows; r++) {
+            final int from = srcOff + r * ldSrc;
+            for (int c = 0, to = dstOff + r; c < cols; c++, to += ldDst) {
+                dst[to] = src[from + c];
+            }
+        }
+    }
+
     static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }

@@ -72,13 +72,13 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
+    public void scores(float[] qt, int qOff, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
                        float scale, float[] s, int lds) {
         for (int r = 0; r < rows; r++) {
             int sRow = r * lds;
             Arrays.fill(s, sRow, sRow + width, 0f);
             for (int c = 0; c < dk; c++) {
-                float x = q[qOff + r * ldq + c];
+                float x = qt[qOff + c * ROW_BLOCK + r];
                 int kc = ktOff + c * ldkt;
                 for (int j = 0; j < width; j++) {
                     s[sRow + j] = Math.fma(x, kt[kc + j], s[sRow + j]);

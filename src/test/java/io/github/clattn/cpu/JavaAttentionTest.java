@@ -143,6 +143,18 @@ class JavaAttentionTest {
         c.withInput(in).check(got).assertPassed();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"java-vector", "java-scalar"})
+    void groupsThatStartAtAnUnalignedFirstLiveRowMatchTheControl(String path) {
+        // causal cross-attention, query i at position 500 + i: in the key block from 512 on, the
+        // rows 0..11 of the first task see nothing more, so its groups start at row 12 and the
+        // queries are transposed again from there (AttentionPass: packed != first)
+        int m = 2 * AttentionPass.KEY_BLOCK + 88;
+        assertThat(m - 100 + 12).isEqualTo(2 * AttentionPass.KEY_BLOCK);
+        check(path, problem(4100, 1, 100, m, 32, 2, 16, Feature.CAUSAL, Feature.PROJECTION_BIAS));
+        check(path, problem(4101, 1, 100, m, 32, 2, 16, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS));
+    }
+
     @Test
     void headWidthsAroundTheVectorLengthMatchTheControl() {
         for (int dk : new int[] {1, 8, 15, 16, 17, 31, 32, 48, 64, 65, 80, 128}) {

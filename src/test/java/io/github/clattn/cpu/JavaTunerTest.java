@@ -138,9 +138,9 @@ class JavaTunerTest {
         }
 
         @Override
-        public void scores(float[] q, int qOff, int ldq, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
+        public void scores(float[] qt, int qOff, int rows, float[] kt, int ktOff, int ldkt, int dk, int width,
                            float scale, float[] s, int lds) {
-            k.scores(q, qOff, ldq, rows, kt, ktOff, ldkt, dk, width, scale, s, lds);
+            k.scores(qt, qOff, rows, kt, ktOff, ldkt, dk, width, scale, s, lds);
             for (int r = 0; r < rows; r++) {
                 for (int j = 0; j < width; j++) {
                     s[r * lds + j] += 1e-3f * (j % 7);

@@ -56,8 +56,8 @@ class ManyBlocksCopyTest {
         float[] kt = fill(random, dk * ldkt);
         float[] a = new float[8 * width];
         float[] b = new float[8 * width];
-        original.scores(q, 0, dk, 8, kt, 0, ldkt, dk, width, 0.125f, a, width);
-        copy.scores(q, 0, dk, 8, kt, 0, ldkt, dk, width, 0.125f, b, width);
+        original.scores(q, 0, 8, kt, 0, ldkt, dk, width, 0.125f, a, width);
+        copy.scores(q, 0, 8, kt, 0, ldkt, dk, width, 0.125f, b, width);
         assertThat(b).isEqualTo(a);
 
         float[] v = fill(random, width * dk);
