@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *   pass 1 (projection):        Q = x·W_Q + b_q [B*N, H*dk];  Kᵀ and V of Hkv heads ({@link KeyValues})
- *                               one task per (projection, 64 rows, 128 columns); weights pre-packed;
+ *                               one task per (projection, 64 rows, 512 columns; 128 below 128 rows);
+ *                               weights pre-packed;
  *                               then RoPE on Q and K when the options have it
  *   pass 2 (attention):         {@link AttentionPass}: one task per (batch, head, query block), online
  *                               softmax over key blocks, no N×M buffer; or, one query per sequence,
@@ -41,8 +42,13 @@ final class JavaAttention implements Backend {
 
     /** Rows of A per projection task: 64 rows of D floats stay in L2 while the panels stream. */
     static final int PROJECTION_ROWS = 64;
-    /** Output columns per projection task. */
-    static final int PROJECTION_COLUMNS = 128;
+    /**
+     * Output columns per projection task: 512 when there are two row blocks or more (the task's rows
+     * are transposed once for all of them, see {@code VectorKernels#project}), else 128, so a few
+     * rows still make enough tasks for every core.
+     */
+    static final int PROJECTION_COLUMNS = 512;
+    static final int PROJECTION_COLUMNS_FEW_ROWS = 128;
 
     final Kernels kernels;
     final AttentionWeights w;
@@ -238,7 +244,7 @@ final class JavaAttention implements Backend {
         }
     }
 
-    /** One projection {@code A [rows, inner] · W}, cut into (64 rows × 128 columns) tasks. */
+    /** One projection {@code A [rows, inner] · W}, cut into (64 rows × 512 or 128 columns) tasks. */
     private final class Projection {
         final float[] a;
         final int rows;
@@ -253,7 +259,8 @@ final class JavaAttention implements Backend {
             this.rows = rows;
             this.w = w;
             this.out = out;
-            this.panelsPerTask = Math.max(1, PROJECTION_COLUMNS / w.panelWidth);
+            int columns = rows >= 2 * PROJECTION_ROWS ? PROJECTION_COLUMNS : PROJECTION_COLUMNS_FEW_ROWS;
+            this.panelsPerTask = Math.max(1, columns / w.panelWidth);
             this.panelChunks = PackedMatrix.ceilDiv(w.panels, panelsPerTask);
             this.tasks = PackedMatrix.ceilDiv(rows, PROJECTION_ROWS) * panelChunks;
         }

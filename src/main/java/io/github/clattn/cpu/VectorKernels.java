@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * boot layer; nothing else may name it.
  *
  * <pre>
- *   project          register block 8 rows × 2 vectors of C; per k: 2 panel loads, 8 broadcasts, 16 FMAs
+ *   project          register block 8 rows × 2 vectors of C; per k: 2 panel loads, 8 broadcasts, 16 FMAs;
+ *                    the call's rows of A transposed in groups of 8 first
  *                    (4 rows × 2 vectors with GEMM_ROWS=4: {@link JavaParams})
  *   scores           the same block over (queries × keys), reading Kᵀ so 16 keys form one vector and Qᵀ
  *                    so the 8 queries' broadcasts share one address (constant offsets)
@@ -158,6 +159,7 @@ final class VectorKernels implements Kernels {
     @Override
     public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
         final int inner = w.inner;
+        final float[] at8 = transposedRows(a, r0, r1, inner);
         float[] tile = null;
         for (int p = p0; p < p1; p++) {
             final int panel = w.panelOffset(p);
@@ -171,12 +173,13 @@ final class VectorKernels implements Kernels {
             for (int r = r0; r < r1; ) {
                 final int rows = r1 - r >= gemmRows ? gemmRows : r1 - r >= 4 ? 4 : 1;
                 final int at = direct ? r * ld + col0 : 0;
+                final int a0 = (r - r0) / 8 * 8 * inner + (r - r0) % 8; // row r in its group of 8
                 if (rows == 8) {
-                    project8x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at, ld);
+                    project8x2(at8, a0, inner, w.data, panel, w.bias, col0, dst, at, ld);
                 } else if (rows == 4) {
-                    project4x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at, ld);
+                    project4x2(at8, a0, inner, w.data, panel, w.bias, col0, dst, at, ld);
                 } else {
-                    project1x2(a, r * inner, inner, w.data, panel, w.bias, col0, dst, at);
+                    project1x2(at8, a0, inner, w.data, panel, w.bias, col0, dst, at);
                 }
                 if (!direct) {
                     for (int rr = 0; rr < rows; rr++) {
@@ -188,10 +191,33 @@ final class VectorKernels implements Kernels {
         }
     }
 
+    /** Per thread: the rows of the last {@link #project} call, transposed in groups of 8. */
+    private static final ThreadLocal<float[]> TRANSPOSED_ROWS = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * Rows {@code [r0, r1)} of {@code a [rows, inner]} in groups of 8, each group transposed (row
+     * {@code r0 + 8g + i}'s element k at {@code [8g·inner + 8k + i]}), in a per-thread buffer: the
+     * projection blocks then read a column's 8 rows at one address plus constant offsets, as the
+     * score blocks read Qᵀ. Once per call, for every panel of it.
+     */
+    private static float[] transposedRows(float[] a, int r0, int r1, int inner) {
+        final int groups = PackedMatrix.ceilDiv(r1 - r0, 8);
+        float[] t = TRANSPOSED_ROWS.get();
+        if (t.length < groups * 8 * inner) {
+            t = new float[groups * 8 * inner];
+            TRANSPOSED_ROWS.set(t);
+        }
+        for (int g = 0; g < groups; g++) {
+            final int r = r0 + 8 * g;
+            PackedMatrix.transpose(a, r * inner, inner, Math.min(8, r1 - r), inner, t, g * 8 * inner, 8);
+        }
+        return t;
+    }
+
     // The register blocks are methods of their own: C2 (JDK 17) keeps 16 accumulators in
     // registers in a small method, but boxes them inside a larger loop nest.
 
-    /** C[8 rows, 2 vectors] = bias + Σ_k A[row][k] · panel[k]. */
+    /** C[8 rows, 2 vectors] = bias + Σ_k A[row][k] · panel[k], A's rows transposed in a group of 8. */
     private static void project8x2(float[] a, int a0, int inner, float[] wd, int panel, float[] bias, int col0,
                                    float[] c, int at, int ldc) {
         FloatVector c00 = FloatVector.fromArray(F, bias, col0);
@@ -210,31 +236,31 @@ final class VectorKernels implements Kernels {
         FloatVector c61 = c01;
         FloatVector c70 = c00;
         FloatVector c71 = c01;
-        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+        for (int k = 0, wk = panel, ak = a0; k < inner; k++, wk += NR, ak += 8) {
             FloatVector w0 = FloatVector.fromArray(F, wd, wk);
             FloatVector w1 = FloatVector.fromArray(F, wd, wk + L);
-            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            FloatVector x = FloatVector.broadcast(F, a[ak]);
             c00 = x.fma(w0, c00);
             c01 = x.fma(w1, c01);
-            x = FloatVector.broadcast(F, a[a0 + inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 1]);
             c10 = x.fma(w0, c10);
             c11 = x.fma(w1, c11);
-            x = FloatVector.broadcast(F, a[a0 + 2 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 2]);
             c20 = x.fma(w0, c20);
             c21 = x.fma(w1, c21);
-            x = FloatVector.broadcast(F, a[a0 + 3 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 3]);
             c30 = x.fma(w0, c30);
             c31 = x.fma(w1, c31);
-            x = FloatVector.broadcast(F, a[a0 + 4 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 4]);
             c40 = x.fma(w0, c40);
             c41 = x.fma(w1, c41);
-            x = FloatVector.broadcast(F, a[a0 + 5 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 5]);
             c50 = x.fma(w0, c50);
             c51 = x.fma(w1, c51);
-            x = FloatVector.broadcast(F, a[a0 + 6 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 6]);
             c60 = x.fma(w0, c60);
             c61 = x.fma(w1, c61);
-            x = FloatVector.broadcast(F, a[a0 + 7 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 7]);
             c70 = x.fma(w0, c70);
             c71 = x.fma(w1, c71);
         }
@@ -266,19 +292,19 @@ final class VectorKernels implements Kernels {
         FloatVector c21 = c01;
         FloatVector c30 = c00;
         FloatVector c31 = c01;
-        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
+        for (int k = 0, wk = panel, ak = a0; k < inner; k++, wk += NR, ak += 8) {
             FloatVector w0 = FloatVector.fromArray(F, wd, wk);
             FloatVector w1 = FloatVector.fromArray(F, wd, wk + L);
-            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+            FloatVector x = FloatVector.broadcast(F, a[ak]);
             c00 = x.fma(w0, c00);
             c01 = x.fma(w1, c01);
-            x = FloatVector.broadcast(F, a[a0 + inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 1]);
             c10 = x.fma(w0, c10);
             c11 = x.fma(w1, c11);
-            x = FloatVector.broadcast(F, a[a0 + 2 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 2]);
             c20 = x.fma(w0, c20);
             c21 = x.fma(w1, c21);
-            x = FloatVector.broadcast(F, a[a0 + 3 * inner + k]);
+            x = FloatVector.broadcast(F, a[ak + 3]);
             c30 = x.fma(w0, c30);
             c31 = x.fma(w1, c31);
         }
@@ -296,8 +322,8 @@ final class VectorKernels implements Kernels {
                                    float[] c, int at) {
         FloatVector c0 = FloatVector.fromArray(F, bias, col0);
         FloatVector c1 = FloatVector.fromArray(F, bias, col0 + L);
-        for (int k = 0, wk = panel; k < inner; k++, wk += NR) {
-            FloatVector x = FloatVector.broadcast(F, a[a0 + k]);
+        for (int k = 0, wk = panel, ak = a0; k < inner; k++, wk += NR, ak += 8) {
+            FloatVector x = FloatVector.broadcast(F, a[ak]);
             c0 = x.fma(FloatVector.fromArray(F, wd, wk), c0);
             c1 = x.fma(FloatVector.fromArray(F, wd, wk + L), c1);
         }

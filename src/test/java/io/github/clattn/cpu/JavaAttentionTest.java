@@ -155,6 +155,21 @@ class JavaAttentionTest {
         check(path, problem(4101, 1, 100, m, 32, 2, 16, Feature.CAUSAL, Feature.KEY_PADDING, Feature.ATTN_BIAS));
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {8, 4})
+    void bothRegisterBlockHeightsMatchTheControl(int gemmRows) {
+        // 8-row blocks, then 4- and 1-row tails, of the transposed rows of x and of Qᵀ (N = 77 = 8·9 + 4 + 1)
+        JavaParams p = JavaParams.defaults(kernels("java-vector").lanes()).with(JavaParams.GEMM_ROWS, gemmRows);
+        Kernels k = kernels("java-vector").withParams(p);
+        for (int seed = 0; seed < 3; seed++) {
+            Problem c = problem(4200 + seed, 2, 77, 77 + 300 * seed, 40, 2, 20, Feature.PROJECTION_BIAS,
+                    Feature.OUTPUT_PROJECTION, seed == 1 ? Feature.CAUSAL : Feature.KEY_PADDING);
+            AttentionOutput got = new JavaAttention(c.weights(), c.options(), k).forward(c.input().validate(40));
+            assertThat(got.path()).isEqualTo("java-vector");
+            c.check(got).assertPassed();
+        }
+    }
+
     @Test
     void headWidthsAroundTheVectorLengthMatchTheControl() {
         for (int dk : new int[] {1, 8, 15, 16, 17, 31, 32, 48, 64, 65, 80, 128}) {
