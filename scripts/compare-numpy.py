@@ -16,6 +16,10 @@ Each shape is timed `--repeats` times after `--warmup` runs; the median is repor
 score matrix would need more than `--max-gib` GiB is skipped (NumPy materialises it; clattn does
 not), and the table says so.
 
+A second table puts the stages bench reports (`stage_ms`: projection and attention) beside OpenBLAS
+SGEMM timed in the same run at the projection's own M x K x N: the projection's GFLOP/s as a share
+of SGEMM's, and the attention stage's (4*B*H*N*M*dk flops) as a share of the same SGEMM figure.
+
 OpenBLAS reads OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the environment; when set to values
 that do not match the CPU they slow NumPy down. The script reports whether they are set; for a
 fair baseline run it as
@@ -93,6 +97,61 @@ def time_numpy(batch, n, m, d, heads, causal, warmup, repeats, rng):
         numpy_attention(x, ctx, *w, heads, causal)
         times.append((time.perf_counter() - start) * 1e3)
     return float(np.median(times)), min(times), max(times)
+
+
+def time_projection_sgemm(row, warmup, repeats, rng):
+    """Median ms of the three float32 projection GEMMs of a bench row, as clattn runs them:
+    x [B*N, D] @ W_Q [D, H*dk], then ctx [B*M, D] @ W_K and @ W_V [D, Hkv*dk] (OpenBLAS SGEMM)."""
+    b, n, m, d, h = row["batch"], row["seq"], row["context_len"], row["d_model"], row["heads"]
+    dk = row.get("head_dim") or d // h
+    hkv = row.get("kv_heads") or h
+    x = rng.standard_normal((b * n, d), dtype=np.float32)
+    ctx = x if m == n else rng.standard_normal((b * m, d), dtype=np.float32)
+    w_q = rng.standard_normal((d, h * dk), dtype=np.float32)
+    w_k = rng.standard_normal((d, hkv * dk), dtype=np.float32)
+    w_v = rng.standard_normal((d, hkv * dk), dtype=np.float32)
+    for _ in range(warmup):
+        x @ w_q, ctx @ w_k, ctx @ w_v
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        x @ w_q, ctx @ w_k, ctx @ w_v
+        times.append((time.perf_counter() - start) * 1e3)
+    flops = 2.0 * b * n * d * h * dk + 4.0 * b * m * d * hkv * dk
+    return float(np.median(times)), flops
+
+
+def print_stage_table(results, warmup, repeats, rng):
+    """clattn's projection and attention stages (bench's stage_ms) against OpenBLAS SGEMM, same run."""
+    rows = [r for r in results if isinstance(r.get("stage_ms"), dict)
+            and "projection" in r["stage_ms"] and "attention" in r["stage_ms"]]
+    if not rows:
+        return
+    sgemm = {}
+    print()
+    print("Stages against OpenBLAS SGEMM in the same run: projection = the three projection GEMMs at the same "
+          "M x K x N (SGEMM GFLOP/s from their median time); attention = 4*B*H*N*M*dk flops over the attention "
+          "stage, against that SGEMM GFLOP/s (causal rows: flops counted in full).")
+    print()
+    print("| device | B | N | M | D | H | causal | projection ms | its GFLOP/s | SGEMM ms | SGEMM GFLOP/s "
+          "| projection / SGEMM | attention ms | its GFLOP/s | attention / SGEMM |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        key = (row["batch"], row["seq"], row["context_len"], row["d_model"], row["heads"], row.get("kv_heads"))
+        if key not in sgemm:
+            sgemm[key] = time_projection_sgemm(row, max(warmup, 2), max(repeats, 10), rng)
+        sgemm_ms, flops = sgemm[key]
+        sgemm_gflops = flops / sgemm_ms / 1e6
+        proj_ms = row["stage_ms"]["projection"]
+        att_ms = row["stage_ms"]["attention"]
+        dk = row.get("head_dim") or row["d_model"] // row["heads"]
+        att_flops = 4.0 * row["batch"] * row["heads"] * row["seq"] * row["context_len"] * dk
+        proj_gflops = flops / proj_ms / 1e6 if proj_ms > 0 else float("nan")
+        att_gflops = att_flops / att_ms / 1e6 if att_ms > 0 else float("nan")
+        print("| %s | %d | %d | %d | %d | %d | %s | %.2f | %.0f | %.2f | %.0f | %.0f%% | %.2f | %.0f | %.0f%% |" % (
+            row["device"], row["batch"], row["seq"], row["context_len"], row["d_model"], row["heads"],
+            "yes" if row["causal"] else "no", proj_ms, proj_gflops, sgemm_ms, sgemm_gflops,
+            100 * proj_gflops / sgemm_gflops, att_ms, att_gflops, 100 * att_gflops / sgemm_gflops))
 
 
 def cpu_model():
@@ -179,6 +238,8 @@ def main():
             "yes" if row["causal"] else "no", row["median_ms"], numpy_ms, ratio,
             "%.1f" % row["gflops"] if isinstance(row.get("gflops"), (int, float)) else "-",
             "%.2e" % err if isinstance(err, (int, float)) else "-"))
+
+    print_stage_table(results, args.warmup, args.repeats, rng)
 
     print()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?", "?", "?")
