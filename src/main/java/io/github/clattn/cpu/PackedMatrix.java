@@ -58,7 +58,8 @@ final class PackedMatrix {
 
     /**
      * {@code dst[dstOff + c*ldDst + r] = src[srcOff + r*ldSrc + c]} for {@code r < rows, c < cols}:
-     * the transposed queries the score kernels read ({@link Kernels#scores}).
+     * the queries the score kernels read ({@link Kernels#scores}) and the rows of A the vector
+     * projection blocks read, in groups of {@link Kernels#ROW_BLOCK}.
      */
     static void transpose(float[] src, int srcOff, int ldSrc, int rows, int cols, float[] dst, int dstOff, int ldDst) {
         for (int r = 0; r < rows; r++) {
