@@ -49,6 +49,10 @@ public class KernelBenchmark {
     @Param({"java-vector", "java-scalar"})
     public String path;
 
+    /** Parameters other than the defaults for the vector kernels, e.g. {@code -p params=PV_ROWS=8,KEY_BLOCK=128}. */
+    @Param({""})
+    public String params;
+
     private Kernels kernels;
     private float[] a;
     private PackedMatrix w;
@@ -69,6 +73,12 @@ public class KernelBenchmark {
         if (!kernels.path().equals(path)) {
             throw new IllegalStateException("wanted " + path + " but got " + kernels.path() + ": "
                     + JavaKernels.vectorUnavailableReason().orElse(""));
+        }
+        for (String setting : params.split(",")) {
+            if (!setting.isBlank()) {
+                String[] nv = setting.split("=", 2);
+                kernels = kernels.withParams(kernels.params().with(nv[0].trim(), Integer.parseInt(nv[1].trim())));
+            }
         }
         SplittableRandom rnd = new SplittableRandom(1);
         a = Tensors.uniform(rnd, ROWS * D, 1);

@@ -12,7 +12,8 @@ import java.util.StringJoiner;
  * <pre>
  *   GEMM_ROWS    rows of the register block of the projection and score kernels: 8 rows × 2 vectors
  *                hold 16 accumulators, which fit AVX-512's 32 vector registers but not AVX2's 16
- *   PV_ROWS      rows of the weighted-values block (× 4 vectors of channels): 4 holds 16 accumulators
+ *   PV_ROWS      rows of the weighted-values block: 4 or 2 rows × 4 vectors of channels, or 8 rows × 2
+ *                vectors (16 accumulators, and each key's values read once per 8 queries, not 4)
  *   KEY_BLOCK    keys per block of the online softmax (a multiple of every kernel's key step)
  *   QUERY_BLOCK  queries per attention task
  * </pre>
@@ -38,7 +39,7 @@ record JavaParams(int gemmRows, int pvRows, int keyBlock, int queryBlock) {
     private static Map<String, List<Integer>> allowed() {
         Map<String, List<Integer>> m = new LinkedHashMap<>();
         m.put(GEMM_ROWS, List.of(8, 4));
-        m.put(PV_ROWS, List.of(4, 2));
+        m.put(PV_ROWS, List.of(4, 2, 8));
         m.put(KEY_BLOCK, List.of(256, 128, 512));
         m.put(QUERY_BLOCK, List.of(64, 32, 128));
         return Collections.unmodifiableMap(m);

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  *   scores           the same block over (queries × keys), reading Kᵀ so 16 keys form one vector and Qᵀ
  *                    so the 8 queries' broadcasts share one address (constant offsets)
  *   weightedValues   4 queries × 4 vectors of channels; per key: 4 V loads, 4 broadcasts of p, 16 FMAs
- *                    (2 queries × 4 vectors with PV_ROWS=2)
+ *                    (2 queries × 4 vectors with PV_ROWS=2; 8 queries × 2 vectors with PV_ROWS=8: one
+ *                    pass over a key's values per 8 queries)
  *   exp              {@link FastExp}'s formula lane-wise
  * </pre>
  *
@@ -516,6 +517,19 @@ final class VectorKernels implements Kernels {
     public void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv,
                                int width, float[] o, int oOff, int ldo) {
         int r = 0;
+        if (pvRows == 8) {
+            for (; r + 8 <= rows; r += 8) {
+                int c = 0;
+                for (; c + 2 * L <= width; c += 2 * L) {
+                    weightedValues8x2(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
+                }
+                for (; c < width; c += L) { // one vector of channels left
+                    weightedValues4x1(p, pOff + r * ldp, ldp, keys, v, vOff + c, ldv, o, oOff + r * ldo + c, ldo);
+                    weightedValues4x1(p, pOff + (r + 4) * ldp, ldp, keys, v, vOff + c, ldv, o,
+                            oOff + (r + 4) * ldo + c, ldo);
+                }
+            }
+        }
         if (pvRows == 2) {
             for (; r + 2 <= rows; r += 2) {
                 int c = 0;
@@ -611,6 +625,86 @@ final class VectorKernels implements Kernels {
         a31.intoArray(o, o3 + L);
         a32.intoArray(o, o3 + 2 * L);
         a33.intoArray(o, o3 + 3 * L);
+    }
+
+    private static void weightedValues8x2(float[] p, int pOff, int ldp, int keys, float[] v, int vOff, int ldv,
+                                          float[] o, int oOff, int ldo) {
+        final int o0 = oOff;
+        final int o1 = o0 + ldo;
+        final int o2 = o1 + ldo;
+        final int o3 = o2 + ldo;
+        final int o4 = o3 + ldo;
+        final int o5 = o4 + ldo;
+        final int o6 = o5 + ldo;
+        final int o7 = o6 + ldo;
+        FloatVector a00 = FloatVector.fromArray(F, o, o0);
+        FloatVector a01 = FloatVector.fromArray(F, o, o0 + L);
+        FloatVector a10 = FloatVector.fromArray(F, o, o1);
+        FloatVector a11 = FloatVector.fromArray(F, o, o1 + L);
+        FloatVector a20 = FloatVector.fromArray(F, o, o2);
+        FloatVector a21 = FloatVector.fromArray(F, o, o2 + L);
+        FloatVector a30 = FloatVector.fromArray(F, o, o3);
+        FloatVector a31 = FloatVector.fromArray(F, o, o3 + L);
+        FloatVector a40 = FloatVector.fromArray(F, o, o4);
+        FloatVector a41 = FloatVector.fromArray(F, o, o4 + L);
+        FloatVector a50 = FloatVector.fromArray(F, o, o5);
+        FloatVector a51 = FloatVector.fromArray(F, o, o5 + L);
+        FloatVector a60 = FloatVector.fromArray(F, o, o6);
+        FloatVector a61 = FloatVector.fromArray(F, o, o6 + L);
+        FloatVector a70 = FloatVector.fromArray(F, o, o7);
+        FloatVector a71 = FloatVector.fromArray(F, o, o7 + L);
+        final int p0 = pOff;
+        final int p1 = p0 + ldp;
+        final int p2 = p1 + ldp;
+        final int p3 = p2 + ldp;
+        final int p4 = p3 + ldp;
+        final int p5 = p4 + ldp;
+        final int p6 = p5 + ldp;
+        final int p7 = p6 + ldp;
+        for (int j = 0, vj = vOff; j < keys; j++, vj += ldv) {
+            FloatVector v0 = FloatVector.fromArray(F, v, vj);
+            FloatVector v1 = FloatVector.fromArray(F, v, vj + L);
+            FloatVector x = FloatVector.broadcast(F, p[p0 + j]);
+            a00 = x.fma(v0, a00);
+            a01 = x.fma(v1, a01);
+            x = FloatVector.broadcast(F, p[p1 + j]);
+            a10 = x.fma(v0, a10);
+            a11 = x.fma(v1, a11);
+            x = FloatVector.broadcast(F, p[p2 + j]);
+            a20 = x.fma(v0, a20);
+            a21 = x.fma(v1, a21);
+            x = FloatVector.broadcast(F, p[p3 + j]);
+            a30 = x.fma(v0, a30);
+            a31 = x.fma(v1, a31);
+            x = FloatVector.broadcast(F, p[p4 + j]);
+            a40 = x.fma(v0, a40);
+            a41 = x.fma(v1, a41);
+            x = FloatVector.broadcast(F, p[p5 + j]);
+            a50 = x.fma(v0, a50);
+            a51 = x.fma(v1, a51);
+            x = FloatVector.broadcast(F, p[p6 + j]);
+            a60 = x.fma(v0, a60);
+            a61 = x.fma(v1, a61);
+            x = FloatVector.broadcast(F, p[p7 + j]);
+            a70 = x.fma(v0, a70);
+            a71 = x.fma(v1, a71);
+        }
+        a00.intoArray(o, o0);
+        a01.intoArray(o, o0 + L);
+        a10.intoArray(o, o1);
+        a11.intoArray(o, o1 + L);
+        a20.intoArray(o, o2);
+        a21.intoArray(o, o2 + L);
+        a30.intoArray(o, o3);
+        a31.intoArray(o, o3 + L);
+        a40.intoArray(o, o4);
+        a41.intoArray(o, o4 + L);
+        a50.intoArray(o, o5);
+        a51.intoArray(o, o5 + L);
+        a60.intoArray(o, o6);
+        a61.intoArray(o, o6 + L);
+        a70.intoArray(o, o7);
+        a71.intoArray(o, o7 + L);
     }
 
     private static void weightedValues2x4(float[] p, int pOff, int ldp, int keys, float[] v, int vOff, int ldv,
