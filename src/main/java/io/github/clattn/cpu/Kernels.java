@@ -93,7 +93,8 @@ interface Kernels {
     }
 
     /**
-     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width} ({@code -∞} gives 0; every
+     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width}, a multiple of
+     * {@link #keyStep()} ({@code -∞} gives 0; every
      * {@code s - max <= 88}, as it is when max is at least the largest visible score), and
      * adds them to the {@link #lanes()} partial sums {@code sums[sumsOff ..]}: {@code p_j} goes to
      * lane {@code j mod lanes()}, in ascending j. The caller adds the lanes up once, in order.

@@ -797,7 +797,7 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void exp(float[] src, int sOff, float[] dst, int dOff, int length) {
-        int vectors = length / L * L;
+        int vectors = length / NR * NR;
         expBlock(src, sOff, dst, dOff, vectors, 0f, new float[L], 0);
         for (int i = vectors; i < length; i++) {
             dst[dOff + i] = FastExp.exp(src[sOff + i]);
@@ -805,40 +805,61 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * {@code dst[j] = exp(src[j] - shift)} for {@code j < width} (a multiple of L), lane-wise sums
-     * added to {@code sums[sumsOff ..]}: {@link FastExp#exp(float)}'s operations, so its bits, for
-     * {@code src[j] - shift <= 88}. Only the lower clamp of FastExp is kept, as a blend to 0 at the
-     * end (lanes below {@link FastExp#LOWEST} compute garbage first): the lane-wise max and min of
-     * the Vector API follow Java's NaN and signed-zero rules and cost about 12 instructions per
-     * vector, which made this loop twice as slow.
+     * {@code dst[j] = exp(src[j] - shift)} for {@code j < width} (a multiple of 2L, the key step),
+     * lane-wise sums added to {@code sums[sumsOff ..]} in ascending j: {@link FastExp#exp(float)}'s
+     * operations, so its bits, for {@code src[j] - shift <= 88}. Only the lower clamp of FastExp is
+     * kept, as a blend to 0 at the end (lanes below {@link FastExp#LOWEST} compute garbage first):
+     * the lane-wise max and min of the Vector API follow Java's NaN and signed-zero rules and cost
+     * about 12 instructions per vector, which made this loop twice as slow.
      * One method with the whole formula inline: C2 only compiles Vector API calls to vector
      * instructions where it knows the vector's exact class, which a FloatVector parameter of a
      * method it chose not to inline hides (the calls then allocate, 50 times slower).
+     * Two vectors per iteration, which also keeps this method above C2's inlining limit
+     * (FreqInlineSize, 325 bytes of bytecode): with one vector it was 322 bytes and C2 inlined it
+     * into the attention pass's loop nest, where its constants did not fit in registers and were
+     * reloaded from the stack before every FMA.
      */
     private static void expBlock(float[] src, int sOff, float[] dst, int dOff, int width, float shift, float[] sums,
                                  int sumsOff) {
         FloatVector sum = FloatVector.fromArray(F, sums, sumsOff);
-        for (int j = 0; j < width; j += L) {
-            FloatVector x = FloatVector.fromArray(F, src, sOff + j).sub(shift);
-            FloatVector t = x.fma(FastExp.LOG2E, FastExp.MAGIC);
-            FloatVector n = t.sub(FastExp.MAGIC);
-            FloatVector r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), x);
-            r = n.fma(FloatVector.broadcast(F, -FastExp.LN2_LO), r);
-            FloatVector p = FloatVector.broadcast(F, FastExp.C7).fma(r, FloatVector.broadcast(F, FastExp.C6));
-            p = p.fma(r, FloatVector.broadcast(F, FastExp.C5));
-            p = p.fma(r, FloatVector.broadcast(F, FastExp.C4));
-            p = p.fma(r, FloatVector.broadcast(F, FastExp.C3));
-            p = p.fma(r, FloatVector.broadcast(F, FastExp.C2));
-            p = p.fma(r, FloatVector.broadcast(F, 1f));
-            p = p.fma(r, FloatVector.broadcast(F, 1f));
-            FloatVector twoToN = t.reinterpretAsInts()
+        for (int j = 0; j < width; j += NR) {
+            FloatVector x0 = FloatVector.fromArray(F, src, sOff + j).sub(shift);
+            FloatVector t0 = x0.fma(FastExp.LOG2E, FastExp.MAGIC);
+            FloatVector n0 = t0.sub(FastExp.MAGIC);
+            FloatVector r0 = n0.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), x0);
+            r0 = n0.fma(FloatVector.broadcast(F, -FastExp.LN2_LO), r0);
+            FloatVector p0 = FloatVector.broadcast(F, FastExp.C7).fma(r0, FloatVector.broadcast(F, FastExp.C6));
+            p0 = p0.fma(r0, FloatVector.broadcast(F, FastExp.C5));
+            p0 = p0.fma(r0, FloatVector.broadcast(F, FastExp.C4));
+            p0 = p0.fma(r0, FloatVector.broadcast(F, FastExp.C3));
+            p0 = p0.fma(r0, FloatVector.broadcast(F, FastExp.C2));
+            p0 = p0.fma(r0, FloatVector.broadcast(F, 1f));
+            p0 = p0.fma(r0, FloatVector.broadcast(F, 1f));
+            FloatVector twoToN0 = t0.reinterpretAsInts()
                     .sub(FastExp.MAGIC_BITS - 127)
                     .lanewise(VectorOperators.LSHL, 23)
                     .reinterpretAsFloats();
-            VectorMask<Float> underflow = x.compare(VectorOperators.LT, FastExp.LOWEST);
-            FloatVector e = p.mul(twoToN).blend(0f, underflow);
-            e.intoArray(dst, dOff + j);
-            sum = sum.add(e);
+            FloatVector e0 = p0.mul(twoToN0).blend(0f, x0.compare(VectorOperators.LT, FastExp.LOWEST));
+            FloatVector x1 = FloatVector.fromArray(F, src, sOff + j + L).sub(shift);
+            FloatVector t1 = x1.fma(FastExp.LOG2E, FastExp.MAGIC);
+            FloatVector n1 = t1.sub(FastExp.MAGIC);
+            FloatVector r1 = n1.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), x1);
+            r1 = n1.fma(FloatVector.broadcast(F, -FastExp.LN2_LO), r1);
+            FloatVector p1 = FloatVector.broadcast(F, FastExp.C7).fma(r1, FloatVector.broadcast(F, FastExp.C6));
+            p1 = p1.fma(r1, FloatVector.broadcast(F, FastExp.C5));
+            p1 = p1.fma(r1, FloatVector.broadcast(F, FastExp.C4));
+            p1 = p1.fma(r1, FloatVector.broadcast(F, FastExp.C3));
+            p1 = p1.fma(r1, FloatVector.broadcast(F, FastExp.C2));
+            p1 = p1.fma(r1, FloatVector.broadcast(F, 1f));
+            p1 = p1.fma(r1, FloatVector.broadcast(F, 1f));
+            FloatVector twoToN1 = t1.reinterpretAsInts()
+                    .sub(FastExp.MAGIC_BITS - 127)
+                    .lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector e1 = p1.mul(twoToN1).blend(0f, x1.compare(VectorOperators.LT, FastExp.LOWEST));
+            e0.intoArray(dst, dOff + j);
+            e1.intoArray(dst, dOff + j + L);
+            sum = sum.add(e0).add(e1);
         }
         sum.intoArray(sums, sumsOff);
     }
