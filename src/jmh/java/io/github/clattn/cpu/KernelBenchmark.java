@@ -77,6 +77,9 @@ public class KernelBenchmark {
         for (String setting : params.split(",")) {
             if (!setting.isBlank()) {
                 String[] nv = setting.split("=", 2);
+                if (nv.length != 2) {
+                    throw new IllegalArgumentException("params: expected NAME=VALUE[,NAME=VALUE...], got " + params);
+                }
                 kernels = kernels.withParams(kernels.params().with(nv[0].trim(), Integer.parseInt(nv[1].trim())));
             }
         }
