@@ -17,6 +17,9 @@ import io.github.clattn.core.Warmup;
 import io.github.clattn.cpu.CpuThreads;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -468,7 +471,15 @@ public final class CompareOrt {
     }
 
     /** The first call, the warm-up and the timed calls of one implementation on one shape. */
-    record Timing(double firstMs, int warmupCalls, double warmupMs, boolean stable, double[] timedMs) {
+    /**
+     * {@code allocatedMbPerCall}: Java heap allocated per timed call by every live thread (the
+     * calling thread and clattn's worker threads; NaN where the JVM cannot count it), and
+     * {@code gcCount}/{@code gcMs}: collections during the timed calls. A clattn call allocates
+     * little more than its outputs; much more means C2 compiled a Vector API kernel with its vectors
+     * boxed (VectorKernels), which runs several times slower.
+     */
+    record Timing(double firstMs, int warmupCalls, double warmupMs, boolean stable, double[] timedMs,
+                  double allocatedMbPerCall, long gcCount, long gcMs) {
         /**
          * One untimed first call; then warm-up rounds (each round: calls for at least 25 ms, at least
          * one) for at least {@code warmupMs}, until the medians of the last 5 rounds are within 5% of
@@ -507,12 +518,53 @@ public final class CompareOrt {
             }
             double warm = (System.nanoTime() - start) / 1e6;
             double[] timed = new double[iterations];
+            long gc0 = totalGcCount();
+            long gcMs0 = totalGcMillis();
+            long bytes0 = allocatedBytes();
             for (int i = 0; i < iterations; i++) {
                 long c0 = System.nanoTime();
                 call.run();
                 timed[i] = (System.nanoTime() - c0) / 1e6;
             }
-            return new Timing(first, calls, warm, stable, timed);
+            long bytes = allocatedBytes() - bytes0;
+            double mbPerCall = bytes0 < 0 || bytes < 0 ? Double.NaN : bytes / 1e6 / iterations;
+            return new Timing(first, calls, warm, stable, timed, mbPerCall, totalGcCount() - gc0,
+                    totalGcMillis() - gcMs0);
+        }
+
+        /**
+         * Bytes allocated so far by the live threads, or -1 where the JVM does not count them
+         * (HotSpot's com.sun.management.ThreadMXBean, reached by reflection: this module does not
+         * read jdk.management).
+         */
+        static long allocatedBytes() {
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            try {
+                Class<?> hotspot = Class.forName("com.sun.management.ThreadMXBean");
+                if (!hotspot.isInstance(threads)
+                        || !(Boolean) hotspot.getMethod("isThreadAllocatedMemoryEnabled").invoke(threads)) {
+                    return -1;
+                }
+                long[] bytes = (long[]) hotspot.getMethod("getThreadAllocatedBytes", long[].class)
+                        .invoke(threads, (Object) threads.getAllThreadIds());
+                long sum = 0;
+                for (long b : bytes) {
+                    sum += Math.max(0, b); // -1: the thread ended meanwhile
+                }
+                return sum;
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return -1;
+            }
+        }
+
+        static long totalGcCount() {
+            return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                    .mapToLong(GarbageCollectorMXBean::getCollectionCount).filter(c -> c > 0).sum();
+        }
+
+        static long totalGcMillis() {
+            return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                    .mapToLong(GarbageCollectorMXBean::getCollectionTime).filter(c -> c > 0).sum();
         }
 
         double median() {
@@ -588,6 +640,10 @@ public final class CompareOrt {
                     line.append(String.format(Locale.ROOT, "%10s  min %s  max %s  first %s  setup %s  warm-up %d calls%s",
                             ms(res.median()), ms(res.timing.min()), ms(res.timing.max()), ms(res.timing.firstMs()),
                             ms(res.setupMs), res.timing.warmupCalls(), res.timing.stable() ? "" : " (not stable)"));
+                    line.append(String.format(Locale.ROOT, "  heap %s MB/call, %d GC (%d ms)",
+                            Double.isNaN(res.timing.allocatedMbPerCall()) ? "n/a"
+                                    : String.format(Locale.ROOT, "%.2f", res.timing.allocatedMbPerCall()),
+                            res.timing.gcCount(), res.timing.gcMs()));
                     if (res.vsFloat64 != null) {
                         line.append("  err ").append(sci(res.vsFloat64.maxAbs()));
                     }
@@ -725,6 +781,9 @@ public final class CompareOrt {
             o.put("warmup_calls", r.timing.warmupCalls());
             o.put("warmup_ms", r.timing.warmupMs());
             o.put("warmup_stable", r.timing.stable());
+            o.put("heap_mb_per_call", r.timing.allocatedMbPerCall()); // NaN: null
+            o.put("gc_count", r.timing.gcCount());
+            o.put("gc_ms", r.timing.gcMs());
         }
         o.put("setup_ms", r.setupMs);
         o.put("path", r.path);
