@@ -172,6 +172,11 @@ final class AttentionPass {
         this.lse = lse;
     }
 
+    /** The kernels the tasks run on: {@code kernels.manyBlocks()} when the keys span several blocks. */
+    Kernels kernels() {
+        return kernels;
+    }
+
     int tasks() {
         return batch * heads * queryBlocks;
     }

@@ -201,7 +201,10 @@ final class JavaAttention implements Backend {
         } else {
             AttentionPass pass = new AttentionPass(kernels, queries, kv, bias, biasColumns, headsOut, weights,
                     weightColumns, rowLse);
+            // with the weights a task may allocate its score rows; such passes are not watched
+            BoxedKernelWatch.Mark mark = weights == null ? BoxedKernelWatch.before() : null;
             CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
+            BoxedKernelWatch.after(mark, kernels, pass.kernels(), pass.tasks() * pass.workPerTask());
         }
         if (keyMass != null) {
             KeyMassPass mass = new KeyMassPass(kernels, queries, kv, bias, biasColumns, rowLse, keyMass,

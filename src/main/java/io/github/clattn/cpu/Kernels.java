@@ -36,6 +36,25 @@ interface Kernels {
         return this;
     }
 
+    /**
+     * Counts one attention pass run on these kernels ({@link BoxedKernelWatch}): {@code boxed} when it
+     * allocated like kernels compiled with their vectors boxed. Returns how long (nanoseconds, from
+     * {@code nanoTime}) the passes have been boxed without a break, once there were at least
+     * {@link BoxedKernelWatch#MIN_STREAK} of them in a row, else 0. The scalar kernels never box: 0.
+     */
+    default long boxedPass(boolean boxed, long nanoTime) {
+        return 0;
+    }
+
+    /**
+     * Replaces {@code current}, what {@link #manyBlocks()} returned, by a freshly defined copy that
+     * the JIT compiles anew; false when {@code current} was already replaced, or no copy can be made
+     * (the scalar kernels, the replacement limit reached).
+     */
+    default boolean renewManyBlocks(Kernels current) {
+        return false;
+    }
+
     /** Floats per vector (1 for the scalar kernels): the unit of every padded length. */
     int lanes();
 

@@ -7,6 +7,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -110,6 +111,58 @@ final class VectorKernels implements Kernels {
                 throw new IllegalStateException("copy of the vector kernels", e);
             }
         });
+    }
+
+    /** Most copies {@link #renewManyBlocks} makes in a process, over every parameter set. */
+    static final int MAX_RENEWALS = 3;
+    private static final AtomicInteger RENEWALS = new AtomicInteger();
+
+    /** Copies made by {@link #renewManyBlocks} so far in this process. */
+    static int renewals() {
+        return RENEWALS.get();
+    }
+
+    /**
+     * A fresh hidden copy in place of {@code current} (this class's own {@link #manyBlocks}), when
+     * {@code current} is still the one it returns and fewer than {@link #MAX_RENEWALS} were made.
+     */
+    @Override
+    public boolean renewManyBlocks(Kernels current) {
+        if (VectorKernels.class.isHidden() || Copy.CONSTRUCTOR == null || COPIES.get(params) != current) {
+            return false;
+        }
+        if (RENEWALS.getAndUpdate(n -> Math.min(n + 1, MAX_RENEWALS)) >= MAX_RENEWALS) {
+            return false; // the limit was reached (the update above left the count at it)
+        }
+        boolean replaced = false;
+        try {
+            replaced = COPIES.replace(params, current, (Kernels) Copy.CONSTRUCTOR.invoke(params));
+            return replaced;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("copy of the vector kernels", e);
+        } finally {
+            if (!replaced) {
+                RENEWALS.decrementAndGet(); // another thread replaced it first, or the copy failed
+            }
+        }
+    }
+
+    /** Boxed passes in a row on these kernels, and when the first of them ended ({@link #boxedPass}). */
+    private int boxedPasses;
+    private long boxedSince;
+
+    @Override
+    public synchronized long boxedPass(boolean boxed, long nanoTime) {
+        if (!boxed) {
+            boxedPasses = 0;
+            return 0;
+        }
+        if (boxedPasses++ == 0) {
+            boxedSince = nanoTime;
+        }
+        return boxedPasses >= BoxedKernelWatch.MIN_STREAK ? nanoTime - boxedSince : 0;
     }
 
     /** The constructor {@code (JavaParams)} of the hidden copy of this class, or null when it cannot be made. */

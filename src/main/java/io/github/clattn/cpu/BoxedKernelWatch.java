@@ -1,0 +1,114 @@
+package io.github.clattn.cpu;
+
+import io.github.clattn.core.Warmup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.management.ManagementFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Notices attention passes whose Vector API kernels run with their vectors boxed, and then has the
+ * kernels of the passes with several key blocks ({@link Kernels#manyBlocks}) compiled afresh.
+ *
+ * <p>Why: C2 (JDK 17) sometimes compiles a Vector API kernel without the exact vector type of its
+ * values; every vector operation then runs the API's Java fallback and allocates, and the pass
+ * runs two to three times slower for the rest of the process (README, "Against ONNX Runtime
+ * Java"). A pass on well-compiled kernels allocates almost nothing; one on boxed kernels allocates
+ * about 0.15 bytes per multiply-add. So a pass is counted as boxed when the calling thread (which
+ * runs its share of the tasks) allocated more than {@link #BYTES_PER_WORK} per multiply-add of the
+ * whole pass and more than {@link #MIN_BYTES}, while the JIT finished no compilation (interpreted
+ * and C1-compiled kernels allocate too, until C2 has compiled them). When the passes on one copy
+ * of the kernels have been boxed for {@link #STREAK_NANOS} without a break (at least
+ * {@link #MIN_STREAK} passes), that copy is replaced by a fresh one ({@link Kernels#renewManyBlocks}),
+ * which the JIT profiles and compiles anew; at most {@link VectorKernels#MAX_RENEWALS} times per
+ * process. Each replacement is logged at WARN.
+ *
+ * <p>Where the JVM cannot count a thread's allocations (not HotSpot's
+ * {@code com.sun.management.ThreadMXBean}, or the module {@code jdk.management} not in the runtime)
+ * nothing is watched. The cost is two reads of counters per pass.
+ */
+final class BoxedKernelWatch {
+    private static final Logger LOG = LoggerFactory.getLogger(BoxedKernelWatch.class);
+
+    static final double BYTES_PER_WORK = 0.01;
+    static final long MIN_BYTES = 1 << 20;
+    static final int MIN_STREAK = 3;
+    static final long STREAK_NANOS = 2_000_000_000L;
+
+    /** {@code long getCurrentThreadAllocatedBytes()} of the platform's ThreadMXBean, or null. */
+    private static final MethodHandle ALLOCATED = allocatedBytesHandle();
+
+    private BoxedKernelWatch() {
+    }
+
+    private static MethodHandle allocatedBytesHandle() {
+        try {
+            Object bean = ManagementFactory.getThreadMXBean();
+            Class<?> hotspot = Class.forName("com.sun.management.ThreadMXBean");
+            if (!hotspot.isInstance(bean)
+                    || !(Boolean) hotspot.getMethod("isThreadAllocatedMemoryEnabled").invoke(bean)) {
+                throw new UnsupportedOperationException("thread allocation counting is off");
+            }
+            MethodHandle h = MethodHandles.publicLookup()
+                    .findVirtual(hotspot, "getCurrentThreadAllocatedBytes", MethodType.methodType(long.class))
+                    .bindTo(bean);
+            long probe = (long) h.invokeExact();
+            if (probe < 0) {
+                throw new UnsupportedOperationException("getCurrentThreadAllocatedBytes returned " + probe);
+            }
+            return h;
+        } catch (Throwable e) {
+            LOG.debug("boxed Vector API kernels are not watched for: the JVM does not count a thread's allocations ({})",
+                    e.toString());
+            return null;
+        }
+    }
+
+    /** What {@link #after} compares: the calling thread's allocations and the JIT's time before a pass. */
+    record Mark(long allocatedBytes, long jitMillis) {
+    }
+
+    /** Taken before a pass; null when nothing is watched. */
+    static Mark before() {
+        long bytes = allocatedBytes();
+        return bytes < 0 ? null : new Mark(bytes, Warmup.compilationMillis());
+    }
+
+    /**
+     * After a pass of {@code work} multiply-adds on {@code used} ({@code kernels.manyBlocks()} or
+     * {@code kernels} itself): counts it, and renews the copy when its passes have been boxed long
+     * enough. Returns whether this pass counted as boxed.
+     */
+    static boolean after(Mark mark, Kernels kernels, Kernels used, long work) {
+        if (mark == null) {
+            return false;
+        }
+        long bytes = allocatedBytes() - mark.allocatedBytes();
+        boolean boxed = boxed(bytes, work, Warmup.compilationMillis() != mark.jitMillis());
+        long streakNanos = used.boxedPass(boxed, System.nanoTime());
+        if (boxed && streakNanos >= STREAK_NANOS && used != kernels && kernels.renewManyBlocks(used)) {
+            LOG.warn("the Java path's vector kernels ran with boxed vectors for {} ms of attention passes "
+                            + "(about {} MB allocated per pass while the JIT was idle); they are compiled afresh",
+                    streakNanos / 1_000_000, bytes >> 20);
+        }
+        return boxed;
+    }
+
+    /** Whether a pass that allocated {@code bytes} on the calling thread looks like boxed kernels. */
+    static boolean boxed(long bytes, long work, boolean jitCompiled) {
+        return !jitCompiled && bytes > MIN_BYTES && bytes > BYTES_PER_WORK * work;
+    }
+
+    private static long allocatedBytes() {
+        if (ALLOCATED == null) {
+            return -1;
+        }
+        try {
+            return (long) ALLOCATED.invokeExact();
+        } catch (Throwable e) {
+            return -1;
+        }
+    }
+}
