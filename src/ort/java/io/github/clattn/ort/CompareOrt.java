@@ -470,8 +470,8 @@ public final class CompareOrt {
         void run() throws Exception;
     }
 
-    /** The first call, the warm-up and the timed calls of one implementation on one shape. */
     /**
+     * The first call, the warm-up and the timed calls of one implementation on one shape.
      * {@code allocatedMbPerCall}: Java heap allocated per timed call by every live thread (the
      * calling thread and clattn's worker threads; NaN where the JVM cannot count it), and
      * {@code gcCount}/{@code gcMs}: collections during the timed calls. A clattn call allocates
