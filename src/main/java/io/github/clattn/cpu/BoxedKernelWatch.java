@@ -1,10 +1,7 @@
 package io.github.clattn.cpu;
 
+import io.github.clattn.core.ThreadAllocations;
 import io.github.clattn.core.Warmup;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
-import java.lang.management.ManagementFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +22,7 @@ import org.slf4j.LoggerFactory;
  * which the JIT profiles and compiles anew; at most {@link VectorKernels#MAX_RENEWALS} times per
  * process. Each replacement is logged at WARN.
  *
- * <p>Where the JVM cannot count a thread's allocations (not HotSpot's
- * {@code com.sun.management.ThreadMXBean}, or the module {@code jdk.management} not in the runtime)
+ * <p>Where the JVM cannot count a thread's allocations ({@link ThreadAllocations} gives -1)
  * nothing is watched. The cost is two reads of counters per pass.
  */
 final class BoxedKernelWatch {
@@ -37,33 +33,13 @@ final class BoxedKernelWatch {
     static final int MIN_STREAK = 3;
     static final long STREAK_NANOS = 2_000_000_000L;
 
-    /** {@code long getCurrentThreadAllocatedBytes()} of the platform's ThreadMXBean, or null. */
-    private static final MethodHandle ALLOCATED = allocatedBytesHandle();
-
-    private BoxedKernelWatch() {
+    static {
+        if (ThreadAllocations.current() < 0) {
+            LOG.debug("boxed Vector API kernels are not watched for: the JVM does not count a thread's allocations");
+        }
     }
 
-    private static MethodHandle allocatedBytesHandle() {
-        try {
-            Object bean = ManagementFactory.getThreadMXBean();
-            Class<?> hotspot = Class.forName("com.sun.management.ThreadMXBean");
-            if (!hotspot.isInstance(bean)
-                    || !(Boolean) hotspot.getMethod("isThreadAllocatedMemoryEnabled").invoke(bean)) {
-                throw new UnsupportedOperationException("thread allocation counting is off");
-            }
-            MethodHandle h = MethodHandles.publicLookup()
-                    .findVirtual(hotspot, "getCurrentThreadAllocatedBytes", MethodType.methodType(long.class))
-                    .bindTo(bean);
-            long probe = (long) h.invokeExact();
-            if (probe < 0) {
-                throw new UnsupportedOperationException("getCurrentThreadAllocatedBytes returned " + probe);
-            }
-            return h;
-        } catch (Throwable e) {
-            LOG.debug("boxed Vector API kernels are not watched for: the JVM does not count a thread's allocations ({})",
-                    e.toString());
-            return null;
-        }
+    private BoxedKernelWatch() {
     }
 
     /** What {@link #after} compares: the calling thread's allocations and the JIT's time before a pass. */
@@ -72,20 +48,20 @@ final class BoxedKernelWatch {
 
     /** Taken before a pass; null when nothing is watched. */
     static Mark before() {
-        long bytes = allocatedBytes();
+        long bytes = ThreadAllocations.current();
         return bytes < 0 ? null : new Mark(bytes, Warmup.compilationMillis());
     }
 
     /**
      * After a pass of {@code work} multiply-adds on {@code used} ({@code kernels.manyBlocks()} or
      * {@code kernels} itself): counts it, and renews the copy when its passes have been boxed long
-     * enough. Returns whether this pass counted as boxed.
+     * enough.
      */
-    static boolean after(Mark mark, Kernels kernels, Kernels used, long work) {
+    static void after(Mark mark, Kernels kernels, Kernels used, long work) {
         if (mark == null) {
-            return false;
+            return;
         }
-        long bytes = allocatedBytes() - mark.allocatedBytes();
+        long bytes = ThreadAllocations.current() - mark.allocatedBytes();
         boolean boxed = boxed(bytes, work, Warmup.compilationMillis() != mark.jitMillis());
         long streakNanos = used.boxedPass(boxed, System.nanoTime());
         if (boxed && streakNanos >= STREAK_NANOS && used != kernels && kernels.renewManyBlocks(used)) {
@@ -93,22 +69,10 @@ final class BoxedKernelWatch {
                             + "(about {} MB allocated per pass while the JIT was idle); they are compiled afresh",
                     streakNanos / 1_000_000, bytes >> 20);
         }
-        return boxed;
     }
 
     /** Whether a pass that allocated {@code bytes} on the calling thread looks like boxed kernels. */
     static boolean boxed(long bytes, long work, boolean jitCompiled) {
         return !jitCompiled && bytes > MIN_BYTES && bytes > BYTES_PER_WORK * work;
-    }
-
-    private static long allocatedBytes() {
-        if (ALLOCATED == null) {
-            return -1;
-        }
-        try {
-            return (long) ALLOCATED.invokeExact();
-        } catch (Throwable e) {
-            return -1;
-        }
     }
 }

@@ -13,13 +13,13 @@ import io.github.clattn.AttentionWeights;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
 import io.github.clattn.Devices;
+import io.github.clattn.core.ThreadAllocations;
 import io.github.clattn.core.Warmup;
 import io.github.clattn.cpu.CpuThreads;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -520,41 +520,16 @@ public final class CompareOrt {
             double[] timed = new double[iterations];
             long gc0 = totalGcCount();
             long gcMs0 = totalGcMillis();
-            long bytes0 = allocatedBytes();
+            long bytes0 = ThreadAllocations.liveThreads();
             for (int i = 0; i < iterations; i++) {
                 long c0 = System.nanoTime();
                 call.run();
                 timed[i] = (System.nanoTime() - c0) / 1e6;
             }
-            long bytes = allocatedBytes() - bytes0;
+            long bytes = ThreadAllocations.liveThreads() - bytes0;
             double mbPerCall = bytes0 < 0 || bytes < 0 ? Double.NaN : bytes / 1e6 / iterations;
             return new Timing(first, calls, warm, stable, timed, mbPerCall, totalGcCount() - gc0,
                     totalGcMillis() - gcMs0);
-        }
-
-        /**
-         * Bytes allocated so far by the live threads, or -1 where the JVM does not count them
-         * (HotSpot's com.sun.management.ThreadMXBean, reached by reflection: this module does not
-         * read jdk.management).
-         */
-        static long allocatedBytes() {
-            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-            try {
-                Class<?> hotspot = Class.forName("com.sun.management.ThreadMXBean");
-                if (!hotspot.isInstance(threads)
-                        || !(Boolean) hotspot.getMethod("isThreadAllocatedMemoryEnabled").invoke(threads)) {
-                    return -1;
-                }
-                long[] bytes = (long[]) hotspot.getMethod("getThreadAllocatedBytes", long[].class)
-                        .invoke(threads, (Object) threads.getAllThreadIds());
-                long sum = 0;
-                for (long b : bytes) {
-                    sum += Math.max(0, b); // -1: the thread ended meanwhile
-                }
-                return sum;
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                return -1;
-            }
         }
 
         static long totalGcCount() {
