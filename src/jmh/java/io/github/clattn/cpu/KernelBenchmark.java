@@ -29,7 +29,10 @@ import org.openjdk.jmh.infra.Blackhole;
  *   exp / mathExp     4096 floats, the kernel's exp against Math.exp      (score: ns per element)
  * </pre>
  *
- * GFLOP/s = 2 · multiply-adds / time. Run with {@code scripts/jmh}.
+ * Kᵀ and V sit in arrays of 4 MiB, which G1 starts on a region boundary, with rows on 64-byte
+ * boundaries as {@link KeyValues} lays them out ({@code -p aligned=false}: 16 bytes off for scores
+ * and weightedValues, so every vector load of them spans two cache lines). GFLOP/s = 2 ·
+ * multiply-adds / time. Run with {@code scripts/jmh}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -53,7 +56,14 @@ public class KernelBenchmark {
     @Param({""})
     public String params;
 
+    /** Whether the rows of Kᵀ and V start on 64-byte boundaries. */
+    @Param({"true"})
+    public boolean aligned;
+
+    private static final int LARGE = 1 << 20;
+
     private Kernels kernels;
+    private int lead;
     private float[] a;
     private PackedMatrix w;
     private ProjectionTarget c;
@@ -89,8 +99,9 @@ public class KernelBenchmark {
         c = ProjectionTarget.rowMajor(new float[ROWS * D], D);
         q = Tensors.uniform(rnd, QUERIES * DK, 1);
         keyStride = kernels.keyStride(LONG_KEYS);
-        kt = Tensors.uniform(rnd, DK * keyStride, 1);
-        v = Tensors.uniform(rnd, LONG_KEYS * DK + kernels.lanes(), 1);
+        lead = aligned ? KeyValues.LEAD : KeyValues.LEAD + 4;
+        kt = large(Tensors.uniform(rnd, DK * keyStride, 1));
+        v = large(Tensors.uniform(rnd, LONG_KEYS * DK + kernels.lanes(), 1));
         s = Tensors.uniform(rnd, QUERIES * KEYS, 0.1f);
         o = new float[QUERIES * DK];
         expIn = Tensors.uniform(rnd, EXP_COUNT, 20);
@@ -98,11 +109,15 @@ public class KernelBenchmark {
             expIn[i] = -Math.abs(expIn[i]);
         }
         expOut = new float[EXP_COUNT];
-        KeyValues kv = new KeyValues(kernels, 1, 1, DK, LONG_KEYS, kt, v);
+        KeyValues kv = new KeyValues(kernels, 1, 1, DK, LONG_KEYS, kt, v); // always KeyValues' own layout
         block = new AttentionPass(kernels, AttentionPass.Queries.forward(1, QUERIES, LONG_KEYS, 1, q, null, false,
                 0.125f, AttentionPass.Modifiers.NONE), kv, null, 0, new float[QUERIES * DK], null, 0, null);
     }
 
+    /** A copy of {@code a} in an array of at least 4 MiB (G1 starts it on a region boundary). */
+    private static float[] large(float[] a) {
+        return java.util.Arrays.copyOf(a, Math.max(a.length, LARGE));
+    }
 
     @Benchmark
     public float[] gemm() {
@@ -113,7 +128,7 @@ public class KernelBenchmark {
     @Benchmark
     public float[] scores() {
         for (int r = 0; r < QUERIES; r += Kernels.ROW_BLOCK) {
-            kernels.scores(q, r * DK, Kernels.ROW_BLOCK, kt, 0, keyStride, DK, KEYS, 0.125f, s, KEYS);
+            kernels.scores(q, r * DK, Kernels.ROW_BLOCK, kt, lead, keyStride, DK, KEYS, 0.125f, s, KEYS);
         }
         return s;
     }
@@ -121,7 +136,7 @@ public class KernelBenchmark {
     @Benchmark
     public float[] weightedValues() {
         for (int r = 0; r < QUERIES; r += Kernels.ROW_BLOCK) {
-            kernels.weightedValues(s, r * KEYS, KEYS, Kernels.ROW_BLOCK, KEYS, v, 0, DK, DK, o, r * DK, DK);
+            kernels.weightedValues(s, r * KEYS, KEYS, Kernels.ROW_BLOCK, KEYS, v, lead, DK, DK, o, r * DK, DK);
         }
         return o;
     }

@@ -102,8 +102,7 @@ final class JavaAttention implements Backend {
         float[] q = ws.q;
         KeyValues kv = new KeyValues(kernels, b, w.kvHeads(), dk, m, ws.kt, ws.v);
         project(new Projection(in.x(), b * n, wQ, ProjectionTarget.rowMajor(q, hd)),
-                new Projection(kvSource, b * m, wK, ProjectionTarget.transposedPerBatch(kv.kt, kv.kvWidth(), m,
-                        kv.keyStride)),
+                new Projection(kvSource, b * m, wK, kv.keyTarget()),
                 new Projection(kvSource, b * m, wV, kv.valueTarget()));
         if (options.rope() != null) {
             // query i at position i + (M - N), key j at j: one table row per position of the call

@@ -7,9 +7,9 @@ package io.github.clattn.cpu;
  *
  * <pre>
  *   row-major                  C [rows, rowStride]
- *   transposed per batch       Kᵀ [B, cols, paddedRows]    C[b*rowsPerBatch + key][col] at ((b*cols + col)*paddedRows + key)
+ *   transposed per batch       Kᵀ [B, cols, paddedRows]    C[b*rowsPerBatch + key][col] at offset + ((b*cols + col)*paddedRows + key)
  *   head-major per batch       V [B, cols/dk, rowsPerBatch, rowStride]
- *                              C[b*rowsPerBatch + key][g*dk + c] at (((b*cols/dk + g)*rowsPerBatch + key)*rowStride + c)
+ *                              C[b*rowsPerBatch + key][g*dk + c] at offset + (((b*cols/dk + g)*rowsPerBatch + key)*rowStride + c)
  * </pre>
  *
  * The padding keys {@code rowsPerBatch .. paddedRows-1} are never written: scores computed from
@@ -24,9 +24,12 @@ final class ProjectionTarget {
     final int paddedRows;
     /** Columns per head of a head-major target, else 0. */
     final int headWidth;
+    /** Index of element (0, 0) in {@link #data} of a transposed or head-major target (0 for row-major). */
+    final int offset;
 
     private ProjectionTarget(float[] data, int cols, int rowStride, boolean transposed, int rowsPerBatch,
-                             int paddedRows, int headWidth) {
+                             int paddedRows, int headWidth, int offset) {
+        this.offset = offset;
         this.data = data;
         this.cols = cols;
         this.rowStride = rowStride;
@@ -41,16 +44,17 @@ final class ProjectionTarget {
     }
 
     static ProjectionTarget rowMajor(float[] data, int cols, int rowStride) {
-        return new ProjectionTarget(data, cols, rowStride, false, 0, 0, 0);
+        return new ProjectionTarget(data, cols, rowStride, false, 0, 0, 0, 0);
     }
 
-    static ProjectionTarget transposedPerBatch(float[] data, int cols, int rowsPerBatch, int paddedRows) {
-        return new ProjectionTarget(data, cols, 0, true, rowsPerBatch, paddedRows, 0);
+    static ProjectionTarget transposedPerBatch(float[] data, int offset, int cols, int rowsPerBatch, int paddedRows) {
+        return new ProjectionTarget(data, cols, 0, true, rowsPerBatch, paddedRows, 0, offset);
     }
 
     /** Head-major: each head's rows of one batch row are one run of {@code rowsPerBatch} rows of {@code rowStride}. */
-    static ProjectionTarget headMajor(float[] data, int cols, int headWidth, int rowStride, int rowsPerBatch) {
-        return new ProjectionTarget(data, cols, rowStride, false, rowsPerBatch, 0, headWidth);
+    static ProjectionTarget headMajor(float[] data, int offset, int cols, int headWidth, int rowStride,
+                                      int rowsPerBatch) {
+        return new ProjectionTarget(data, cols, rowStride, false, rowsPerBatch, 0, headWidth, offset);
     }
 
     /** True when columns {@code [col0, col0+width)} of a row can be stored directly at {@code r*rowStride + col0}. */
@@ -74,13 +78,13 @@ final class ProjectionTarget {
                 int g = col / headWidth;
                 int c = col - g * headWidth;
                 int piece = Math.min(count - done, headWidth - c);
-                System.arraycopy(tile, tileOff + done, data, ((b * heads + g) * rowsPerBatch + key) * rowStride + c,
-                        piece);
+                int at = offset + ((b * heads + g) * rowsPerBatch + key) * rowStride + c;
+                System.arraycopy(tile, tileOff + done, data, at, piece);
                 done += piece;
             }
             return;
         }
-        int base = (b * cols + col0) * paddedRows + key;
+        int base = offset + (b * cols + col0) * paddedRows + key;
         for (int jj = 0; jj < count; jj++) {
             data[base + jj * paddedRows] = tile[tileOff + jj];
         }
