@@ -26,6 +26,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *   scores            s [64 queries, 256 keys], dk = 64, Qᵀ in groups of 8 1.05 M multiply-adds
  *   weightedValues    o [64, 64] += p [64, 256] · V [256, 64]            1.05 M multiply-adds
  *   attentionBlock    one task of pass 2: 64 queries × 1024 keys          8.4 M multiply-adds + 64 K exp
+ *                     (-p blockKeys=128: one key block, 1.05 M multiply-adds + 8 K exp)
  *   exp / mathExp     4096 floats, the kernel's exp against Math.exp      (score: ns per element)
  * </pre>
  *
@@ -55,6 +56,10 @@ public class KernelBenchmark {
     /** Parameters other than the defaults for the vector kernels, e.g. {@code -p params=PV_ROWS=8,KEY_BLOCK=128}. */
     @Param({""})
     public String params;
+
+    /** Keys of attentionBlock (128: one key block, as at N = 128 and BERT-base). */
+    @Param({"1024"})
+    public int blockKeys;
 
     /** Whether the rows of Kᵀ and V start on 64-byte boundaries. */
     @Param({"true"})
@@ -109,8 +114,11 @@ public class KernelBenchmark {
             expIn[i] = -Math.abs(expIn[i]);
         }
         expOut = new float[EXP_COUNT];
-        KeyValues kv = new KeyValues(kernels, 1, 1, DK, LONG_KEYS, kt, v); // always KeyValues' own layout
-        block = new AttentionPass(kernels, AttentionPass.Queries.forward(1, QUERIES, LONG_KEYS, 1, q, null, false,
+        if (blockKeys < 1 || blockKeys > LONG_KEYS) {
+            throw new IllegalArgumentException("blockKeys: expected 1 to " + LONG_KEYS + ", got " + blockKeys);
+        }
+        KeyValues kv = new KeyValues(kernels, 1, 1, DK, blockKeys, kt, v); // always KeyValues' own layout
+        block = new AttentionPass(kernels, AttentionPass.Queries.forward(1, QUERIES, blockKeys, 1, q, null, false,
                 0.125f, AttentionPass.Modifiers.NONE), kv, null, 0, new float[QUERIES * DK], null, 0, null);
     }
 
