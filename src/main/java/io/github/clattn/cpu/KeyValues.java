@@ -126,7 +126,7 @@ final class KeyValues {
                 for (int g = 0; g < kvHeads; g++) {
                     System.arraycopy(vRows, src + g * dk, v, vBase(b, g) + key * valueStride, dk);
                 }
-                int kt0 = LEAD + b * w * keyStride + key;
+                int kt0 = ktBase(b, 0) + key;
                 for (int c = 0; c < w; c++) {
                     kt[kt0 + c * keyStride] = kRows[src + c];
                 }
