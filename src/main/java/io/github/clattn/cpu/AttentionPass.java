@@ -188,8 +188,8 @@ final class AttentionPass {
 
     /**
      * Runs one task. The tasks of one (batch, head) are consecutive, so the threads work through a
-     * head's K and V together while they are in cache (against head after head, this took 8-13 %
-     * off the attention stage at N = 1024-4096 on a Zen 5); within a head the last query blocks
+     * head's K and V together while they are in cache (against head after head, this took 9-11 %
+     * off the attention stage at N = 2048-4096 on a 2-core Zen 5); within a head the last query blocks
      * (the most keys under a causal mask) come first, so the last tasks of a pass are short.
      */
     void run(int task) {
