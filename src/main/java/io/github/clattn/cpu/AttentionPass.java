@@ -335,10 +335,7 @@ final class AttentionPass {
             }
             if (sum != 0f) { // 0: no visible key, heads_out stays 0; NaN (NaN attended) propagates as in the reference
                 final float inv = 1f / sum;
-                final int at = (b * n + i0 + r) * hd + h * dk;
-                for (int c = 0; c < dk; c++) {
-                    headsOut[at + c] = o[r * dkPad + c] * inv;
-                }
+                kernels.scaleInto(o, r * dkPad, headsOut, (b * n + i0 + r) * hd + h * dk, dk, inv);
             }
         }
     }

@@ -241,10 +241,7 @@ final class DecodePass {
                     lse[b * heads + h] = l == 0f ? Float.NEGATIVE_INFINITY : m + (float) Math.log(l);
                 }
                 if (l != 0f) { // NaN (NaN attended) propagates as in the reference
-                    float inv = 1f / l;
-                    for (int c = 0; c < dk; c++) {
-                        headsOut[at + c] = acc[c] * inv;
-                    }
+                    kernels.scaleInto(acc, 0, headsOut, at, dk, 1f / l);
                 }
             }
         }

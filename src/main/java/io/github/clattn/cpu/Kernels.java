@@ -124,6 +124,12 @@ interface Kernels {
     void scale(float[] o, int off, int length, float alpha);
 
     /**
+     * {@code dst[dOff + c] = src[sOff + c] * factor} for {@code c < length}, any length (a
+     * normalised output row: the same single rounding in every implementation).
+     */
+    void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor);
+
+    /**
      * Weighted values of up to {@value #ROW_BLOCK} queries over the same {@code keys} keys:
      * {@code o[oOff + r*ldo + c] += Σ_j p[pOff + r*ldp + j] · v[vOff + j*ldv + c]} for
      * {@code c < width} ({@code width} a multiple of {@link #lanes()}), j ascending, one

@@ -126,6 +126,13 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor) {
+        for (int c = 0; c < length; c++) {
+            dst[dOff + c] = src[sOff + c] * factor;
+        }
+    }
+
+    @Override
     public void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv,
                                int width, float[] o, int oOff, int ldo) {
         for (int r = 0; r < rows; r++) {

@@ -566,6 +566,17 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
+    public void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor) {
+        int c = 0;
+        for (; c + L <= length; c += L) {
+            FloatVector.fromArray(F, src, sOff + c).mul(factor).intoArray(dst, dOff + c);
+        }
+        for (; c < length; c++) {
+            dst[dOff + c] = src[sOff + c] * factor;
+        }
+    }
+
+    @Override
     public void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv,
                                int width, float[] o, int oOff, int ldo) {
         int r = 0;

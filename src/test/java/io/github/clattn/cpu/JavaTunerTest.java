@@ -164,6 +164,11 @@ class JavaTunerTest {
         }
 
         @Override
+        public void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor) {
+            k.scaleInto(src, sOff, dst, dOff, length, factor);
+        }
+
+        @Override
         public void weightedValues(float[] p, int pOff, int ldp, int rows, int keys, float[] v, int vOff, int ldv,
                                    int width, float[] o, int oOff, int ldo) {
             k.weightedValues(p, pOff, ldp, rows, keys, v, vOff, ldv, width, o, oOff, ldo);
