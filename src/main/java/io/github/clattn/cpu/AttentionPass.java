@@ -18,11 +18,17 @@ import java.util.Arrays;
  *       row's window are never visited
  *   per key block [j0, j0+KB), per group of up to 8 queries:
  *       s = scale·q·kᵀ; softcap C·tanh(s/C); + bias; - slope_h·|p_i - j|     (scores, softcapAlibi)
- *       s_j = -∞ outside [start_i, end_i)                                   (biasMaskMax)
- *       m' = max(m, max_j s_j);  p_j = exp(s_j - m');  α = exp(m - m')       (expAndSum)
- *       l = α·l + Σ_j p_j;  o = α·o + Σ_{visible j} p_j·v_j;  m = m'          (scale, weightedValues)
- *       (l is kept as one partial sum per vector lane and added up once at the end; a sink starts
- *       the row at m = sink_h, l = 1)
+ *       a block with no bias whose keys the row all sees, once m is finite:
+ *           p_j = exp(s_j - m) and l += Σ_j p_j, m kept                      (expAndSum)
+ *           (if some s_j > m + SHIFT_LIMIT instead: the row's scores are made again, as below)
+ *       any other block:
+ *           s_j = -∞ outside [start_i, end_i)                               (biasMaskMax)
+ *           m' = max(m, max_j s_j);  p_j = exp(s_j - m');  α = exp(m - m')   (expAndSum)
+ *           l = α·l + Σ_j p_j;  o = α·o;  m = m'                              (scale)
+ *       o += Σ_{visible j} p_j·v_j                                            (weightedValues)
+ *       (m is the row's shift: the largest score of the blocks that set it, not always the largest
+ *       score seen, which only changes the rounding; l is kept as one partial sum per vector lane
+ *       and added up once at the end; a sink starts the row at m = sink_h, l = 1)
  *   heads_out_i = o / l, or 0 when l = 0 (no visible key, or all scores -∞);  lse_i = m + log l
  * </pre>
  *
@@ -37,6 +43,14 @@ final class AttentionPass {
     static final int KEY_BLOCK = JavaParams.DEFAULT.keyBlock();
     private static final int MIN_QUERY_BLOCK = 16;
     private static final int MIN_TASKS = 8;
+
+    /**
+     * How far (in natural-log units) a score may lie above its row's shift m before the block is
+     * redone with a new shift: e^14 ≈ 1.2e6 bounds each {@code p = exp(s - m)}, so {@code l} and
+     * {@code o} keep all but 2^21 of float's range (they overflow only if the number of keys times
+     * the largest |value| exceeds about 2.8e32).
+     */
+    static final float SHIFT_LIMIT = 14f;
 
     /** Score rows longer than this (weights of very long contexts) are not kept per thread. */
     private static final int MAX_KEPT_SCORES = 1 << 20;
@@ -279,25 +293,42 @@ final class AttentionPass {
                         commonTo = 0;
                         continue;
                     }
+                    final int pos0 = (int) (queries.position(b, i0 + r) - j0);
                     if (mod.scoresChanged()) {
-                        kernels.softcapAlibi(s, rr * lds, width, mod.softcap(), slope,
-                                (int) (queries.position(b, i0 + r) - j0));
+                        kernels.softcapAlibi(s, rr * lds, width, mod.softcap(), slope, pos0);
                     }
-                    final int biasOff = bias == null ? 0 : (i0 + r) * biasColumns + j0;
-                    final float blockMax = kernels.biasMaskMax(s, rr * lds, from[rr], visible, width, bias, biasOff);
-                    final float newMax = Math.max(runningMax[r], blockMax);
-                    if (newMax == Float.NEGATIVE_INFINITY) {
-                        live[rr] = 0; // every visible score so far is -∞: nothing to add
-                        commonTo = 0;
-                        continue;
+                    // a whole block of plain scores once the row has a shift: exp against that shift,
+                    // with no max and no rescale, unless a score lies more than SHIFT_LIMIT above it
+                    final boolean plain = bias == null && from[rr] == 0 && visible == width
+                            && runningMax[r] > Float.NEGATIVE_INFINITY;
+                    if (!plain || !kernels.expAndSum(s, rr * lds, width, runningMax[r], SHIFT_LIMIT, runningSum,
+                            r * lanes)) {
+                        if (plain) { // the scores were overwritten by their exps: make them again
+                            final float[] row = sc.row(width);
+                            kernels.scores(qt, (g - first) * dk + rr, 1, kt, ktBase + j0, keyStride, dk, width,
+                                    scale, row, width);
+                            System.arraycopy(row, 0, s, rr * lds, width);
+                            if (mod.scoresChanged()) {
+                                kernels.softcapAlibi(s, rr * lds, width, mod.softcap(), slope, pos0);
+                            }
+                        }
+                        final int biasOff = bias == null ? 0 : (i0 + r) * biasColumns + j0;
+                        final float blockMax = kernels.biasMaskMax(s, rr * lds, from[rr], visible, width, bias,
+                                biasOff);
+                        final float newMax = Math.max(runningMax[r], blockMax);
+                        if (newMax == Float.NEGATIVE_INFINITY) {
+                            live[rr] = 0; // every visible score so far is -∞: nothing to add
+                            commonTo = 0;
+                            continue;
+                        }
+                        if (runningMax[r] != newMax && runningMax[r] != Float.NEGATIVE_INFINITY) {
+                            final float alpha = FastExp.exp(runningMax[r] - newMax);
+                            kernels.scale(runningSum, r * lanes, lanes, alpha);
+                            kernels.scale(o, r * dkPad, dkPad, alpha);
+                        }
+                        kernels.expAndSum(s, rr * lds, width, newMax, Float.POSITIVE_INFINITY, runningSum, r * lanes);
+                        runningMax[r] = newMax;
                     }
-                    if (runningMax[r] != newMax && runningMax[r] != Float.NEGATIVE_INFINITY) {
-                        final float alpha = FastExp.exp(runningMax[r] - newMax);
-                        kernels.scale(runningSum, r * lanes, lanes, alpha);
-                        kernels.scale(o, r * dkPad, dkPad, alpha);
-                    }
-                    kernels.expAndSum(s, rr * lds, width, newMax, runningSum, r * lanes);
-                    runningMax[r] = newMax;
                     live[rr] = visible;
                     commonFrom = Math.max(commonFrom, from[rr]);
                     commonTo = Math.min(commonTo, visible);
@@ -372,8 +403,17 @@ final class AttentionPass {
         float[] queries = new float[0];
         int[] end = new int[0];
         int[] start = new int[0];
+        float[] row = new float[0];
         final int[] live = new int[Kernels.ROW_BLOCK];
         final int[] from = new int[Kernels.ROW_BLOCK];
+
+        /** One row of scores made again (a block far above its row's shift). */
+        float[] row(int width) {
+            if (row.length < width) {
+                row = new float[width];
+            }
+            return row;
+        }
 
         void ensure(int scoresLength, int outLength, int rows, int lanes, int queriesLength) {
             if (queries.length < queriesLength) {

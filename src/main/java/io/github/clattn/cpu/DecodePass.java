@@ -186,7 +186,7 @@ final class DecodePass {
                         kernels.scale(runningSum, r * lanes, lanes, alpha);
                         kernels.scale(o, r * dkPad, dkPad, alpha);
                     }
-                    kernels.expAndSum(scores, r * keyBlock, width, newMax, runningSum, r * lanes);
+                    kernels.expAndSum(scores, r * keyBlock, width, newMax, Float.POSITIVE_INFINITY, runningSum, r * lanes);
                     runningMax[r] = newMax;
                 }
                 kernels.weightedValues(scores, 0, keyBlock, rows, visible, kv.v, vBase + j0 * kv.valueStride,

@@ -41,6 +41,18 @@ final class FastExp {
         return Math.copySign((1 - e) / (1 + e), x);
     }
 
+    /**
+     * The int that {@code Float.floatToRawIntBits(x)} must not exceed for {@code x <= limit}
+     * ({@code limit >= 0}; positive floats order as their bits do): no bound at all for
+     * {@code limit = +∞}, so that not even a NaN exceeds it.
+     */
+    static int limitBits(float limit) {
+        if (!(limit >= 0)) {
+            throw new IllegalArgumentException("limit: expected a float >= 0, got " + limit);
+        }
+        return limit == Float.POSITIVE_INFINITY ? Integer.MAX_VALUE : Float.floatToRawIntBits(limit);
+    }
+
     static float exp(float x) {
         float xc = Math.min(Math.max(x, LOWEST), HIGHEST);
         float t = Math.fma(xc, LOG2E, MAGIC);

@@ -112,13 +112,19 @@ interface Kernels {
     }
 
     /**
-     * {@code s[sOff + j] = exp(s[sOff + j] - max)} for {@code j < width}, a multiple of
-     * {@link #keyStep()} ({@code -∞} gives 0; every
-     * {@code s - max <= 88}, as it is when max is at least the largest visible score), and
-     * adds them to the {@link #lanes()} partial sums {@code sums[sumsOff ..]}: {@code p_j} goes to
-     * lane {@code j mod lanes()}, in ascending j. The caller adds the lanes up once, in order.
+     * {@code s[sOff + j] = p_j = exp(s[sOff + j] - shift)} for {@code j < width}, a multiple of
+     * {@link #keyStep()} ({@code -∞} gives 0), added to the {@link #lanes()} partial sums
+     * {@code sums[sumsOff ..]}: {@code p_j} goes to lane {@code j mod lanes()}, in ascending j. The
+     * caller adds the lanes up once, in order.
+     *
+     * <p>Returns false, with the sums left unchanged (s is overwritten all the same), when some
+     * {@code x_j = s_j - shift} lies above {@code limit} (a float {@code >= 0}): precisely, when the
+     * raw bits of some {@code x_j}, read as an int, exceed those of {@code limit}, which also holds
+     * for {@code x_j = +∞} and for a NaN with a clear sign bit. With {@code limit = +∞} it always
+     * returns true and adds; then every {@code x_j} must be {@code <= 88}, as it is when the shift
+     * is at least the largest score.
      */
-    void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff);
+    boolean expAndSum(float[] s, int sOff, int width, float shift, float limit, float[] sums, int sumsOff);
 
     /** {@code o[off + c] *= alpha} for {@code c < length} ({@code length} a multiple of {@link #lanes()}). */
     void scale(float[] o, int off, int length, float alpha);

@@ -99,7 +99,7 @@ final class KeyMassPass {
                             (int) (queries.position(b, i) - j0));
                 }
                 kernels.biasMaskMax(s, rr * width, from, to, width, bias, bias == null ? 0 : i * biasColumns + j0);
-                kernels.expAndSum(s, rr * width, width, l, sums, 0);
+                kernels.expAndSum(s, rr * width, width, l, Float.POSITIVE_INFINITY, sums, 0);
                 for (int j = from; j < to; j++) {
                     acc[j] += s[rr * width + j];
                 }

@@ -108,14 +108,22 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
+    public boolean expAndSum(float[] s, int sOff, int width, float shift, float limit, float[] sums, int sumsOff) {
+        final int limitBits = FastExp.limitBits(limit);
+        int top = 0;
         float sum = sums[sumsOff];
         for (int j = 0; j < width; j++) {
-            float p = FastExp.exp(s[sOff + j] - max);
+            float x = s[sOff + j] - shift;
+            top = Math.max(top, Float.floatToRawIntBits(x));
+            float p = FastExp.exp(x);
             s[sOff + j] = p;
             sum += p;
         }
+        if (top > limitBits) {
+            return false;
+        }
         sums[sumsOff] = sum;
+        return true;
     }
 
     @Override

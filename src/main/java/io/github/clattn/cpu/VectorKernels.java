@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.slf4j.Logger;
@@ -554,8 +555,8 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
-        expBlock(s, sOff, s, sOff, width, max, sums, sumsOff);
+    public boolean expAndSum(float[] s, int sOff, int width, float shift, float limit, float[] sums, int sumsOff) {
+        return expBlock(s, sOff, s, sOff, width, shift, FastExp.limitBits(limit), sums, sumsOff);
     }
 
     @Override
@@ -861,7 +862,7 @@ final class VectorKernels implements Kernels {
     @Override
     public void exp(float[] src, int sOff, float[] dst, int dOff, int length) {
         int vectors = length / NR * NR;
-        expBlock(src, sOff, dst, dOff, vectors, 0f, new float[L], 0);
+        expBlock(src, sOff, dst, dOff, vectors, 0f, Integer.MAX_VALUE, new float[L], 0);
         for (int i = vectors; i < length; i++) {
             dst[dOff + i] = FastExp.exp(src[sOff + i]);
         }
@@ -870,7 +871,9 @@ final class VectorKernels implements Kernels {
     /**
      * {@code dst[j] = exp(src[j] - shift)} for {@code j < width} (a multiple of 2L, the key step),
      * lane-wise sums added to {@code sums[sumsOff ..]} in ascending j: {@link FastExp#exp(float)}'s
-     * operations, so its bits, for {@code src[j] - shift <= 88}. Only the lower clamp of FastExp is
+     * operations, so its bits, for {@code src[j] - shift <= 88}. The sums are stored, and true
+     * returned, only when no {@code x = src[j] - shift} has raw bits above {@code limitBits}
+     * ({@link Kernels#expAndSum}); the largest bits are one integer max per vector. Only the lower clamp of FastExp is
      * kept, as a blend to 0 at the end (lanes below {@link FastExp#LOWEST} compute garbage first):
      * the lane-wise max and min of the Vector API follow Java's NaN and signed-zero rules and cost
      * about 12 instructions per vector, which made this loop twice as slow.
@@ -882,9 +885,10 @@ final class VectorKernels implements Kernels {
      * into the attention pass's loop nest, where its constants did not fit in registers and were
      * reloaded from the stack before every FMA.
      */
-    private static void expBlock(float[] src, int sOff, float[] dst, int dOff, int width, float shift, float[] sums,
-                                 int sumsOff) {
+    private static boolean expBlock(float[] src, int sOff, float[] dst, int dOff, int width, float shift,
+                                    int limitBits, float[] sums, int sumsOff) {
         FloatVector sum = FloatVector.fromArray(F, sums, sumsOff);
+        IntVector top = FloatVector.zero(F).reinterpretAsInts();
         for (int j = 0; j < width; j += NR) {
             FloatVector x0 = FloatVector.fromArray(F, src, sOff + j).sub(shift);
             FloatVector t0 = x0.fma(FastExp.LOG2E, FastExp.MAGIC);
@@ -904,6 +908,7 @@ final class VectorKernels implements Kernels {
                     .reinterpretAsFloats();
             FloatVector e0 = p0.mul(twoToN0).blend(0f, x0.compare(VectorOperators.LT, FastExp.LOWEST));
             FloatVector x1 = FloatVector.fromArray(F, src, sOff + j + L).sub(shift);
+            top = top.max(x0.reinterpretAsInts()).max(x1.reinterpretAsInts());
             FloatVector t1 = x1.fma(FastExp.LOG2E, FastExp.MAGIC);
             FloatVector n1 = t1.sub(FastExp.MAGIC);
             FloatVector r1 = n1.fma(FloatVector.broadcast(F, -FastExp.LN2_HI), x1);
@@ -924,6 +929,10 @@ final class VectorKernels implements Kernels {
             e1.intoArray(dst, dOff + j + L);
             sum = sum.add(e0).add(e1);
         }
+        if (top.reduceLanes(VectorOperators.MAX) > limitBits) {
+            return false;
+        }
         sum.intoArray(sums, sumsOff);
+        return true;
     }
 }

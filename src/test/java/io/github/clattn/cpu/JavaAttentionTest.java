@@ -145,6 +145,31 @@ class JavaAttentionTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"java-vector", "java-scalar"})
+    void laterKeyBlocksFarAboveTheRowsShiftAreRedoneWithANewOne(String path) {
+        // no bias, every key visible: blocks after the first run exp against the row's shift, and a
+        // block whose scores lie more than SHIFT_LIMIT above it is made again with a new shift.
+        // Context rows growing 80-fold with j put the last blocks' scores far above the first's.
+        int n = 40;
+        int m = 4 * AttentionPass.KEY_BLOCK + 32;
+        Problem c = problem(4200, 2, n, m, 32, 2, 16, Feature.PROJECTION_BIAS);
+        float[] context = c.input().context().clone();
+        int d = 32;
+        for (int row = 0; row < 2 * m; row++) {
+            float grow = 1f + 79f * (row % m) / m;
+            for (int k = 0; k < d; k++) {
+                context[row * d + k] *= grow;
+            }
+        }
+        AttentionInput in = AttentionInput.builder(c.input().x(), 2, n).context(context, m).returnLse(true).build();
+        Problem grown = c.withInput(in);
+        AttentionOutput got = run(path, grown.weights(), grown.options(), in);
+        grown.check(got).assertPassed();
+        assertThat(run(path, grown.weights(), grown.options(), in).headsOut()).as("a second call")
+                .isEqualTo(got.headsOut());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"java-vector", "java-scalar"})
     void groupsThatStartAtAnUnalignedFirstLiveRowMatchTheControl(String path) {
         // causal cross-attention, query i at position 500 + i: in the key block from 512 on, the
         // rows 0..11 of the first task see nothing more, so its groups start at row 12 and the

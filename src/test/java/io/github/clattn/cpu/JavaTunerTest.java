@@ -154,8 +154,9 @@ class JavaTunerTest {
         }
 
         @Override
-        public void expAndSum(float[] s, int sOff, int width, float max, float[] sums, int sumsOff) {
-            k.expAndSum(s, sOff, width, max, sums, sumsOff);
+        public boolean expAndSum(float[] s, int sOff, int width, float shift, float limit, float[] sums,
+                                 int sumsOff) {
+            return k.expAndSum(s, sOff, width, shift, limit, sums, sumsOff);
         }
 
         @Override
