@@ -24,7 +24,7 @@ import java.util.Arrays;
  *       any other block:
  *           s_j = -∞ outside [start_i, end_i)                               (biasMaskMax)
  *           m' = max(m, max_j s_j);  p_j = exp(s_j - m');  α = exp(m - m')   (expAndSum)
- *           l = α·l + Σ_j p_j;  o = α·o;  m = m'                              (scale)
+ *           l = α·l + Σ_j p_j;  o = α·o;  m = m'                              (scaleInto)
  *       o += Σ_{visible j} p_j·v_j                                            (weightedValues)
  *       (m is the row's shift: the largest score of the blocks that set it, not always the largest
  *       score seen, which only changes the rounding; l is kept as one partial sum per vector lane
@@ -323,8 +323,8 @@ final class AttentionPass {
                         }
                         if (runningMax[r] != newMax && runningMax[r] != Float.NEGATIVE_INFINITY) {
                             final float alpha = FastExp.exp(runningMax[r] - newMax);
-                            kernels.scale(runningSum, r * lanes, lanes, alpha);
-                            kernels.scale(o, r * dkPad, dkPad, alpha);
+                            kernels.scaleInto(runningSum, r * lanes, runningSum, r * lanes, lanes, alpha);
+                            kernels.scaleInto(o, r * dkPad, o, r * dkPad, dkPad, alpha);
                         }
                         kernels.expAndSum(s, rr * lds, width, newMax, Float.POSITIVE_INFINITY, runningSum, r * lanes);
                         runningMax[r] = newMax;

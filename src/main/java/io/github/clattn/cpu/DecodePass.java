@@ -183,10 +183,11 @@ final class DecodePass {
                     }
                     if (runningMax[r] != newMax && runningMax[r] != Float.NEGATIVE_INFINITY) {
                         float alpha = FastExp.exp(runningMax[r] - newMax);
-                        kernels.scale(runningSum, r * lanes, lanes, alpha);
-                        kernels.scale(o, r * dkPad, dkPad, alpha);
+                        kernels.scaleInto(runningSum, r * lanes, runningSum, r * lanes, lanes, alpha);
+                        kernels.scaleInto(o, r * dkPad, o, r * dkPad, dkPad, alpha);
                     }
-                    kernels.expAndSum(scores, r * keyBlock, width, newMax, Float.POSITIVE_INFINITY, runningSum, r * lanes);
+                    kernels.expAndSum(scores, r * keyBlock, width, newMax, Float.POSITIVE_INFINITY, runningSum,
+                            r * lanes);
                     runningMax[r] = newMax;
                 }
                 kernels.weightedValues(scores, 0, keyBlock, rows, visible, kv.v, vBase + j0 * kv.valueStride,

@@ -126,12 +126,10 @@ interface Kernels {
      */
     boolean expAndSum(float[] s, int sOff, int width, float shift, float limit, float[] sums, int sumsOff);
 
-    /** {@code o[off + c] *= alpha} for {@code c < length} ({@code length} a multiple of {@link #lanes()}). */
-    void scale(float[] o, int off, int length, float alpha);
-
     /**
-     * {@code dst[dOff + c] = src[sOff + c] * factor} for {@code c < length}, any length (a
-     * normalised output row: the same single rounding in every implementation).
+     * {@code dst[dOff + c] = src[sOff + c] * factor} for {@code c < length}, any length, in place
+     * when {@code dst == src} and the offsets agree (a normalised output row, or the rescale of a
+     * row's sums and output: the same single rounding in every implementation).
      */
     void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor);
 

@@ -127,13 +127,6 @@ final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void scale(float[] o, int off, int length, float alpha) {
-        for (int c = 0; c < length; c++) {
-            o[off + c] *= alpha;
-        }
-    }
-
-    @Override
     public void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor) {
         for (int c = 0; c < length; c++) {
             dst[dOff + c] = src[sOff + c] * factor;

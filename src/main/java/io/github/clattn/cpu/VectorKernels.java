@@ -560,13 +560,6 @@ final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void scale(float[] o, int off, int length, float alpha) {
-        for (int c = 0; c < length; c += L) {
-            FloatVector.fromArray(F, o, off + c).mul(alpha).intoArray(o, off + c);
-        }
-    }
-
-    @Override
     public void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor) {
         int c = 0;
         for (; c + L <= length; c += L) {

@@ -160,11 +160,6 @@ class JavaTunerTest {
         }
 
         @Override
-        public void scale(float[] o, int off, int length, float alpha) {
-            k.scale(o, off, length, alpha);
-        }
-
-        @Override
         public void scaleInto(float[] src, int sOff, float[] dst, int dOff, int length, float factor) {
             k.scaleInto(src, sOff, dst, dOff, length, factor);
         }

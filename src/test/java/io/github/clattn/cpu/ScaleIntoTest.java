@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Kernels#scaleInto}, which writes every normalised output row: each element is
+ * {@link Kernels#scaleInto}, which writes every normalised output row and rescales rows in place: each element is
  * {@code src * factor} rounded once, the same bits from the Vector API and the scalar kernels, at
  * every length around the vector width and at any offset, and nothing outside the range is touched.
  */
@@ -40,6 +40,29 @@ class ScaleIntoTest {
                         assertThat(Float.floatToRawIntBits(byScalar[i])).as(label + ", scalar, element " + i)
                                 .isEqualTo(bits);
                     }
+                }
+            }
+        }
+    }
+
+    @Test
+    void inPlaceEveryElementIsOneProduct() {
+        // the rescale of a row's sums and output: src and dst the same array at the same offset
+        Kernels vector = JavaAttentionTest.kernels("java-vector");
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int length : new int[] {vector.lanes(), 4 * vector.lanes(), 4 * vector.lanes() + 5}) {
+            float[] original = new float[length + 6];
+            for (int i = 0; i < original.length; i++) {
+                original[i] = (float) (rnd.nextDouble() * 200 - 100);
+            }
+            float alpha = (float) rnd.nextDouble();
+            for (Kernels k : new Kernels[] {vector, ScalarKernels.INSTANCE}) {
+                float[] a = original.clone();
+                k.scaleInto(a, 3, a, 3, length, alpha);
+                for (int i = 0; i < a.length; i++) {
+                    float expected = i >= 3 && i < 3 + length ? original[i] * alpha : original[i];
+                    assertThat(Float.floatToRawIntBits(a[i])).as("length %d, element %d", length, i)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
                 }
             }
         }
