@@ -868,8 +868,9 @@ final class VectorKernels implements Kernels {
      * returned, only when no {@code x = src[j] - shift} has raw bits above {@code limitBits}
      * ({@link Kernels#expAndSum}); the largest bits are one integer max per vector. Only the
      * lower clamp of FastExp is kept, as a blend to 0 at the end (lanes below
-     * {@link FastExp#LOWEST} compute garbage first): the lane-wise max and min of the Vector API follow Java's NaN and signed-zero rules and cost
-     * about 12 instructions per vector, which made this loop twice as slow.
+     * {@link FastExp#LOWEST} compute garbage first): the lane-wise max and min of the Vector API
+     * follow Java's NaN and signed-zero rules and cost about 12 instructions per vector, which
+     * made this loop twice as slow.
      * One method with the whole formula inline: C2 only compiles Vector API calls to vector
      * instructions where it knows the vector's exact class, which a FloatVector parameter of a
      * method it chose not to inline hides (the calls then allocate, 50 times slower).
