@@ -57,13 +57,53 @@ final class ProjectionTarget {
         return new ProjectionTarget(data, cols, rowStride, false, rowsPerBatch, 0, headWidth, offset);
     }
 
-    /** True when columns {@code [col0, col0+width)} of a row can be stored directly at {@code r*rowStride + col0}. */
-    boolean contiguous(int col0, int width) {
-        return !transposed && headWidth == 0 && col0 + width <= cols;
+    /**
+     * Where element {@code (r, col0)} lies in {@link #data} when rows {@code [r, r+rows)}, columns
+     * {@code [col0, col0+width)}, can be written in place, each row {@link #rowStride} after the
+     * last: row-major, or head-major with the block inside one head of one batch row. Else -1.
+     */
+    int directIndex(int r, int rows, int col0, int width) {
+        if (transposed || col0 + width > cols) {
+            return -1;
+        }
+        if (headWidth == 0) {
+            return r * rowStride + col0;
+        }
+        int b = r / rowsPerBatch;
+        int g = col0 / headWidth;
+        int c = col0 - g * headWidth;
+        if (c + width > headWidth || (r + rows - 1) / rowsPerBatch != b) {
+            return -1;
+        }
+        return offset + ((b * (cols / headWidth) + g) * rowsPerBatch + r - b * rowsPerBatch) * rowStride + c;
+    }
+
+    /**
+     * Stores rows {@code [r, r+rows)}, columns from {@code col0}, of a tile whose row {@code rr} is
+     * {@code tile[tileOff + rr*ldt ..)} of {@code width} columns (those past {@link #cols} dropped).
+     * Into Kᵀ a key block of one batch row is stored a column at a time: each column's keys are one
+     * run there.
+     */
+    void storeTile(int r, int rows, int col0, float[] tile, int tileOff, int ldt, int width) {
+        if (transposed && (r + rows - 1) / rowsPerBatch == r / rowsPerBatch) {
+            int count = Math.min(width, cols - col0);
+            int b = r / rowsPerBatch;
+            int base = offset + (b * cols + col0) * paddedRows + r - b * rowsPerBatch;
+            for (int jj = 0; jj < count; jj++) {
+                int to = base + jj * paddedRows;
+                for (int rr = 0, from = tileOff + jj; rr < rows; rr++, from += ldt) {
+                    data[to + rr] = tile[from];
+                }
+            }
+            return;
+        }
+        for (int rr = 0; rr < rows; rr++) {
+            storeRow(r + rr, col0, tile, tileOff + rr * ldt, width);
+        }
     }
 
     /** Stores {@code tile[tileOff .. tileOff + min(width, cols-col0))} as row {@code r}, columns from {@code col0}. */
-    void storeRow(int r, int col0, float[] tile, int tileOff, int width) {
+    private void storeRow(int r, int col0, float[] tile, int tileOff, int width) {
         int count = Math.min(width, cols - col0);
         if (!transposed && headWidth == 0) {
             System.arraycopy(tile, tileOff, data, r * rowStride + col0, count);

@@ -64,9 +64,7 @@ final class ScalarKernels implements Kernels {
                         }
                     }
                 }
-                for (int rr = 0; rr < rows; rr++) {
-                    out.storeRow(r + rr, col0, acc, rr * NR, NR);
-                }
+                out.storeTile(r, rows, col0, acc, 0, NR, NR);
             }
         }
     }

@@ -218,15 +218,15 @@ final class VectorKernels implements Kernels {
         for (int p = p0; p < p1; p++) {
             final int panel = w.panelOffset(p);
             final int col0 = p * NR;
-            final boolean direct = out.contiguous(col0, NR);
-            if (!direct && tile == null) {
-                tile = new float[8 * NR];
-            }
-            final float[] dst = direct ? out.data : tile;
-            final int ld = direct ? out.rowStride : NR;
             for (int r = r0; r < r1; ) {
                 final int rows = r1 - r >= gemmRows ? gemmRows : r1 - r >= 4 ? 4 : 1;
-                final int at = direct ? r * ld + col0 : 0;
+                final int direct = out.directIndex(r, rows, col0, NR);
+                if (direct < 0 && tile == null) {
+                    tile = new float[8 * NR];
+                }
+                final float[] dst = direct >= 0 ? out.data : tile;
+                final int at = direct >= 0 ? direct : 0;
+                final int ld = direct >= 0 ? out.rowStride : NR;
                 final int a0 = (r - r0) / 8 * 8 * inner + (r - r0) % 8; // row r in its group of 8
                 if (rows == 8) {
                     project8x2(at8, a0, inner, w.data, panel, w.bias, col0, dst, at, ld);
@@ -235,10 +235,8 @@ final class VectorKernels implements Kernels {
                 } else {
                     project1x2(at8, a0, inner, w.data, panel, w.bias, col0, dst, at);
                 }
-                if (!direct) {
-                    for (int rr = 0; rr < rows; rr++) {
-                        out.storeRow(r + rr, col0, tile, rr * NR, NR);
-                    }
+                if (direct < 0) {
+                    out.storeTile(r, rows, col0, tile, 0, NR, NR);
                 }
                 r += rows;
             }
