@@ -8,10 +8,13 @@ import io.github.clattn.core.Backend;
 import io.github.clattn.core.CacheBackend;
 import io.github.clattn.core.RopeTable;
 import io.github.clattn.core.Shapes;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntBinaryOperator;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -275,22 +278,64 @@ final class JavaAttention implements Backend {
         }
     }
 
-    /** Runs every task of the projections in one parallel region. */
+    /**
+     * Runs every task of the projections in one parallel region. Projections of the same rows (Q, K
+     * and V of self-attention) run as one task per row block ({@link Kernels#projectEach}: the rows
+     * are prepared once for all three) when that takes no more rounds of tasks per thread than
+     * running each projection's tasks apart.
+     */
     private void project(Projection... jobs) {
-        int[] first = new int[jobs.length + 1];
+        int threads = CpuThreads.threads();
+        List<IntConsumer> groups = new ArrayList<>();
+        List<Integer> groupTasks = new ArrayList<>();
         long work = 0;
-        for (int i = 0; i < jobs.length; i++) {
-            first[i + 1] = first[i] + jobs[i].tasks;
-            work += (long) jobs[i].rows * jobs[i].w.inner * jobs[i].w.cols;
+        for (int i = 0, j; i < jobs.length; i = j) {
+            int apart = 0;
+            for (j = i; j < jobs.length && jobs[j].a == jobs[i].a && jobs[j].rows == jobs[i].rows; j++) {
+                apart += jobs[j].tasks;
+                work += (long) jobs[j].rows * jobs[j].w.inner * jobs[j].w.cols;
+            }
+            Projection[] group = Arrays.copyOfRange(jobs, i, j);
+            int rowBlocks = PackedMatrix.ceilDiv(jobs[i].rows, PROJECTION_ROWS);
+            if (group.length > 1 && (long) PackedMatrix.ceilDiv(rowBlocks, threads) * (apart / rowBlocks)
+                    <= PackedMatrix.ceilDiv(apart, threads)) {
+                groups.add(together(group));
+                groupTasks.add(rowBlocks);
+            } else {
+                for (Projection job : group) {
+                    groups.add(job::run);
+                    groupTasks.add(job.tasks);
+                }
+            }
         }
-        int tasks = first[jobs.length];
+        int[] first = new int[groups.size() + 1];
+        for (int i = 0; i < groups.size(); i++) {
+            first[i + 1] = first[i] + groupTasks.get(i);
+        }
+        int tasks = first[groups.size()];
         CpuThreads.forEach(tasks, work / Math.max(tasks, 1), t -> {
             int i = 0;
             while (t >= first[i + 1]) {
                 i++;
             }
-            jobs[i].run(t - first[i]);
+            groups.get(i).accept(t - first[i]);
         });
+    }
+
+    /** The tasks of projections of the same rows run together: task t is row block t, every panel of each. */
+    private IntConsumer together(Projection[] group) {
+        PackedMatrix[] ws = new PackedMatrix[group.length];
+        ProjectionTarget[] outs = new ProjectionTarget[group.length];
+        for (int i = 0; i < group.length; i++) {
+            ws[i] = group[i].w;
+            outs[i] = group[i].out;
+        }
+        float[] a = group[0].a;
+        int rows = group[0].rows;
+        return block -> {
+            int r0 = block * PROJECTION_ROWS;
+            kernels.projectEach(a, r0, Math.min(rows, r0 + PROJECTION_ROWS), ws, outs);
+        };
     }
 
     @Override

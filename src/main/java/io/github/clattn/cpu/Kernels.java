@@ -78,6 +78,17 @@ interface Kernels {
     void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out);
 
     /**
+     * Several projections of the same rows {@code [r0, r1)} of {@code a}: every panel of {@code ws[i]}
+     * into {@code outs[i]}, each element as {@link #project} computes it. Kernels that prepare the
+     * rows first prepare them once for all.
+     */
+    default void projectEach(float[] a, int r0, int r1, PackedMatrix[] ws, ProjectionTarget[] outs) {
+        for (int i = 0; i < ws.length; i++) {
+            project(a, r0, r1, ws[i], 0, ws[i].panels, outs[i]);
+        }
+    }
+
+    /**
      * Scaled scores of up to {@value #ROW_BLOCK} queries against {@code width} consecutive keys
      * ({@code width} a multiple of {@link #keyStep()}), with the queries transposed in a group of
      * {@value #ROW_BLOCK} (query r's channel c at {@code qt[qOff + c*ROW_BLOCK + r]};

@@ -212,8 +212,24 @@ final class VectorKernels implements Kernels {
 
     @Override
     public void project(float[] a, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
+        projectPanels(transposedRows(a, r0, r1, w.inner), r0, r1, w, p0, p1, out);
+    }
+
+    @Override
+    public void projectEach(float[] a, int r0, int r1, PackedMatrix[] ws, ProjectionTarget[] outs) {
+        final float[] at8 = transposedRows(a, r0, r1, ws[0].inner);
+        for (int i = 0; i < ws.length; i++) {
+            if (ws[i].inner != ws[0].inner) {
+                throw new IllegalArgumentException("ws[" + i + "] has " + ws[i].inner + " rows, expected "
+                        + ws[0].inner + " as ws[0]");
+            }
+            projectPanels(at8, r0, r1, ws[i], 0, ws[i].panels, outs[i]);
+        }
+    }
+
+    /** {@link #project} on rows already transposed by {@link #transposedRows}. */
+    private void projectPanels(float[] at8, int r0, int r1, PackedMatrix w, int p0, int p1, ProjectionTarget out) {
         final int inner = w.inner;
-        final float[] at8 = transposedRows(a, r0, r1, inner);
         float[] tile = null;
         for (int p = p0; p < p1; p++) {
             final int panel = w.panelOffset(p);
@@ -243,14 +259,14 @@ final class VectorKernels implements Kernels {
         }
     }
 
-    /** Per thread: the rows of the last {@link #project} call, transposed in groups of 8. */
+    /** Per thread: the rows of the last {@link #project} or {@link #projectEach} call, transposed in groups of 8. */
     private static final ThreadLocal<float[]> TRANSPOSED_ROWS = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
      * Rows {@code [r0, r1)} of {@code a [rows, inner]} in groups of 8, each group transposed (row
      * {@code r0 + 8g + i}'s element k at {@code [8g·inner + 8k + i]}), in a per-thread buffer: the
      * projection blocks then read a column's 8 rows at one address plus constant offsets, as the
-     * score blocks read Qᵀ. Once per call, for every panel of it.
+     * score blocks read Qᵀ. Once per call, for every panel of it (of every matrix, in {@link #projectEach}).
      */
     private static float[] transposedRows(float[] a, int r0, int r1, int inner) {
         final int groups = PackedMatrix.ceilDiv(r1 - r0, 8);

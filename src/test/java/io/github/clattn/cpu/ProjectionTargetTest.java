@@ -1,6 +1,7 @@
 package io.github.clattn.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,39 @@ class ProjectionTargetTest {
                 }
             }
         }
+    }
+
+    @Test
+    void projectingSeveralMatricesOfTheSameRowsGivesTheBitsOfProjectingEachApart() {
+        SplittableRandom rnd = new SplittableRandom(12);
+        Kernels kernels = JavaAttentionTest.kernels("java-vector");
+        int rows = 70;
+        int inner = 40;
+        int[] cols = {96, 40, 40};
+        float[] a = random(rows * inner, rnd);
+        PackedMatrix[] ws = new PackedMatrix[cols.length];
+        ProjectionTarget[] apart = new ProjectionTarget[cols.length];
+        ProjectionTarget[] together = new ProjectionTarget[cols.length];
+        for (int i = 0; i < cols.length; i++) {
+            ws[i] = PackedMatrix.pack(random(inner * cols[i], rnd), random(cols[i], rnd), inner, cols[i],
+                    kernels.panelWidth());
+            apart[i] = ProjectionTarget.rowMajor(new float[rows * cols[i]], cols[i]);
+            together[i] = ProjectionTarget.rowMajor(new float[rows * cols[i]], cols[i]);
+        }
+        for (int r0 = 0; r0 < rows; r0 += 64) {
+            int r1 = Math.min(rows, r0 + 64);
+            for (int i = 0; i < cols.length; i++) {
+                kernels.project(a, r0, r1, ws[i], 0, ws[i].panels, apart[i]);
+            }
+            kernels.projectEach(a, r0, r1, ws, together);
+        }
+        for (int i = 0; i < cols.length; i++) {
+            assertThat(together[i].data).as("matrix " + i).isEqualTo(apart[i].data);
+        }
+        PackedMatrix other = PackedMatrix.pack(new float[(inner + 1) * 8], null, inner + 1, 8, kernels.panelWidth());
+        assertThatThrownBy(() -> kernels.projectEach(a, 0, 8, new PackedMatrix[] {ws[0], other},
+                new ProjectionTarget[] {apart[0], apart[1]}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ws[1]");
     }
 
     private static void check(Kernels kernels, Kind kind, int batch, int rowsPerBatch, int heads, int headWidth,
