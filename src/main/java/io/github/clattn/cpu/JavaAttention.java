@@ -8,6 +8,7 @@ import io.github.clattn.core.Backend;
 import io.github.clattn.core.CacheBackend;
 import io.github.clattn.core.RopeTable;
 import io.github.clattn.core.Shapes;
+import java.lang.ref.SoftReference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -52,6 +53,8 @@ final class JavaAttention implements Backend {
      */
     static final int PROJECTION_COLUMNS = 512;
     static final int PROJECTION_COLUMNS_FEW_ROWS = 128;
+    /** Floats of Q, Kᵀ and V held strongly per thread between calls (16 MiB): N = 1024, D = 512 needs 1.6 M. */
+    static final int WORKSPACE_KEPT_STRONGLY = 4 << 20;
 
     final Kernels kernels;
     final AttentionWeights w;
@@ -216,15 +219,15 @@ final class JavaAttention implements Backend {
     }
 
     /**
-     * Q, Kᵀ and V of one call. Kept per calling thread for its next call when small (so a small
-     * call neither zeroes nor garbage-collects megabytes), allocated afresh when large. They need
-     * no clearing: every element a call reads is written by its projections first, except the
+     * Q, Kᵀ and V of one call, kept per calling thread for its next call: so a call neither zeroes
+     * nor garbage-collects megabytes. Small ones are held strongly; large ones (N = 4096, D = 512
+     * needs 24 MiB) only softly, so the collector may take them back when the heap runs short. They
+     * need no clearing: every element a call reads is written by its projections first, except the
      * padding keys and channels, which only reach scores and lanes that are masked or dropped.
      */
-    private static final class Workspace {
-        /** Floats kept per thread between calls (16 MiB): N = 1024, D = 512 needs 1.6 M. */
-        static final int MAX_KEPT = 4 << 20;
+    static final class Workspace {
         private static final ThreadLocal<Workspace> KEPT = new ThreadLocal<>();
+        private static final ThreadLocal<SoftReference<Workspace>> KEPT_SOFTLY = new ThreadLocal<>();
 
         float[] q = new float[0];
         float[] kt = new float[0];
@@ -232,7 +235,12 @@ final class JavaAttention implements Backend {
 
         static Workspace take(int qLength, int ktLength, int vLength) {
             Workspace ws = KEPT.get();
+            SoftReference<Workspace> soft = KEPT_SOFTLY.get();
             KEPT.remove();
+            KEPT_SOFTLY.remove();
+            if (ws == null && soft != null) {
+                ws = soft.get();
+            }
             if (ws == null) {
                 ws = new Workspace();
             }
@@ -243,8 +251,10 @@ final class JavaAttention implements Backend {
         }
 
         void release() {
-            if ((long) q.length + kt.length + v.length <= MAX_KEPT) {
+            if ((long) q.length + kt.length + v.length <= WORKSPACE_KEPT_STRONGLY) {
                 KEPT.set(this);
+            } else {
+                KEPT_SOFTLY.set(new SoftReference<>(this));
             }
         }
     }
