@@ -167,8 +167,8 @@ final class AttentionPass {
         this.maxKeys = queries.maxKeys();
         this.keyBlock = weights != null ? PackedMatrix.roundUp(Math.max(1, weightColumns), kernels.keyStep())
                 : kernels.params().keyBlock();
-        // more than one key block: on the kernels' separately compiled copy (Kernels.manyBlocks)
-        this.kernels = maxKeys > keyBlock ? kernels.manyBlocks() : kernels;
+        // on one of the kernels' two separately compiled copies (Kernels.manyBlocks, Kernels.oneBlock)
+        this.kernels = maxKeys > keyBlock ? kernels.manyBlocks() : kernels.oneBlock();
         Shapes.arrayLength("scores", "[" + Kernels.ROW_BLOCK + " queries, M=" + weightColumns + " keys] (returned weights)",
                 Kernels.ROW_BLOCK, keyBlock);
         int qb = kernels.params().queryBlock(); // queries per task, unless too few tasks would keep the cores busy
@@ -186,7 +186,10 @@ final class AttentionPass {
         this.lse = lse;
     }
 
-    /** The kernels the tasks run on: {@code kernels.manyBlocks()} when the keys span several blocks. */
+    /**
+     * The kernels the tasks run on: {@code kernels.manyBlocks()} when the keys span several blocks,
+     * else {@code kernels.oneBlock()}.
+     */
     Kernels kernels() {
         return kernels;
     }

@@ -7,7 +7,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Notices attention passes whose Vector API kernels run with their vectors boxed, and then has the
- * kernels of the passes with several key blocks ({@link Kernels#manyBlocks}) compiled afresh.
+ * copy of the kernels those passes run on ({@link Kernels#manyBlocks}, {@link Kernels#oneBlock})
+ * compiled afresh.
  *
  * <p>Why: C2 (JDK 17) sometimes compiles a Vector API kernel without the exact vector type of its
  * values; every vector operation then runs the API's Java fallback and allocates, and the pass
@@ -18,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * whole pass and more than {@link #MIN_BYTES}, while the JIT finished no compilation (interpreted
  * and C1-compiled kernels allocate too, until C2 has compiled them). When the passes on one copy
  * of the kernels have been boxed for {@link #STREAK_NANOS} without a break (at least
- * {@link #MIN_STREAK} passes), that copy is replaced by a fresh one ({@link Kernels#renewManyBlocks}),
+ * {@link #MIN_STREAK} passes), that copy is replaced by a fresh one ({@link Kernels#renewCopy}),
  * which the JIT profiles and compiles anew; at most {@link VectorKernels#MAX_RENEWALS} times per
  * process. Each replacement is logged at WARN.
  *
@@ -53,7 +54,8 @@ final class BoxedKernelWatch {
     }
 
     /**
-     * After a pass of {@code work} multiply-adds on {@code used} ({@code kernels.manyBlocks()} or
+     * After a pass of {@code work} multiply-adds on {@code used} ({@code kernels.manyBlocks()},
+     * {@code kernels.oneBlock()} or
      * {@code kernels} itself): counts it, and renews the copy when its passes have been boxed long
      * enough.
      */
@@ -64,7 +66,7 @@ final class BoxedKernelWatch {
         long bytes = ThreadAllocations.current() - mark.allocatedBytes();
         boolean boxed = boxed(bytes, work, Warmup.compilationMillis() != mark.jitMillis());
         long streakNanos = used.boxedPass(boxed, System.nanoTime());
-        if (boxed && streakNanos >= STREAK_NANOS && used != kernels && kernels.renewManyBlocks(used)) {
+        if (boxed && streakNanos >= STREAK_NANOS && used != kernels && kernels.renewCopy(used)) {
             LOG.warn("the Java path's vector kernels ran with boxed vectors for {} ms of attention passes "
                             + "(about {} MB allocated per pass while the JIT was idle); they are compiled afresh",
                     streakNanos / 1_000_000, bytes >> 20);

@@ -37,6 +37,14 @@ interface Kernels {
     }
 
     /**
+     * As {@link #manyBlocks()}, for the attention passes whose keys fit in one key block: another
+     * copy, compiled apart from that one and from these kernels.
+     */
+    default Kernels oneBlock() {
+        return this;
+    }
+
+    /**
      * Counts one attention pass run on these kernels ({@link BoxedKernelWatch}): {@code boxed} when it
      * allocated like kernels compiled with their vectors boxed. Returns how long (nanoseconds, from
      * {@code nanoTime}) the passes have been boxed without a break, once there were at least
@@ -47,11 +55,11 @@ interface Kernels {
     }
 
     /**
-     * Replaces {@code current}, what {@link #manyBlocks()} returned, by a freshly defined copy that
-     * the JIT compiles anew; false when {@code current} was already replaced, or no copy can be made
-     * (the scalar kernels, the replacement limit reached).
+     * Replaces {@code current}, what {@link #manyBlocks()} or {@link #oneBlock()} returned, by a
+     * freshly defined copy that the JIT compiles anew; false when {@code current} was already
+     * replaced, or no copy can be made (the scalar kernels, the replacement limit reached).
      */
-    default boolean renewManyBlocks(Kernels current) {
+    default boolean renewCopy(Kernels current) {
         return false;
     }
 

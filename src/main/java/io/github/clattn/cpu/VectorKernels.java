@@ -8,6 +8,7 @@ import java.lang.invoke.MethodType;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -43,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * fallbacks, boxing every vector (about 700 MB allocated per N = 2048 call, attention twice as
  * slow). Not prevented by starting the accumulators from a load, putting the scale in the
  * receiver, or dropping the scale; what prevents it is running the calls with more than one key
- * block on a separately compiled copy of this class ({@link #manyBlocks}).
+ * block on a separately compiled copy of this class ({@link #manyBlocks}). The calls with one key
+ * block box too, now and then (see {@link #oneBlock}): they run on a second copy, and
+ * {@link BoxedKernelWatch} has either copy defined and compiled again when its passes box.
  */
 final class VectorKernels implements Kernels {
     private static final Logger LOG = LoggerFactory.getLogger(VectorKernels.class);
@@ -86,8 +89,12 @@ final class VectorKernels implements Kernels {
         return "java-vector";
     }
 
-    /** The copies made by {@link #manyBlocks}, one per parameter set (this class's own, not a copy's). */
-    private static final Map<JavaParams, Kernels> COPIES = new ConcurrentHashMap<>();
+    /** Which copy: one per parameter set for the passes with several key blocks, one for those with one. */
+    private record CopyKey(JavaParams params, boolean manyBlocks) {
+    }
+
+    /** The copies made by {@link #manyBlocks} and {@link #oneBlock} (this class's own, not a copy's). */
+    private static final Map<CopyKey, Kernels> COPIES = new ConcurrentHashMap<>();
 
     /**
      * These kernels in a class of their own: this class's bytes defined again, once, as a hidden
@@ -100,49 +107,74 @@ final class VectorKernels implements Kernels {
      */
     @Override
     public Kernels manyBlocks() {
-        if (VectorKernels.class.isHidden() || Copy.CONSTRUCTOR == null) {
-            return this; // in a copy, this class literal names the copy
-        }
-        return COPIES.computeIfAbsent(params, p -> {
-            try {
-                return (Kernels) Copy.CONSTRUCTOR.invoke(p);
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable e) {
-                throw new IllegalStateException("copy of the vector kernels", e);
-            }
-        });
+        return copy(true);
     }
 
-    /** Most copies {@link #renewManyBlocks} makes in a process, over every parameter set. */
-    static final int MAX_RENEWALS = 3;
+    /**
+     * A second copy, for the passes with one key block. They box too, on their own: in 2 to 7 of
+     * 16 JVMs running N = 128 calls, C2 found the vector class and length of some stores not yet
+     * constant when it parsed the kernel (PrintIntrinsics: "missing constant"), and the inlining
+     * it then retries later stopped at its node budget. Those passes allocated 15 times their
+     * output and ran 2.5 times slower. On a copy of their own, {@link BoxedKernelWatch} can have
+     * them compiled again, as it does for the other copy.
+     */
+    @Override
+    public Kernels oneBlock() {
+        return copy(false);
+    }
+
+    private Kernels copy(boolean manyBlocks) {
+        if (VectorKernels.class.isHidden() || Copy.BYTES == null) {
+            return this; // in a copy, this class literal names the copy
+        }
+        // no lambda capturing this here: in a copy its type would be the hidden class, which fails verification
+        CopyKey key = new CopyKey(params, manyBlocks);
+        Kernels copy = COPIES.get(key);
+        if (copy == null) {
+            Kernels made = Copy.make(params, manyBlocks, false);
+            if (made == null) {
+                return this;
+            }
+            Kernels prior = COPIES.putIfAbsent(key, made);
+            copy = prior != null ? prior : made;
+        }
+        return copy;
+    }
+
+    /** Most copies {@link #renewCopy} makes in a process, over every parameter set and both kinds. */
+    static final int MAX_RENEWALS = 4;
     private static final AtomicInteger RENEWALS = new AtomicInteger();
 
-    /** Copies made by {@link #renewManyBlocks} so far in this process. */
+    /** Copies made by {@link #renewCopy} so far in this process. */
     static int renewals() {
         return RENEWALS.get();
     }
 
     /**
-     * A fresh hidden copy in place of {@code current} (this class's own {@link #manyBlocks}), when
-     * {@code current} is still the one it returns and fewer than {@link #MAX_RENEWALS} were made.
+     * A fresh hidden copy in place of {@code current} (this class's own {@link #manyBlocks} or
+     * {@link #oneBlock}), when {@code current} is still the one it returns and fewer than
+     * {@link #MAX_RENEWALS} were made.
      */
     @Override
-    public boolean renewManyBlocks(Kernels current) {
-        if (VectorKernels.class.isHidden() || Copy.CONSTRUCTOR == null || COPIES.get(params) != current) {
+    public boolean renewCopy(Kernels current) {
+        if (VectorKernels.class.isHidden() || Copy.BYTES == null || current == this) {
             return false;
+        }
+        CopyKey key = new CopyKey(params, true);
+        if (COPIES.get(key) != current) {
+            key = new CopyKey(params, false);
+            if (COPIES.get(key) != current) {
+                return false;
+            }
         }
         if (RENEWALS.getAndUpdate(n -> Math.min(n + 1, MAX_RENEWALS)) >= MAX_RENEWALS) {
             return false; // the limit was reached (the update above left the count at it)
         }
         boolean replaced = false;
         try {
-            replaced = COPIES.replace(params, current, (Kernels) Copy.CONSTRUCTOR.invoke(params));
+            Kernels fresh = Copy.make(params, key.manyBlocks(), true);
+            replaced = fresh != null && COPIES.replace(key, current, fresh);
             return replaced;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("copy of the vector kernels", e);
         } finally {
             if (!replaced) {
                 RENEWALS.decrementAndGet(); // another thread replaced it first, or the copy failed
@@ -166,20 +198,51 @@ final class VectorKernels implements Kernels {
         return boxedPasses >= BoxedKernelWatch.MIN_STREAK ? nanoTime - boxedSince : 0;
     }
 
-    /** The constructor {@code (JavaParams)} of the hidden copy of this class, or null when it cannot be made. */
+    /**
+     * This class's bytes, defined again as hidden classes: one for the copies of each kind (every
+     * parameter set's copy of that kind is an instance of it), and a new one for each renewed copy,
+     * since compiled code belongs to a class: a copy compiled apart needs a class of its own.
+     */
     private static final class Copy {
-        static final MethodHandle CONSTRUCTOR = define();
+        /** The bytes of this class, or null when they cannot be read (then this class serves every call). */
+        static final byte[] BYTES = read();
+        /** Per kind (0: one key block, 1: several), the constructor new copies of that kind are made with. */
+        private static final AtomicReferenceArray<MethodHandle> CONSTRUCTORS = new AtomicReferenceArray<>(2);
 
-        private static MethodHandle define() {
+        private static byte[] read() {
             try (InputStream in = VectorKernels.class.getResourceAsStream("VectorKernels.class")) {
                 if (in == null) {
                     throw new IOException("VectorKernels.class is not readable as a resource");
                 }
-                MethodHandles.Lookup copy = MethodHandles.lookup().defineHiddenClass(in.readAllBytes(), true);
-                return copy.findConstructor(copy.lookupClass(), MethodType.methodType(void.class, JavaParams.class));
-            } catch (IOException | ReflectiveOperationException | LinkageError | SecurityException e) {
+                return in.readAllBytes();
+            } catch (IOException | SecurityException e) {
                 LOG.debug("no separate copy of the vector kernels ({}); one class serves every call", e.toString());
                 return null;
+            }
+        }
+
+        /**
+         * Kernels with {@code params} in the hidden class of their kind, or in a newly defined one
+         * that later copies of the kind then share ({@code newClass}); null when none can be defined.
+         */
+        static Kernels make(JavaParams params, boolean manyBlocks, boolean newClass) {
+            int kind = manyBlocks ? 1 : 0;
+            try {
+                MethodHandle constructor = CONSTRUCTORS.get(kind);
+                if (constructor == null || newClass) {
+                    MethodHandles.Lookup copy = MethodHandles.lookup().defineHiddenClass(BYTES, true);
+                    constructor = copy.findConstructor(copy.lookupClass(),
+                            MethodType.methodType(void.class, JavaParams.class));
+                    CONSTRUCTORS.set(kind, constructor);
+                }
+                return (Kernels) constructor.invoke(params);
+            } catch (LinkageError | ReflectiveOperationException | SecurityException e) {
+                LOG.debug("no separate copy of the vector kernels ({}); this class serves", e.toString());
+                return null;
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException("copy of the vector kernels", e);
             }
         }
     }

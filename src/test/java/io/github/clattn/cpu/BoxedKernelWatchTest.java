@@ -47,15 +47,19 @@ class BoxedKernelWatchTest {
     void onlyTheCurrentCopyIsReplaced() {
         JavaParams d = new VectorKernels().params(); // a parameter set no other test's calls use
         VectorKernels k = new VectorKernels(new JavaParams(d.gemmRows(), d.pvRows(), 128, 32));
-        Kernels copy = k.manyBlocks();
-        assertThat(k.renewManyBlocks(k)).as("the class itself is not a copy").isFalse();
-        assertThat(copy.renewManyBlocks(copy)).as("a copy does not replace copies").isFalse();
-        int before = VectorKernels.renewals();
-        if (before < VectorKernels.MAX_RENEWALS) {
-            assertThat(k.renewManyBlocks(copy)).isTrue();
-            assertThat(k.manyBlocks()).isNotSameAs(copy);
-            assertThat(k.renewManyBlocks(copy)).as("already replaced").isFalse();
-            assertThat(VectorKernels.renewals()).isEqualTo(before + 1);
+        for (boolean manyBlocks : new boolean[] {true, false}) {
+            Kernels copy = manyBlocks ? k.manyBlocks() : k.oneBlock();
+            Kernels other = manyBlocks ? k.oneBlock() : k.manyBlocks();
+            assertThat(k.renewCopy(k)).as("the class itself is not a copy").isFalse();
+            assertThat(copy.renewCopy(copy)).as("a copy does not replace copies").isFalse();
+            int before = VectorKernels.renewals();
+            if (before < VectorKernels.MAX_RENEWALS) {
+                assertThat(k.renewCopy(copy)).isTrue();
+                assertThat(manyBlocks ? k.manyBlocks() : k.oneBlock()).isNotSameAs(copy);
+                assertThat(manyBlocks ? k.oneBlock() : k.manyBlocks()).as("the other copy stays").isSameAs(other);
+                assertThat(k.renewCopy(copy)).as("already replaced").isFalse();
+                assertThat(VectorKernels.renewals()).isEqualTo(before + 1);
+            }
         }
     }
 
@@ -68,6 +72,7 @@ class BoxedKernelWatchTest {
         assertThat(child.stdout()).as(output).contains("path: java-vector")
                 .contains("renewals: " + VectorKernels.MAX_RENEWALS)
                 .contains("distinct copies: " + (VectorKernels.MAX_RENEWALS + 1))
+                .contains("distinct copy classes: " + (VectorKernels.MAX_RENEWALS + 1)) // each compiled apart
                 .contains("every call matches the control");
         assertThat(child.stderr()).as(output).contains("they are compiled afresh");
     }
@@ -99,6 +104,7 @@ class BoxedKernelWatchTest {
         System.out.println("calls: " + calls);
         System.out.println("renewals: " + VectorKernels.renewals());
         System.out.println("distinct copies: " + copies.size());
+        System.out.println("distinct copy classes: " + copies.stream().map(Object::getClass).distinct().count());
         System.out.println("every call matches the control");
     }
 }

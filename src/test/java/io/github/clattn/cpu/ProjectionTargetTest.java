@@ -107,7 +107,8 @@ class ProjectionTargetTest {
                 int at = switch (kind) {
                     case ROW_MAJOR -> r * rowStride + col;
                     case TRANSPOSED -> offset + (b * cols + col) * paddedRows + key;
-                    case HEAD_MAJOR -> offset + ((b * heads + g) * rowsPerBatch + key) * rowStride + col - g * headWidth;
+                    case HEAD_MAJOR -> offset + ((b * heads + g) * rowsPerBatch + key) * rowStride
+                            + col - g * headWidth;
                 };
                 written[at] = true;
                 assertThat((double) data[at]).as(label + ", row " + r + ", column " + col)
