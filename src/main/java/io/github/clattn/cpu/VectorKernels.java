@@ -111,12 +111,13 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * A second copy, for the passes with one key block. They box too, on their own: in 2 to 7 of
-     * 16 JVMs running N = 128 calls, C2 found the vector class and length of some stores not yet
-     * constant when it parsed the kernel (PrintIntrinsics: "missing constant"), and the inlining
-     * it then retries later stopped at its node budget. Those passes allocated 15 times their
-     * output and ran 2.5 times slower. On a copy of their own, {@link BoxedKernelWatch} can have
-     * them compiled again, as it does for the other copy.
+     * A second copy, for the passes with one key block. They box too, on their own: in 1 of 12 to
+     * 7 of 16 JVMs running N = 128 calls, C2 found the vector class and length of some stores not
+     * constant when it parsed the kernel (PrintIntrinsics: "missing constant: vclass=DecodeN"),
+     * and the late inlining it then relies on did not finish (with -XX:-IncrementalInline every
+     * JVM was slow). Those passes allocated 15 times their output and ran 2.5 times slower. On a
+     * copy of their own, {@link BoxedKernelWatch} can have them compiled again, as it does for the
+     * other copy; in the two such JVMs watched for 27 s, every new class was compiled boxed again.
      */
     @Override
     public Kernels oneBlock() {
