@@ -55,9 +55,8 @@ final class BoxedKernelWatch {
 
     /**
      * After a pass of {@code work} multiply-adds on {@code used} ({@code kernels.manyBlocks()},
-     * {@code kernels.oneBlock()} or
-     * {@code kernels} itself): counts it, and renews the copy when its passes have been boxed long
-     * enough.
+     * {@code kernels.oneBlock()} or {@code kernels} itself): counts it, and renews the copy when its
+     * passes have been boxed long enough.
      */
     static void after(Mark mark, Kernels kernels, Kernels used, long work) {
         if (mark == null) {

@@ -69,13 +69,10 @@ final class ProjectionTarget {
         if (headWidth == 0) {
             return r * rowStride + col0;
         }
-        int b = r / rowsPerBatch;
-        int g = col0 / headWidth;
-        int c = col0 - g * headWidth;
-        if (c + width > headWidth || (r + rows - 1) / rowsPerBatch != b) {
+        if (col0 % headWidth + width > headWidth || (r + rows - 1) / rowsPerBatch != r / rowsPerBatch) {
             return -1;
         }
-        return offset + ((b * (cols / headWidth) + g) * rowsPerBatch + r - b * rowsPerBatch) * rowStride + c;
+        return headMajorIndex(r, col0);
     }
 
     /**
@@ -87,8 +84,7 @@ final class ProjectionTarget {
     void storeTile(int r, int rows, int col0, float[] tile, int tileOff, int ldt, int width) {
         if (transposed && (r + rows - 1) / rowsPerBatch == r / rowsPerBatch) {
             int count = Math.min(width, cols - col0);
-            int b = r / rowsPerBatch;
-            int base = offset + (b * cols + col0) * paddedRows + r - b * rowsPerBatch;
+            int base = transposedIndex(r, col0);
             for (int jj = 0; jj < count; jj++) {
                 int to = base + jj * paddedRows;
                 for (int rr = 0, from = tileOff + jj; rr < rows; rr++, from += ldt) {
@@ -109,24 +105,32 @@ final class ProjectionTarget {
             System.arraycopy(tile, tileOff, data, r * rowStride + col0, count);
             return;
         }
-        int b = r / rowsPerBatch;
-        int key = r - b * rowsPerBatch;
         if (headWidth > 0) {
-            int heads = cols / headWidth;
             for (int done = 0; done < count; ) { // the columns may run into the next head
                 int col = col0 + done;
-                int g = col / headWidth;
-                int c = col - g * headWidth;
-                int piece = Math.min(count - done, headWidth - c);
-                int at = offset + ((b * heads + g) * rowsPerBatch + key) * rowStride + c;
-                System.arraycopy(tile, tileOff + done, data, at, piece);
+                int piece = Math.min(count - done, headWidth - col % headWidth);
+                System.arraycopy(tile, tileOff + done, data, headMajorIndex(r, col), piece);
                 done += piece;
             }
             return;
         }
-        int base = offset + (b * cols + col0) * paddedRows + key;
+        int base = transposedIndex(r, col0);
         for (int jj = 0; jj < count; jj++) {
             data[base + jj * paddedRows] = tile[tileOff + jj];
         }
+    }
+
+    /** Index of element (r, col) of a head-major target: key r of its batch row, in head col/headWidth. */
+    private int headMajorIndex(int r, int col) {
+        int b = r / rowsPerBatch;
+        int g = col / headWidth;
+        return offset + ((b * (cols / headWidth) + g) * rowsPerBatch + r - b * rowsPerBatch) * rowStride
+                + col - g * headWidth;
+    }
+
+    /** Index of element (r, col) of a Kᵀ target: channel col of key r of its batch row. */
+    private int transposedIndex(int r, int col) {
+        int b = r / rowsPerBatch;
+        return offset + (b * cols + col) * paddedRows + r - b * rowsPerBatch;
     }
 }
