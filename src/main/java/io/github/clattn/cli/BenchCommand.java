@@ -3,6 +3,7 @@ package io.github.clattn.cli;
 import io.github.clattn.AttentionWeights;
 import io.github.clattn.Device;
 import io.github.clattn.Devices;
+import io.github.clattn.core.Warmup;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -91,8 +92,9 @@ final class BenchCommand extends CliCommand {
             description = "Untimed calls after the first call (default ${DEFAULT-VALUE}).")
     int warmup;
     @Option(names = "--warmup-ms", paramLabel = "MS", defaultValue = "1000",
-            description = "With --warmup > 0, warm up for at least this long, and on until the last 5 calls agree "
-                    + "within 5%% and the JIT finished no compilation meanwhile (at most 10 s), so the JIT has compiled the Java path's kernels before timing "
+            description = "With --warmup > 0, warm up for at least this long, and on in rounds of " + Warmup.ROUND_MILLIS + " ms until the "
+                    + "medians of the last 5 rounds agree within 5%% and the JIT finished no compilation during them (at most 10 s), "
+                    + "so the JIT has compiled the Java path's kernels before timing "
                     + "(default ${DEFAULT-VALUE}).")
     long warmupMillis;
     @Option(names = "--iterations", paramLabel = "I", defaultValue = "5", description = "Timed calls (default ${DEFAULT-VALUE}).")

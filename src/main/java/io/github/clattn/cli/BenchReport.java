@@ -57,10 +57,10 @@ final class BenchReport {
                         + settings.extras().describe(),
                 settings.outputProjection() ? ", with output projection" : "");
         int warmup = settings.warmup();
-        out.printf(Locale.ROOT, "timing: first call, then warm-up calls (at least %d and %d ms, until the last %d agree "
-                + "within %.0f%% and the JIT is idle) untimed, then the median, min and max of %d timed call%s (wall time in ms, transfers "
+        out.printf(Locale.ROOT, "timing: first call, then warm-up calls (at least %d and %d ms, until the last %d rounds of "
+                + "%d ms agree within %.0f%% and the JIT is idle) untimed, then the median, min and max of %d timed call%s (wall time in ms, transfers "
                 + "included; GFLOP/s from the median)%n", warmup, warmup > 0 ? settings.warmupMillis() : 0,
-                Warmup.WINDOW, 100 * Warmup.SPREAD, settings.iterations(), settings.iterations() == 1 ? "" : "s");
+                Warmup.WINDOW, Warmup.ROUND_MILLIS, 100 * Warmup.SPREAD, settings.iterations(), settings.iterations() == 1 ? "" : "s");
         out.printf(Locale.ROOT, "check: outputs against float64 on up to %d query rows per point, tolerance "
                 + "%s*max(1,|ref|)%n", settings.checkRows(), Tolerance.OUTPUT_RTOL);
         for (Device d : devices) {

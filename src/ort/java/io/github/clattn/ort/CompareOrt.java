@@ -45,15 +45,10 @@ import java.util.TreeSet;
 public final class CompareOrt {
     /** By default a disagreement beyond TOLERANCE·max(1, |ref|) is a failure ({@code --tolerance}). */
     static final double TOLERANCE = 1e-4;
-    /** Warm-up ends once the medians of the last STABLE_ROUNDS rounds are within STABLE_SPREAD of each other... */
-    static final int STABLE_ROUNDS = 5;
-    static final double STABLE_SPREAD = 1.05;
-    /** ...or after this long. */
+    /** Warm-up ends once the timings settle ({@link Warmup}), or after this long. */
     static final long WARMUP_CAP_MS = 10_000;
     /** The pause before each implementation ({@link #settle}). */
     static final long SETTLE_MS = 300;
-    /** One warm-up round: calls for at least this long (one call when a call is slower). */
-    static final long ROUND_NANOS = 25_000_000L;
 
     /** One shape of the comparison. */
     record Shape(int batch, int seq, int dModel, int heads, boolean causal, String label) {
@@ -466,10 +461,6 @@ public final class CompareOrt {
 
     // ---- timing ----
 
-    interface Call {
-        void run() throws Exception;
-    }
-
     /**
      * The first call, the warm-up and the timed calls of one implementation on one shape.
      * {@code allocatedMbPerCall}: Java heap allocated per timed call by every live thread (the
@@ -481,42 +472,15 @@ public final class CompareOrt {
     record Timing(double firstMs, int warmupCalls, double warmupMs, boolean stable, double[] timedMs,
                   double allocatedMbPerCall, long gcCount, long gcMs) {
         /**
-         * One untimed first call; then warm-up rounds (each round: calls for at least 25 ms, at least
-         * one) for at least {@code warmupMs}, until the medians of the last 5 rounds are within 5% of
-         * each other and the JIT finished no compilation during them, or max(10 s, warmupMs) have
-         * passed; then {@code iterations} timed calls.
+         * One untimed first call; then the warm-up of {@link Warmup} (rounds of calls for at least
+         * {@code warmupMs}, until the last rounds agree and the JIT finished no compilation during
+         * them, or max(10 s, warmupMs) have passed); then {@code iterations} timed calls.
          */
-        static Timing measure(Call call, long warmupMs, int iterations) throws Exception {
+        static Timing measure(Warmup.Call call, long warmupMs, int iterations) throws Exception {
             long t0 = System.nanoTime();
             call.run();
             double first = (System.nanoTime() - t0) / 1e6;
-            long cap = Math.max(WARMUP_CAP_MS, warmupMs) * 1_000_000L;
-            long start = System.nanoTime();
-            List<Double> roundMedians = new ArrayList<>();
-            List<Long> jitMillis = new ArrayList<>(); // the JIT's compilation time after each round
-            int calls = 0;
-            boolean stable;
-            while (true) {
-                List<Double> round = new ArrayList<>();
-                long roundStart = System.nanoTime();
-                do {
-                    long c0 = System.nanoTime();
-                    call.run();
-                    round.add((System.nanoTime() - c0) / 1e6);
-                    calls++;
-                } while (System.nanoTime() - roundStart < ROUND_NANOS);
-                roundMedians.add(CompareOrt.median(round.stream().mapToDouble(Double::doubleValue).toArray()));
-                jitMillis.add(Warmup.compilationMillis());
-                // stable: the last rounds agree, and the JIT finished no compilation during them
-                stable = spreadOfLast(roundMedians, STABLE_ROUNDS) <= STABLE_SPREAD
-                        && jitMillis.size() > STABLE_ROUNDS
-                        && jitMillis.get(jitMillis.size() - 1).equals(jitMillis.get(jitMillis.size() - 1 - STABLE_ROUNDS));
-                long elapsed = System.nanoTime() - start;
-                if ((elapsed >= warmupMs * 1_000_000L && stable) || elapsed >= cap) {
-                    break;
-                }
-            }
-            double warm = (System.nanoTime() - start) / 1e6;
+            Warmup.Result warm = Warmup.runThrowing(call, 1, warmupMs, Math.max(WARMUP_CAP_MS, warmupMs));
             double[] timed = new double[iterations];
             long gc0 = totalGcCount();
             long gcMs0 = totalGcMillis();
@@ -528,7 +492,7 @@ public final class CompareOrt {
             }
             long bytes = ThreadAllocations.liveThreads() - bytes0;
             double mbPerCall = bytes0 < 0 || bytes < 0 ? Double.NaN : bytes / 1e6 / iterations;
-            return new Timing(first, calls, warm, stable, timed, mbPerCall, totalGcCount() - gc0,
+            return new Timing(first, warm.calls(), warm.millis(), warm.settled(), timed, mbPerCall, totalGcCount() - gc0,
                     totalGcMillis() - gcMs0);
         }
 
@@ -555,20 +519,6 @@ public final class CompareOrt {
         }
     }
 
-    /** max/min of the last {@code k} values; +∞ while there are fewer. */
-    static double spreadOfLast(List<Double> values, int k) {
-        if (values.size() < k) {
-            return Double.POSITIVE_INFINITY;
-        }
-        double lo = Double.POSITIVE_INFINITY;
-        double hi = 0;
-        for (double v : values.subList(values.size() - k, values.size())) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        return hi / lo;
-    }
-
     static double median(double[] values) {
         double[] s = values.clone();
         Arrays.sort(s);
@@ -582,10 +532,10 @@ public final class CompareOrt {
         out.printf(Locale.ROOT, "clattn vs %s: one forward call x -> Q/K/V projections (no biases) -> "
                 + "softmax(QK^T/sqrt(dk) [+ causal mask])V -> heads_out [B,N,H*dk], no output projection.%n",
                 machine.get("onnxruntime"));
-        out.printf(Locale.ROOT, "Median of %d timed calls after warm-up (>= %d ms, then until the last %d rounds agree "
+        out.printf(Locale.ROOT, "Median of %d timed calls after warm-up (>= %d ms, then until the last %d rounds of calls agree "
                 + "within %.0f%% and the JIT is idle, at most %d s), in ms; input and output copies included on both sides; a full GC "
                 + "and a %d ms pause before each implementation.%n%n",
-                options.iterations, options.warmupMs, STABLE_ROUNDS, (STABLE_SPREAD - 1) * 100,
+                options.iterations, options.warmupMs, Warmup.WINDOW, Warmup.SPREAD * 100,
                 Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000, SETTLE_MS);
         String cl = openClDevice != null && !openClDevice.info().platform().contains("Portable Computing Language")
                 ? "OpenCL" : "PoCL";
