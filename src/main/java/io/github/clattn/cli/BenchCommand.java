@@ -97,7 +97,7 @@ final class BenchCommand extends CliCommand {
                     + "so the JIT has compiled the Java path's kernels before timing "
                     + "(default ${DEFAULT-VALUE}).")
     long warmupMillis;
-    @Option(names = "--iterations", paramLabel = "I", defaultValue = "5", description = "Timed calls (default ${DEFAULT-VALUE}).")
+    @Option(names = "--iterations", paramLabel = "I", defaultValue = "20", description = "Timed calls (default ${DEFAULT-VALUE}).")
     int iterations;
     @ArgGroup(exclusive = true, multiplicity = "0..1")
     Format format = new Format();
