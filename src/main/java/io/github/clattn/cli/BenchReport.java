@@ -20,7 +20,7 @@ import java.util.Map;
 final class BenchReport {
     enum Format { TABLE, JSON, CSV }
 
-    private static final String ROW = "%-10s %6s %6s %10s %9s %9s %9s %10s %9s %9s  %-14s %s%n";
+    private static final String ROW = "%-10s %6s %6s %10s %9s %9s %9s %10s %9s %9s %8s  %-14s %s%n";
 
     private final BenchRunner.Settings settings;
     private final Format format;
@@ -70,7 +70,7 @@ final class BenchReport {
         }
         out.println();
         out.printf(Locale.ROOT, ROW, "device", "N", "M", "median ms", "min ms", "max ms", "GFLOP/s", "max|err|",
-                "build ms", "1st call", "path", "kernel time per stage, ms (median)");
+                "build ms", "1st call", "CPU busy", "path", "kernel time per stage, ms (median)");
         out.flush();
     }
 
@@ -93,7 +93,8 @@ final class BenchReport {
                     String.format(Locale.ROOT, "%.1e%s", r.maxAbsErr(), r.checkPassed() ? "" : "!"),
                     r.device().isJava() || r.device().equals(lastTableDevice) ? "-"
                             : String.format(Locale.ROOT, "%.1f", r.buildMs()),
-                    String.format(Locale.ROOT, "%.1f", r.firstCallMs()), r.path(),
+                    String.format(Locale.ROOT, "%.1f", r.firstCallMs()),
+                    Double.isNaN(r.cpuBusy()) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * r.cpuBusy()), r.path(),
                     stages.length() == 0 ? "-" : stages.toString());
         }
         lastTableDevice = r.device();

@@ -9,13 +9,15 @@ import java.util.Map;
 /**
  * One (device, size) point of {@code clattn bench}: its sizes, timings, check and where it ran.
  * Times are in milliseconds; {@code stageMs} is empty where the device reports no kernel times
- * (the Java path). A point that failed has {@code error} set and no timings.
+ * (the Java path). {@code cpuBusy}: on the Java path, the share of its threads' time spent on a CPU during
+ * the timed calls ({@link io.github.clattn.core.ThreadCpu}; NaN on OpenCL devices and where unknown). A point that
+ * failed has {@code error} set and no timings.
  */
 record BenchResult(Device device, BenchRunner.Size size, BenchRunner.Settings settings, int batch, int dModel, int heads, boolean causal,
                    boolean outputProjection, double flops, double openMs, double buildMs, double firstCallMs,
                    double medianMs, double minMs, double maxMs, Map<String, Double> stageMs, String path,
                    double maxAbsErr, double tolerance, int checkedRows, int warmup, int iterations, Warmup.Result warm,
-                   String error) {
+                   double cpuBusy, String error) {
 
     double gflops() {
         return flops / (medianMs * 1e6);
@@ -77,6 +79,7 @@ record BenchResult(Device device, BenchRunner.Size size, BenchRunner.Settings se
         m.put("warmup_ms", Json.round(warm.millis(), 4));
         m.put("warmup_settled", warm.settled());
         m.put("iterations", iterations);
+        m.put("cpu_busy", failed() || Double.isNaN(cpuBusy) ? null : Json.round(cpuBusy, 3));
         m.put("error", error);
         return m;
     }

@@ -8,6 +8,7 @@ import io.github.clattn.AttentionWeights;
 import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
 import io.github.clattn.Rope;
+import io.github.clattn.core.ThreadCpu;
 import io.github.clattn.core.Warmup;
 import io.github.clattn.reference.Comparison;
 import io.github.clattn.reference.Feature;
@@ -157,6 +158,7 @@ final class BenchRunner {
         double[] ms = new double[iterations];
         Map<String, double[]> stages = new LinkedHashMap<>();
         String path = first.path();
+        ThreadCpu.Span cpu = ThreadCpu.start();
         for (int i = 0; i < iterations; i++) {
             t = System.nanoTime();
             AttentionOutput o = attention.forward(p.input());
@@ -167,6 +169,7 @@ final class BenchRunner {
             }
             progress.advance();
         }
+        double cpuBusy = BenchRunner.cpuBusy(device, cpu);
         Map<String, Double> stageMedians = new LinkedHashMap<>();
         stages.forEach((k, v) -> stageMedians.put(k, median(v)));
         double[] sorted = ms.clone();
@@ -175,7 +178,7 @@ final class BenchRunner {
                 settings.causal(),
                 settings.outputProjection(), p.flops(), openMs, buildMs, firstMs, median(ms), sorted[0],
                 sorted[sorted.length - 1], stageMedians, path, worst.maxAbsError(), worst.tolerance(),
-                reference.rows().size(), settings.warmup(), iterations, warm, null);
+                reference.rows().size(), settings.warmup(), iterations, warm, cpuBusy, null);
     }
 
     private BenchResult failure(Device device, Size size, Problem p, double openMs, double buildMs, String error) {
@@ -183,7 +186,15 @@ final class BenchRunner {
                 settings.causal(),
                 settings.outputProjection(), p.flops(), openMs, buildMs, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
                 Map.of(), null, Double.NaN, Double.NaN, 0, settings.warmup(), settings.iterations(),
-                new Warmup.Result(0, 0, false), error);
+                new Warmup.Result(0, 0, false), Double.NaN, error);
+    }
+
+    /**
+     * The Java path's busy share since {@code span} began, over its pool's threads
+     * ({@link ThreadCpu}); NaN on OpenCL devices, whose driver threads are not Java threads.
+     */
+    static double cpuBusy(Device device, ThreadCpu.Span span) {
+        return device.isJava() ? span.busy(device.info().computeUnits()) : Double.NaN;
     }
 
     static double median(double[] values) {

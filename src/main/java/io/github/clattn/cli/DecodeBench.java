@@ -9,6 +9,7 @@ import io.github.clattn.Device;
 import io.github.clattn.KvCache;
 import io.github.clattn.ProjectedInput;
 import io.github.clattn.Rope;
+import io.github.clattn.core.ThreadCpu;
 import io.github.clattn.core.Warmup;
 import io.github.clattn.reference.Comparison;
 import io.github.clattn.reference.Feature;
@@ -74,7 +75,7 @@ final class DecodeBench {
     /** One (device, context length) point. */
     record Point(Device device, Settings settings, int contextLen, double medianMs, double minMs, double maxMs,
                  double boundGbPerS, double maxAbsErr, double tolerance, String path, long cacheBytes,
-                 Map<String, Double> stageMs, Warmup.Result warm, String error) {
+                 Map<String, Double> stageMs, Warmup.Result warm, double cpuBusy, String error) {
         boolean failed() {
             return error != null;
         }
@@ -139,6 +140,7 @@ final class DecodeBench {
             m.put("warmup_ms", Json.round(warm.millis(), 4));
             m.put("warmup_settled", warm.settled());
             m.put("iterations", s.iterations());
+            m.put("cpu_busy", failed() || Double.isNaN(cpuBusy) ? null : Json.round(cpuBusy, 3));
             m.put("error", error);
             return m;
         }
@@ -189,7 +191,7 @@ final class DecodeBench {
 
     private Point failure(Device device, int m, String error) {
         return new Point(device, settings, m, Double.NaN, Double.NaN, Double.NaN, bound, Double.NaN, Double.NaN, null,
-                0, Map.of(), new Warmup.Result(0, 0, false), error);
+                0, Map.of(), new Warmup.Result(0, 0, false), Double.NaN, error);
     }
 
     private Point decode(Attention layer, Device device, int m) {
@@ -233,6 +235,7 @@ final class DecodeBench {
             progress.label(where + ": timing");
             double[] ms = new double[settings.iterations()];
             Map<String, double[]> stages = new LinkedHashMap<>();
+            ThreadCpu.Span cpu = ThreadCpu.start();
             for (int i = 0; i < ms.length; i++) {
                 long t = System.nanoTime();
                 AttentionOutput o = cache.decode(x);
@@ -243,12 +246,14 @@ final class DecodeBench {
                 rollBack.run();
                 progress.advance();
             }
+            double cpuBusy = BenchRunner.cpuBusy(device, cpu);
             double[] sorted = ms.clone();
             Arrays.sort(sorted);
             Map<String, Double> stageMedians = new LinkedHashMap<>();
             stages.forEach((k, v) -> stageMedians.put(k, BenchRunner.median(v)));
             return new Point(device, settings, m, BenchRunner.median(ms), sorted[0], sorted[sorted.length - 1], bound,
-                    check.maxAbsError(), check.tolerance(), first.path(), cache.bytes(), stageMedians, warm, null);
+                    check.maxAbsError(), check.tolerance(), first.path(), cache.bytes(), stageMedians, warm, cpuBusy,
+                    null);
         }
     }
 
@@ -317,16 +322,18 @@ final class DecodeBench {
             Warmup.Result warm = Warmup.run(whole, settings.warmup(), settings.warmupMillis(), null);
             progress.label(where + ": timing");
             double[] ms = new double[settings.iterations()];
+            ThreadCpu.Span cpu = ThreadCpu.start();
             for (int i = 0; i < ms.length; i++) {
                 long t = System.nanoTime();
                 whole.run();
                 ms[i] = (System.nanoTime() - t) / 1e6;
                 progress.advance();
             }
+            double cpuBusy = BenchRunner.cpuBusy(device, cpu);
             double[] sorted = ms.clone();
             Arrays.sort(sorted);
             return new Point(device, settings, m, BenchRunner.median(ms), sorted[0], sorted[sorted.length - 1], bound,
-                    Double.NaN, Double.NaN, cache.path(), cache.bytes(), Map.of(), warm, null);
+                    Double.NaN, Double.NaN, cache.path(), cache.bytes(), Map.of(), warm, cpuBusy, null);
         }
     }
 

@@ -14,6 +14,7 @@ import io.github.clattn.ClattnException;
 import io.github.clattn.Device;
 import io.github.clattn.Devices;
 import io.github.clattn.core.ThreadAllocations;
+import io.github.clattn.core.ThreadCpu;
 import io.github.clattn.core.Warmup;
 import io.github.clattn.cpu.CpuThreads;
 import java.io.IOException;
@@ -365,7 +366,8 @@ public final class CompareOrt {
             res.setupMs = (System.nanoTime() - t0) / 1e6;
             AttentionInput input = AttentionInput.builder(x, p.batch(), p.seq()).build();
             AttentionOutput[] last = new AttentionOutput[1];
-            res.timing = Timing.measure(() -> last[0] = attention.forward(input), options.warmupMs, options.iterations);
+            res.timing = Timing.measure(() -> last[0] = attention.forward(input), options.warmupMs, options.iterations,
+                    attention.device().isJava() ? attention.device().info().computeUnits() : 0);
             res.output = last[0].headsOut();
             res.path = last[0].path();
         } catch (Exception | LinkageError e) {
@@ -421,7 +423,7 @@ public final class CompareOrt {
                     run.close(); // the pinned output is not the result's to close
                     outBuf.clear();
                     outBuf.get(result);
-                }, options.warmupMs, options.iterations);
+                }, options.warmupMs, options.iterations, 0);
                 res.output = result;
                 res.path = "ORT CPU EP";
             } catch (OrtException e) {
@@ -470,13 +472,15 @@ public final class CompareOrt {
      * boxed (VectorKernels), which runs several times slower.
      */
     record Timing(double firstMs, int warmupCalls, double warmupMs, boolean stable, double[] timedMs,
-                  double allocatedMbPerCall, long gcCount, long gcMs) {
+                  double allocatedMbPerCall, long gcCount, long gcMs, double cpuBusy) {
         /**
          * One untimed first call; then the warm-up of {@link Warmup} (rounds of calls for at least
          * {@code warmupMs}, until the last rounds agree and the JIT finished no compilation during
-         * them, or max(10 s, warmupMs) have passed); then {@code iterations} timed calls.
+         * them, or max(10 s, warmupMs) have passed); then {@code iterations} timed calls. With
+         * {@code javaThreads} > 0 (the Java path's pool) {@code cpuBusy} is the share of those
+         * threads' time spent on a CPU during the timed calls ({@link ThreadCpu}), else NaN.
          */
-        static Timing measure(Warmup.Call call, long warmupMs, int iterations) throws Exception {
+        static Timing measure(Warmup.Call call, long warmupMs, int iterations, int javaThreads) throws Exception {
             long t0 = System.nanoTime();
             call.run();
             double first = (System.nanoTime() - t0) / 1e6;
@@ -485,15 +489,17 @@ public final class CompareOrt {
             long gc0 = totalGcCount();
             long gcMs0 = totalGcMillis();
             long bytes0 = ThreadAllocations.liveThreads();
+            ThreadCpu.Span cpu = ThreadCpu.start();
             for (int i = 0; i < iterations; i++) {
                 long c0 = System.nanoTime();
                 call.run();
                 timed[i] = (System.nanoTime() - c0) / 1e6;
             }
+            double cpuBusy = javaThreads > 0 ? cpu.busy(javaThreads) : Double.NaN;
             long bytes = ThreadAllocations.liveThreads() - bytes0;
             double mbPerCall = bytes0 < 0 || bytes < 0 ? Double.NaN : bytes / 1e6 / iterations;
             return new Timing(first, warm.calls(), warm.millis(), warm.settled(), timed, mbPerCall, totalGcCount() - gc0,
-                    totalGcMillis() - gcMs0);
+                    totalGcMillis() - gcMs0, cpuBusy);
         }
 
         static long totalGcCount() {
@@ -569,6 +575,9 @@ public final class CompareOrt {
                             Double.isNaN(res.timing.allocatedMbPerCall()) ? "n/a"
                                     : String.format(Locale.ROOT, "%.2f", res.timing.allocatedMbPerCall()),
                             res.timing.gcCount(), res.timing.gcMs()));
+                    if (!Double.isNaN(res.timing.cpuBusy())) {
+                        line.append(String.format(Locale.ROOT, "  CPU busy %.0f%%", 100 * res.timing.cpuBusy()));
+                    }
                     if (res.vsFloat64 != null) {
                         line.append("  err ").append(sci(res.vsFloat64.maxAbs()));
                     }
@@ -709,6 +718,7 @@ public final class CompareOrt {
             o.put("heap_mb_per_call", r.timing.allocatedMbPerCall()); // NaN: null
             o.put("gc_count", r.timing.gcCount());
             o.put("gc_ms", r.timing.gcMs());
+            o.put("cpu_busy", r.timing.cpuBusy()); // NaN: null
         }
         o.put("setup_ms", r.setupMs);
         o.put("path", r.path);

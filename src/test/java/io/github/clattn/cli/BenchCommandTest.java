@@ -69,6 +69,12 @@ class BenchCommandTest {
             assertThat((Double) p.get("checked_rows")).as(where + ": 8 rows are all checked, 20 are sampled")
                     .isEqualTo(n == 8 ? 8.0 : 16.0);
             assertThat((Double) p.get("first_call_ms")).isPositive();
+            if (p.get("spec").equals("java")) {
+                assertThat((Double) p.get("cpu_busy")).as(where + ": the share of its threads' time on a CPU")
+                        .isPositive().isLessThan(4.0);
+            } else {
+                assertThat(p).as(where + ": a driver's threads are not counted").containsEntry("cpu_busy", null);
+            }
         }
         Map<String, Object> cl = points.get(0);
         assertThat((String) cl.get("path")).startsWith("opencl-fused-");
@@ -81,6 +87,43 @@ class BenchCommandTest {
         Map<String, Object> java = points.get(2);
         assertThat((String) java.get("path")).isIn("java-vector", "java-scalar");
         assertThat(java).containsEntry("build_ms", 0.0);
+    }
+
+    @Test
+    void decodeStepsSayTheirTokensBytesAndCheck() {
+        Cli.Result r = Cli.run("bench", "--device", "cpu", "--decode", "--context-len", "16,40", "--d-model", "32",
+                "--heads", "4", "--kv-heads", "2", "--warmup", "0", "--iterations", "2", "--json");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        List<Map<String, Object>> points = TestJson.parseArrayOfObjects(r.out());
+        assertThat(points).extracting(p -> p.get("context_len")).containsExactly(16.0, 40.0);
+        for (Map<String, Object> p : points) {
+            String where = "decode M=" + p.get("context_len");
+            assertThat(p).as(where).containsEntry("mode", "decode").containsEntry("kv_heads", 2.0)
+                    .containsEntry("head_dim", 8.0).containsEntry("check_passed", true).containsEntry("error", null);
+            double median = (Double) p.get("median_ms");
+            assertThat((Double) p.get("tokens_per_s")).as(where + ": one token per step at batch 1")
+                    .isCloseTo(1e3 / median, within(1e3 / median * 1e-3));
+            assertThat((Double) p.get("max_abs_err")).as(where).isLessThanOrEqualTo((Double) p.get("tolerance"));
+            assertThat((Double) p.get("bytes_per_step")).as(where + ": weights and the cache it reads").isPositive();
+            assertThat((Double) p.get("cache_bytes")).as(where).isPositive();
+            assertThat((Double) p.get("cpu_busy")).as(where).isPositive().isLessThan(4.0);
+        }
+        assertThat((Double) points.get(1).get("bytes_per_step")).as("a longer context reads more")
+                .isGreaterThan((Double) points.get(0).get("bytes_per_step"));
+    }
+
+    @Test
+    void prefillPointsCountEveryPromptToken() {
+        Cli.Result r = Cli.run("bench", "--device", "cpu", "--prefill-chunk", "8", "--context-len", "20", "--d-model",
+                "32", "--heads", "4", "--kv-heads", "2", "--warmup", "0", "--iterations", "2", "--json");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        Map<String, Object> p = TestJson.parseArrayOfObjects(r.out()).get(0);
+        assertThat(p).containsEntry("mode", "prefill").containsEntry("prefill_chunk", 8.0)
+                .containsEntry("context_len", 20.0).containsEntry("error", null);
+        double median = (Double) p.get("median_ms");
+        assertThat((Double) p.get("tokens_per_s")).as("20 prompt tokens per timed call")
+                .isCloseTo(20e3 / median, within(20e3 / median * 1e-3));
+        assertThat((Double) p.get("cpu_busy")).isPositive().isLessThan(4.0);
     }
 
     @Test
@@ -133,14 +176,18 @@ class BenchCommandTest {
         while (!lines.get(header).startsWith("device")) {
             header++;
         }
-        assertThat(lines.get(header)).contains("median ms", "min ms", "max ms", "GFLOP/s", "max|err|", "build ms", "path");
+        assertThat(lines.get(header)).contains("median ms", "min ms", "max ms", "GFLOP/s", "max|err|", "build ms",
+                "CPU busy", "path");
         List<String> rows = lines.subList(header + 1, lines.size());
         assertThat(rows).hasSize(4);
         assertThat(rows.get(0)).startsWith(openCl.spec()).contains("opencl-fused-", "projection", "attention");
         assertThat(rows.get(3)).startsWith("java").containsPattern(" java-(vector|scalar) ");
         int gflopsColumn = lines.get(header).indexOf("GFLOP/s") + "GFLOP/s".length();
+        int busyColumn = lines.get(header).indexOf("CPU busy") + "CPU busy".length();
         for (String row : rows) {
             assertThat(row.charAt(gflopsColumn - 1)).as("right-aligned numbers: " + row).isNotEqualTo(' ');
+            assertThat(row.charAt(busyColumn - 1)).as("CPU busy: a percentage on the Java path, - on OpenCL: " + row)
+                    .isEqualTo(row.startsWith("java") ? '%' : '-');
         }
     }
 

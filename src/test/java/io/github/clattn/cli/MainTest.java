@@ -42,7 +42,7 @@ class MainTest {
         assertThat(stderr.toString(StandardCharsets.UTF_8)).as("System.err during --help").isEmpty();
         String bench = Cli.run("help", "bench").out();
         assertThat(bench).contains("--seq", "--plot", "--json", "--csv");
-        assertThat(bench.replaceAll("\\s+", " ")).contains("within 5% and the JIT finished no compilation meanwhile (at most 10 s)");
+        assertThat(bench.replaceAll("\\s+", " ")).contains("rounds of 25 ms until the medians of the last 5 rounds agree within 5% and the JIT finished no compilation during them (at most 10 s)");
     }
 
     @Test
