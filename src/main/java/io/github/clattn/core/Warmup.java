@@ -160,7 +160,7 @@ public final class Warmup {
     /**
      * The window's spread is within {@link #SPREAD} of its median.
      *
-     * @param window the last calls' times
+     * @param window the last rounds' median call times (or any timings)
      * @return whether they agree
      */
     public static boolean settled(double[] window) {
