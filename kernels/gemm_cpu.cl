@@ -29,7 +29,9 @@
 #endif
 
 // Stores 16 consecutive columns of one row: whole vectors where they land contiguously (plain
-// rows, or 16 dims of one head of Q or V), element by element otherwise.
+// rows, or 16 dims of one head of Q or V); 16 dims of one head of K as 16 stores key_stride apart
+// from one offset (locating each element on its own, with its divisions, cost about a tenth of
+// PoCL's projection time at N = 1024); element by element otherwise (a vector across heads).
 inline void store16(const float16 v, const int row, const int col, const int cols,
                     __global float* out0, __global float* out1, __global float* out2,
                     const int layout, const int col_base, const int L, const int N, const int key_stride,
@@ -41,11 +43,22 @@ inline void store16(const float16 v, const int row, const int col, const int col
         }
         int section, head, d;
         qkv_locate(col_base + col, H, HKV, &section, &head, &d);
-        if (section != 1 && d + 16 <= DK) {
+        if (d + 16 <= DK) {
             const long t = section == 0 ? row % L : kv_token(row % L, row / L, seq, append);
-            if (t >= 0) {
-                __global float* out = section == 0 ? out0 : out2;
-                vstore16(v, 0, out + qkv_offset(section, row / L, head, d, t, N, key_stride, H, HKV));
+            if (t < 0) {
+                return;
+            }
+            const long at = qkv_offset(section, row / L, head, d, t, N, key_stride, H, HKV);
+            if (section != 1) {
+                vstore16(v, 0, (section == 0 ? out0 : out2) + at);
+                return;
+            }
+            // Kt: the 16 dimensions are key_stride apart; one offset for all of them
+            float lanes[16];
+            vstore16(v, 0, lanes);
+            _Pragma("unroll")
+            for (int i = 0; i < 16; i++) {
+                out1[at + (long)i * key_stride] = lanes[i];
             }
             return;
         }
