@@ -33,14 +33,24 @@ public final class CpuThreads {
      */
     static final long INLINE_WORK = 200_000;
 
+    /** System property giving how long idle threads spin before they park, in microseconds, read once. */
+    public static final String SPIN_PROPERTY = "clattn.spin.micros";
+
+    /** The spin without {@value #SPIN_PROPERTY}: 1 ms. */
+    static final int DEFAULT_SPIN_MICROS = 1000;
+
     /**
      * How long an idle worker, and a caller waiting for the last tasks, spin before they park:
-     * waking a parked thread takes tens of microseconds on a virtual machine, as long as a
-     * small call's whole parallel region, and the regions of one call follow each other within
-     * microseconds. (Measured at N = 128: spinning 20–100 µs made a call 13% faster on idle
-     * cores and about 5% slower on cores shared with other processes.)
+     * waking a parked thread takes tens of microseconds on a virtual machine, as long as a small
+     * call's whole parallel region. Measured on a 2-core VM at N = 128 (D 512, H 8), calls taken in
+     * short turns after 50 ms pauses ({@code scripts/compare-ort}): 0.92-1.3 ms with a spin of 30
+     * µs, 0.69-0.74 ms with 100 µs, 0.64-0.71 ms with 0.3-3 ms (ONNX Runtime's threads spin about
+     * 25 ms after a run); back to back and beside a busy process, 1 ms was no slower than 30 µs.
+     * An idle worker thus burns at most this much CPU after each call; 0 parks at once.
      */
-    static final long SPIN_NANOS = 30_000;
+    static final long SPIN_NANOS = 1000L * intProperty(SPIN_PROPERTY, DEFAULT_SPIN_MICROS, 0, value -> LOG.warn(
+            "-D{}={} is not a non-negative integer; idle threads spin {} microseconds", SPIN_PROPERTY, value,
+            DEFAULT_SPIN_MICROS));
 
     private static final AtomicReference<Pool> POOL = new AtomicReference<>(new Pool(initialThreads()));
 
@@ -69,24 +79,24 @@ public final class CpuThreads {
 
     private static int initialThreads() {
         int cores = Runtime.getRuntime().availableProcessors();
-        return positiveIntProperty(THREADS_PROPERTY, cores, value -> LOG.warn(
+        return intProperty(THREADS_PROPERTY, cores, 1, value -> LOG.warn(
                 "-D{}={} is not a positive integer; using {} threads (the available processors)", THREADS_PROPERTY,
                 value, cores));
     }
 
     /**
-     * The system property {@code name} as a positive integer (surrounding blanks allowed), or
-     * {@code fallback} when it is unset or blank; any other value is given to {@code invalid} (to
-     * report it) and gives {@code fallback}.
+     * The system property {@code name} as an integer of at least {@code min} (surrounding blanks
+     * allowed), or {@code fallback} when it is unset or blank; any other value is given to
+     * {@code invalid} (to report it) and gives {@code fallback}.
      */
-    static int positiveIntProperty(String name, int fallback, Consumer<String> invalid) {
+    static int intProperty(String name, int fallback, int min, Consumer<String> invalid) {
         String value = System.getProperty(name);
         if (value == null || value.isBlank()) {
             return fallback;
         }
         try {
             int n = Integer.parseInt(value.trim());
-            if (n >= 1) {
+            if (n >= min) {
                 return n;
             }
         } catch (NumberFormatException e) {

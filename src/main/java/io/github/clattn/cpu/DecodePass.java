@@ -108,7 +108,7 @@ final class DecodePass {
 
     /** {@value #TARGET_TASKS}, or a positive {@code -Dclattn.decode.tasks} (anything else: one WARN, the default). */
     static int targetTasks() {
-        return CpuThreads.positiveIntProperty(TASKS_PROPERTY, TARGET_TASKS, value -> {
+        return CpuThreads.intProperty(TASKS_PROPERTY, TARGET_TASKS, 1, value -> {
             if (WARNED.compareAndSet(false, true)) {
                 LOG.warn("-D{}={} is not a positive integer; using {} decode tasks", TASKS_PROPERTY, value,
                         TARGET_TASKS);

@@ -3,6 +3,10 @@ package io.github.clattn.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -75,6 +79,60 @@ class CpuThreadsTest {
         AtomicIntegerArray runs = new AtomicIntegerArray(10);
         CpuThreads.forEach(10, CpuThreads.INLINE_WORK, runs::incrementAndGet);
         assertThat(runs.toString()).isEqualTo("[1, 1, 1, 1, 1, 1, 1, 1, 1, 1]");
+    }
+
+    @Test
+    void intPropertyTakesWhatIsAtLeastTheMinimumAndReportsTheRest() {
+        String name = "clattn.test.intProperty";
+        List<String> reported = new ArrayList<>();
+        try {
+            System.clearProperty(name);
+            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            System.setProperty(name, "  ");
+            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            System.setProperty(name, " 0 ");
+            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isZero();
+            assertThat(CpuThreads.intProperty(name, 7, 1, reported::add)).isEqualTo(7);
+            System.setProperty(name, "250");
+            assertThat(CpuThreads.intProperty(name, 7, 1, reported::add)).isEqualTo(250);
+            System.setProperty(name, "-3");
+            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            System.setProperty(name, "fast");
+            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            assertThat(reported).containsExactly(" 0 ", "-3", "fast");
+        } finally {
+            System.clearProperty(name);
+        }
+    }
+
+    /**
+     * After a region an idle worker spins for about SPIN_NANOS (so the next call's region finds it
+     * awake), then parks (so an idle process burns no CPU): its CPU time over ten 30 ms idle gaps
+     * lies between a fifth of ten spins and ten spins plus slack, far from both 0 and ten gaps.
+     */
+    @Test
+    void anIdleWorkerSpinsForAboutTheSpinTimeThenParks() throws InterruptedException {
+        assertThat(CpuThreads.SPIN_NANOS).isEqualTo(1000L * CpuThreads.DEFAULT_SPIN_MICROS);
+        ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(bean.isThreadCpuTimeSupported() && bean.isThreadCpuTimeEnabled(),
+                "the JVM does not measure thread CPU time");
+        CpuThreads.setThreads(2);
+        long worker = workerId(); // looked up once: listing the threads stops them all for a while
+        long idle = 0;
+        for (int gap = 0; gap < 10; gap++) {
+            CpuThreads.forEach(64, CpuThreads.INLINE_WORK, t -> busyWork());
+            long before = bean.getThreadCpuTime(worker);
+            Thread.sleep(30);
+            idle += bean.getThreadCpuTime(worker) - before;
+        }
+        assertThat(idle).as("worker CPU ns over ten idle gaps of 30 ms")
+                .isBetween(10 * CpuThreads.SPIN_NANOS / 5, 10 * (CpuThreads.SPIN_NANOS + 3_000_000L));
+    }
+
+    /** The newest pool's worker: thread ids grow, and an old pool's worker may still be ending. */
+    private static long workerId() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("clattn-cpu-1"))
+                .mapToLong(Thread::getId).max().orElseThrow();
     }
 
     private static double sink;
