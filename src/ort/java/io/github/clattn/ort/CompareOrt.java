@@ -48,8 +48,10 @@ public final class CompareOrt {
     static final double TOLERANCE = 1e-4;
     /** Warm-up ends once the timings settle ({@link Warmup}), or after this long. */
     static final long WARMUP_CAP_MS = 10_000;
-    /** The pause before each implementation ({@link #settle}). */
+    /** The pause before each implementation's warm-up and before the timed rounds ({@link #settle}). */
     static final long SETTLE_MS = 300;
+    /** The pause before each implementation's turn in a round of timed calls ({@link #timeInRounds}). */
+    static final long SLOT_PAUSE_MS = 50;
 
     /** One shape of the comparison. */
     record Shape(int batch, int seq, int dModel, int heads, boolean causal, String label) {
@@ -262,25 +264,37 @@ public final class CompareOrt {
         Reference64 ref = Reference64.compute(p, x, options.checkRows);
         r.checkRows = ref.rows.size();
 
-        settle();
-        runClattn(r.java, p, x, "cpu");
-        progress(r.java);
-        if (openClDevice != null) {
-            settle();
-            runClattn(r.opencl, p, x, openClDevice.spec());
-        } else {
-            r.opencl.error = openClSkip;
-        }
-        progress(r.opencl);
-        for (OrtGraphs.Kind kind : OrtGraphs.Kind.values()) {
-            if (!options.times(kind, s.causal())) {
-                continue;
+        List<Slot> slots = new ArrayList<>();
+        try {
+            openClattn(slots, r.java, p, x, "cpu");
+            if (openClDevice != null) {
+                openClattn(slots, r.opencl, p, x, openClDevice.spec());
+            } else {
+                r.opencl.error = openClSkip;
             }
-            Result o = new Result("ORT " + kind.label);
-            r.ort.put(kind, o);
+            for (OrtGraphs.Kind kind : OrtGraphs.Kind.values()) {
+                if (options.times(kind, s.causal())) {
+                    Result o = new Result("ORT " + kind.label);
+                    r.ort.put(kind, o);
+                    openOrt(slots, o, kind, p, x);
+                }
+            }
+            for (Slot slot : slots) {
+                settle();
+                slot.warmUp(options.warmupMs);
+            }
             settle();
-            runOrt(o, kind, p, x);
-            progress(o);
+            timeInRounds(slots);
+            for (Slot slot : slots) {
+                slot.finish();
+            }
+        } finally {
+            for (Slot slot : slots) {
+                slot.close();
+            }
+        }
+        for (Result res : r.all()) {
+            progress(res);
         }
 
         // Checks: everything against float64 on the sampled rows; clattn against the ORT graphs on
@@ -343,10 +357,9 @@ public final class CompareOrt {
     }
 
     /**
-     * Before each implementation: a full GC and a pause of {@value #SETTLE_MS} ms, so none is timed
-     * while the previous one's threads may still spin (ORT's intra-op threads spin-wait by default)
-     * or while its garbage is collected. (It did not remove the Java path's slow runs after small
-     * shapes that the README describes: those have another cause, still open.)
+     * Before each implementation's warm-up and before the timed rounds: a full GC and a pause of
+     * {@value #SETTLE_MS} ms, so none is timed while the previous one's threads may still spin
+     * (ORT's intra-op threads spin-wait by default) or while its garbage is collected.
      */
     private static void settle() {
         System.gc();
@@ -357,31 +370,63 @@ public final class CompareOrt {
         }
     }
 
-    /** clattn through its public API, on "cpu" (the Java path) or an OpenCL device spec. */
-    private void runClattn(Result res, OrtGraphs.Problem p, float[] x, String deviceSpec) {
-        AttentionWeights w = AttentionWeights.builder(p.dModel(), p.heads(), p.headDim())
-                .projections(p.wQ(), p.wK(), p.wV()).build();
-        long t0 = System.nanoTime();
-        try (Attention attention = Attention.open(w, AttentionOptions.causal(p.causal()), deviceSpec)) {
-            res.setupMs = (System.nanoTime() - t0) / 1e6;
-            AttentionInput input = AttentionInput.builder(x, p.batch(), p.seq()).build();
-            AttentionOutput[] last = new AttentionOutput[1];
-            res.timing = Timing.measure(() -> last[0] = attention.forward(input), options.warmupMs, options.iterations,
-                    attention.device().isJava() ? attention.device().info().computeUnits() : 0);
-            res.output = last[0].headsOut();
-            res.path = last[0].path();
-        } catch (Exception | LinkageError e) {
-            res.error = "failed: " + e;
-            res.timing = null;
+    /**
+     * Times the open implementations in {@code options.rounds} rounds: in each, every implementation
+     * in turn (the order rotated by one each round) gets a pause of {@value #SLOT_PAUSE_MS} ms (ORT's
+     * intra-op threads spin for a few tens of ms after a run), untimed calls for
+     * {@value Slot#REWARM_MS} ms (at least one) and then its share of the timed calls. So every
+     * implementation is timed across the same stretch of time, and a spell of a busier machine
+     * falls on all of them alike instead of on whichever ran during it.
+     */
+    private void timeInRounds(List<Slot> slots) {
+        int perRound = (options.iterations + options.rounds - 1) / options.rounds;
+        for (int round = 0; round < options.rounds; round++) {
+            for (int i = 0; i < slots.size(); i++) {
+                Slot slot = slots.get((round + i) % slots.size());
+                if (slot.failed()) {
+                    continue;
+                }
+                pause(SLOT_PAUSE_MS);
+                slot.time(perRound);
+            }
         }
     }
 
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** clattn through its public API, on "cpu" (the Java path) or an OpenCL device spec, opened as a slot. */
+    private void openClattn(List<Slot> slots, Result res, OrtGraphs.Problem p, float[] x, String deviceSpec) {
+        AttentionWeights w = AttentionWeights.builder(p.dModel(), p.heads(), p.headDim())
+                .projections(p.wQ(), p.wK(), p.wV()).build();
+        AttentionInput input = AttentionInput.builder(x, p.batch(), p.seq()).build();
+        long t0 = System.nanoTime();
+        Attention attention;
+        try {
+            attention = Attention.open(w, AttentionOptions.causal(p.causal()), deviceSpec);
+        } catch (RuntimeException | LinkageError e) {
+            res.error = "failed: " + e;
+            return;
+        }
+        res.setupMs = (System.nanoTime() - t0) / 1e6;
+        AttentionOutput[] last = new AttentionOutput[1];
+        slots.add(new Slot(res, () -> last[0] = attention.forward(input), () -> {
+            res.path = last[0].path();
+            return last[0].headsOut();
+        }, attention::close, attention.device().isJava() ? attention.device().info().computeUnits() : 0));
+    }
+
     /**
-     * One ORT graph: a session with the comparison's options; each timed call copies x into the
-     * input tensor's direct buffer, runs the session into a pre-allocated (pinned) output tensor
-     * and copies the result out to a float[] (clattn's calls likewise take and return float[]).
+     * One ORT graph: a session with the comparison's options, opened as a slot. Each call copies x
+     * into the input tensor's direct buffer, runs the session into a pre-allocated (pinned) output
+     * tensor and copies the result out to a float[] (clattn's calls likewise take and return float[]).
      */
-    private void runOrt(Result res, OrtGraphs.Kind kind, OrtGraphs.Problem p, float[] x) {
+    private void openOrt(List<Slot> slots, Result res, OrtGraphs.Kind kind, OrtGraphs.Problem p, float[] x) {
         byte[] model;
         try {
             model = OrtGraphs.build(kind, p);
@@ -394,45 +439,54 @@ public final class CompareOrt {
         } else if (kind == OrtGraphs.Kind.MHA_UNIDIRECTIONAL) {
             res.note = "causal: unidirectional=1";
         }
-        try (OrtSession.SessionOptions so = sessionOptions()) {
+        List<AutoCloseable> resources = new ArrayList<>();
+        try {
+            OrtSession.SessionOptions so = sessionOptions();
+            resources.add(so);
             long t0 = System.nanoTime();
             OrtSession session;
             try {
                 session = env.createSession(model, so);
             } catch (OrtException e) {
                 res.error = "failed to load: " + oneLine(e.getMessage());
+                closeAll(resources);
                 return;
             }
+            resources.add(0, session);
             res.setupMs = (System.nanoTime() - t0) / 1e6;
-            model = null;
             int outLen = p.batch() * p.seq() * p.projected();
             FloatBuffer inBuf = directFloats(x.length);
             FloatBuffer outBuf = directFloats(outLen);
             float[] result = new float[outLen];
-            try (session;
-                    OnnxTensor xt = OnnxTensor.createTensor(env, inBuf,
-                            new long[] {p.batch(), p.seq(), p.dModel()});
-                    OnnxTensor ot = OnnxTensor.createTensor(env, outBuf,
-                            new long[] {p.batch(), p.seq(), p.projected()})) {
-                Map<String, OnnxTensor> inputs = Map.of(OrtGraphs.INPUT, xt);
-                Map<String, OnnxTensor> outputs = Map.of(OrtGraphs.OUTPUT, ot);
-                res.timing = Timing.measure(() -> {
-                    inBuf.clear();
-                    inBuf.put(x);
-                    OrtSession.Result run = session.run(inputs, outputs);
-                    run.close(); // the pinned output is not the result's to close
-                    outBuf.clear();
-                    outBuf.get(result);
-                }, options.warmupMs, options.iterations, 0);
-                res.output = result;
-                res.path = "ORT CPU EP";
-            } catch (OrtException e) {
-                res.error = "failed to run: " + oneLine(e.getMessage());
-                res.timing = null;
-            }
+            OnnxTensor xt = OnnxTensor.createTensor(env, inBuf, new long[] {p.batch(), p.seq(), p.dModel()});
+            resources.add(0, xt);
+            OnnxTensor ot = OnnxTensor.createTensor(env, outBuf, new long[] {p.batch(), p.seq(), p.projected()});
+            resources.add(0, ot);
+            Map<String, OnnxTensor> inputs = Map.of(OrtGraphs.INPUT, xt);
+            Map<String, OnnxTensor> outputs = Map.of(OrtGraphs.OUTPUT, ot);
+            res.path = "ORT CPU EP";
+            slots.add(new Slot(res, () -> {
+                inBuf.clear();
+                inBuf.put(x);
+                OrtSession.Result run = session.run(inputs, outputs);
+                run.close(); // the pinned output is not the result's to close
+                outBuf.clear();
+                outBuf.get(result);
+            }, () -> result, () -> closeAll(resources), 0));
         } catch (Exception e) {
             res.error = "failed: " + oneLine(String.valueOf(e));
-            res.timing = null;
+            closeAll(resources);
+        }
+    }
+
+    /** Closes each in order; what one throws is dropped (the figures are taken by then). */
+    private static void closeAll(List<AutoCloseable> resources) {
+        for (AutoCloseable c : resources) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // nothing to report: the session or tensor is gone either way
+            }
         }
     }
 
@@ -464,44 +518,17 @@ public final class CompareOrt {
     // ---- timing ----
 
     /**
-     * The first call, the warm-up and the timed calls of one implementation on one shape.
-     * {@code allocatedMbPerCall}: Java heap allocated per timed call by every live thread (the
-     * calling thread and clattn's worker threads; NaN where the JVM cannot count it), and
+     * The first call, the warm-up and the timed calls of one implementation on one shape (see
+     * {@link Slot}). {@code allocatedMbPerCall}: Java heap allocated per timed call by every live
+     * thread (the calling thread and clattn's worker threads; NaN where the JVM cannot count it), and
      * {@code gcCount}/{@code gcMs}: collections during the timed calls. A clattn call allocates
      * little more than its outputs; much more means C2 compiled a Vector API kernel with its vectors
-     * boxed (VectorKernels), which runs several times slower.
+     * boxed (VectorKernels), which runs several times slower. {@code cpuBusy}: for the Java path, the
+     * share of its pool's threads' time spent on a CPU during the timed calls ({@link ThreadCpu}),
+     * else NaN.
      */
     record Timing(double firstMs, int warmupCalls, double warmupMs, boolean stable, double[] timedMs,
                   double allocatedMbPerCall, long gcCount, long gcMs, double cpuBusy) {
-        /**
-         * One untimed first call; then the warm-up of {@link Warmup} (rounds of calls for at least
-         * {@code warmupMs}, until the last rounds agree and the JIT finished no compilation during
-         * them, or max(10 s, warmupMs) have passed); then {@code iterations} timed calls. With
-         * {@code javaThreads} > 0 (the Java path's pool) {@code cpuBusy} is the share of those
-         * threads' time spent on a CPU during the timed calls ({@link ThreadCpu}), else NaN.
-         */
-        static Timing measure(Warmup.Call call, long warmupMs, int iterations, int javaThreads) throws Exception {
-            long t0 = System.nanoTime();
-            call.run();
-            double first = (System.nanoTime() - t0) / 1e6;
-            Warmup.Result warm = Warmup.runThrowing(call, 1, warmupMs, Math.max(WARMUP_CAP_MS, warmupMs));
-            double[] timed = new double[iterations];
-            long gc0 = totalGcCount();
-            long gcMs0 = totalGcMillis();
-            long bytes0 = ThreadAllocations.liveThreads();
-            ThreadCpu.Span cpu = ThreadCpu.start();
-            for (int i = 0; i < iterations; i++) {
-                long c0 = System.nanoTime();
-                call.run();
-                timed[i] = (System.nanoTime() - c0) / 1e6;
-            }
-            double cpuBusy = javaThreads > 0 ? cpu.busy(javaThreads) : Double.NaN;
-            long bytes = ThreadAllocations.liveThreads() - bytes0;
-            double mbPerCall = bytes0 < 0 || bytes < 0 ? Double.NaN : bytes / 1e6 / iterations;
-            return new Timing(first, warm.calls(), warm.millis(), warm.settled(), timed, mbPerCall, totalGcCount() - gc0,
-                    totalGcMillis() - gcMs0, cpuBusy);
-        }
-
         static long totalGcCount() {
             return ManagementFactory.getGarbageCollectorMXBeans().stream()
                     .mapToLong(GarbageCollectorMXBean::getCollectionCount).filter(c -> c > 0).sum();
@@ -525,6 +552,122 @@ public final class CompareOrt {
         }
     }
 
+    /**
+     * One implementation opened on one shape: its call, what gives the output of the last call, and
+     * its clean-up; and the figures its timing gathers. A call that throws ends its timing: the
+     * result gets the error, and the slot is skipped in later rounds.
+     */
+    private static final class Slot {
+        /** Untimed calls before each turn's timed ones, at least this long. */
+        static final long REWARM_MS = 25;
+        final Result res;
+        final Warmup.Call call;
+        final java.util.function.Supplier<float[]> output;
+        final AutoCloseable closer;
+        final int javaThreads;
+        double firstMs;
+        Warmup.Result warm;
+        final List<Double> timed = new ArrayList<>();
+        long bytes;
+        boolean bytesKnown = true;
+        long gcCount;
+        long gcMs;
+        long cpuNanos;
+        long wallNanos;
+        boolean closed;
+
+        Slot(Result res, Warmup.Call call, java.util.function.Supplier<float[]> output, AutoCloseable closer,
+             int javaThreads) {
+            this.res = res;
+            this.call = call;
+            this.output = output;
+            this.closer = closer;
+            this.javaThreads = javaThreads;
+        }
+
+        boolean failed() {
+            return res.error != null;
+        }
+
+        /**
+         * One untimed first call; then the warm-up of {@link Warmup} (rounds of calls for at least
+         * {@code warmupMs}, until the last rounds agree and the JIT finished no compilation during
+         * them, or max(10 s, warmupMs) have passed).
+         */
+        void warmUp(long warmupMs) {
+            try {
+                long t0 = System.nanoTime();
+                call.run();
+                firstMs = (System.nanoTime() - t0) / 1e6;
+                warm = Warmup.runThrowing(call, 1, warmupMs, Math.max(WARMUP_CAP_MS, warmupMs));
+            } catch (Exception | LinkageError e) {
+                res.error = "failed: " + e;
+            }
+        }
+
+        /**
+         * Untimed calls for {@value #REWARM_MS} ms (at least one: the threads and caches are back in
+         * use after the pause), then {@code calls} timed ones, their heap, GC and CPU figures added up.
+         */
+        void time(int calls) {
+            try {
+                long rewarm = System.nanoTime();
+                do {
+                    call.run();
+                } while (System.nanoTime() - rewarm < REWARM_MS * 1_000_000L);
+                long gc0 = Timing.totalGcCount();
+                long gcMs0 = Timing.totalGcMillis();
+                long bytes0 = ThreadAllocations.liveThreads();
+                long cpu0 = javaThreads > 0 ? ThreadCpu.nanos() : -1;
+                long wall0 = System.nanoTime();
+                for (int i = 0; i < calls; i++) {
+                    long c0 = System.nanoTime();
+                    call.run();
+                    timed.add((System.nanoTime() - c0) / 1e6);
+                }
+                long wall = System.nanoTime() - wall0;
+                long cpu = javaThreads > 0 ? ThreadCpu.nanos() : -1;
+                long b = ThreadAllocations.liveThreads() - bytes0;
+                bytesKnown &= bytes0 >= 0 && b >= 0;
+                bytes += b;
+                gcCount += Timing.totalGcCount() - gc0;
+                gcMs += Timing.totalGcMillis() - gcMs0;
+                if (cpu0 < 0 || cpu < 0) {
+                    cpuNanos = -1;
+                } else if (cpuNanos >= 0) {
+                    cpuNanos += cpu - cpu0;
+                }
+                wallNanos += wall;
+            } catch (Exception | LinkageError e) {
+                res.error = "failed: " + e;
+            }
+        }
+
+        /** The result's timing and output, unless a call failed. */
+        void finish() {
+            if (failed() || timed.isEmpty()) {
+                res.timing = null;
+                return;
+            }
+            double[] ms = timed.stream().mapToDouble(Double::doubleValue).toArray();
+            res.timing = new Timing(firstMs, warm.calls(), warm.millis(), warm.settled(), ms,
+                    bytesKnown ? bytes / 1e6 / ms.length : Double.NaN, gcCount, gcMs,
+                    javaThreads > 0 ? ThreadCpu.busy(cpuNanos, wallNanos, javaThreads) : Double.NaN);
+            res.output = output.get();
+        }
+
+        void close() {
+            if (!closed) {
+                closed = true;
+                try {
+                    closer.close();
+                } catch (Exception e) {
+                    res.error = res.error != null ? res.error : "failed to close: " + e;
+                }
+            }
+        }
+    }
+
     static double median(double[] values) {
         double[] s = values.clone();
         Arrays.sort(s);
@@ -538,11 +681,15 @@ public final class CompareOrt {
         out.printf(Locale.ROOT, "clattn vs %s: one forward call x -> Q/K/V projections (no biases) -> "
                 + "softmax(QK^T/sqrt(dk) [+ causal mask])V -> heads_out [B,N,H*dk], no output projection.%n",
                 machine.get("onnxruntime"));
-        out.printf(Locale.ROOT, "Median of %d timed calls after warm-up (>= %d ms, then until the last %d rounds of calls agree "
-                + "within %.0f%% and the JIT is idle, at most %d s), in ms; input and output copies included on both sides; a full GC "
-                + "and a %d ms pause before each implementation.%n%n",
-                options.iterations, options.warmupMs, Warmup.WINDOW, Warmup.SPREAD * 100,
-                Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000, SETTLE_MS);
+        int perRound = (options.iterations + options.rounds - 1) / options.rounds;
+        out.printf(Locale.ROOT, "Median of %d timed calls per implementation, after its warm-up (>= %d ms, "
+                + "then until the last %d rounds of calls agree within %.0f%% and the JIT is idle, at most %d s; "
+                + "a full GC and a %d ms pause before each), taken in %d rounds: in each, every implementation in "
+                + "turn (a rotating order) gets a %d ms pause, untimed calls for %d ms and %d timed calls. In ms; "
+                + "input and output copies included on both sides.%n%n",
+                perRound * options.rounds, options.warmupMs, Warmup.WINDOW, Warmup.SPREAD * 100,
+                Math.max(WARMUP_CAP_MS, options.warmupMs) / 1000, SETTLE_MS, options.rounds, SLOT_PAUSE_MS,
+                Slot.REWARM_MS, perRound);
         String cl = openClDevice != null && !openClDevice.info().platform().contains("Portable Computing Language")
                 ? "OpenCL" : "PoCL";
         out.println("| shape | clattn Java | clattn " + cl + " | ORT best (which graph) | Java vs ORT | " + cl
@@ -684,6 +831,7 @@ public final class CompareOrt {
             o.put("max_abs_diff", r.maxAbsDiff());
             o.put("check_rows", r.checkRows);
             o.put("tolerance", options.tolerance);
+            o.put("rounds", options.rounds);
             o.put("ok", r.failures.isEmpty());
             o.putRaw("failures", Json.strings(r.failures));
             o.putRaw("clattn_java", resultJson(r.java));
@@ -916,7 +1064,10 @@ public final class CompareOrt {
                 "  --causal             causal mask",
                 "",
                 "Other options:",
-                "  --iterations I       timed calls per implementation and shape (default 20)",
+                "  --iterations I       timed calls per implementation and shape (default 20), taken in rounds",
+                "  --rounds R           rounds of timed calls (default 10): in each, every implementation in",
+                "                       turn (a rotating order) gets a 50 ms pause, 25 ms of untimed calls and",
+                "                       ceil(I/R) timed calls, so all are timed across the same stretch of time",
                 "  --warmup-ms MS       least warm-up per implementation and shape (default 1000); warm-up goes on",
                 "                       until the medians of the last 5 rounds of >= 25 ms agree within 5%",
                 "                       and the JIT finished no compilation during them, at most max(10 s, MS)",
@@ -942,6 +1093,7 @@ public final class CompareOrt {
         boolean noOpenCl;
         boolean ortNoSpin;
         int iterations = 20;
+        int rounds = 10;
         long warmupMs = 1000;
         long seed = 42;
         int checkRows = 16;
@@ -1004,6 +1156,9 @@ public final class CompareOrt {
                         break;
                     case "--iterations":
                         o.iterations = positive(a, value != null ? value : next(args, ++i, a));
+                        break;
+                    case "--rounds":
+                        o.rounds = positive(a, value != null ? value : next(args, ++i, a));
                         break;
                     case "--warmup-ms":
                         o.warmupMs = nonNegative(a, value != null ? value : next(args, ++i, a));
