@@ -40,7 +40,7 @@ public final class CpuThreads {
     static final int DEFAULT_SPIN_MICROS = 1000;
 
     /**
-     * How long an idle worker, and a caller waiting for the last tasks, spin before they park:
+     * How long an idle worker, and a caller waiting alone for its last tasks, spin before they park:
      * waking a parked thread takes tens of microseconds on a virtual machine, as long as a small
      * call's whole parallel region. Measured on a 2-core VM at N = 128 (D 512, H 8), calls taken in
      * short turns after 50 ms pauses ({@code scripts/compare-ort}): 0.92-1.3 ms with a spin of 30
@@ -51,6 +51,25 @@ public final class CpuThreads {
     static final long SPIN_NANOS = 1000L * intProperty(SPIN_PROPERTY, DEFAULT_SPIN_MICROS, 0, value -> LOG.warn(
             "-D{}={} is not a non-negative integer; idle threads spin {} microseconds", SPIN_PROPERTY, value,
             DEFAULT_SPIN_MICROS));
+
+    /**
+     * How long a caller waiting for its last tasks spins while other calls are in a parallel region
+     * too (then the cores have other work, which a long spin would hold up): with two or three
+     * callers on two cores and a 1 ms spin, calls per second fell about 7 % below a 30 µs spin;
+     * with this, they did not (in-process A/B, N = 128).
+     */
+    static final long CROWDED_SPIN_NANOS = Math.min(SPIN_NANOS, 30_000);
+
+    /** Calls of this process inside a parallel region now ({@link #forEach}). */
+    private static final AtomicInteger CALLERS_IN_REGIONS = new AtomicInteger();
+
+    /**
+     * How long a caller that has run out of tasks spins before it parks: {@link #SPIN_NANOS}
+     * when its call is the only one in a parallel region, else {@link #CROWDED_SPIN_NANOS}.
+     */
+    static long waitSpinNanos() {
+        return CALLERS_IN_REGIONS.get() > 1 ? CROWDED_SPIN_NANOS : SPIN_NANOS;
+    }
 
     private static final AtomicReference<Pool> POOL = new AtomicReference<>(new Pool(initialThreads()));
 
@@ -121,9 +140,14 @@ public final class CpuThreads {
             return;
         }
         Region region = new Region(tasks, body);
-        pool.offer(region, Math.min(pool.threads - 1, tasks - 1));
-        region.work();
-        region.await();
+        CALLERS_IN_REGIONS.incrementAndGet();
+        try {
+            pool.offer(region, Math.min(pool.threads - 1, tasks - 1));
+            region.work();
+            region.await();
+        } finally {
+            CALLERS_IN_REGIONS.decrementAndGet();
+        }
     }
 
     /** One parallel region: tasks handed out in order from a counter, so no task runs twice. */
@@ -162,9 +186,12 @@ public final class CpuThreads {
             }
         }
 
-        /** Waits for the tasks other threads took; helpers queued but not started find none left. */
+        /**
+         * Waits for the tasks other threads took (spinning {@link #waitSpinNanos()}, then parked);
+         * helpers queued but not started find none left.
+         */
         void await() {
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long spinUntil = System.nanoTime() + waitSpinNanos();
             while (unfinished.get() > 0) {
                 if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();

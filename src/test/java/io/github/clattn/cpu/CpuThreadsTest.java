@@ -129,6 +129,50 @@ class CpuThreadsTest {
                 .isBetween(10 * CpuThreads.SPIN_NANOS / 5, 10 * (CpuThreads.SPIN_NANOS + 3_000_000L));
     }
 
+    /**
+     * A caller that ran out of tasks spins the full SPIN_NANOS only while its call is the only one
+     * in a parallel region; with another call in one (held inside a task here) it parks after
+     * CROWDED_SPIN_NANOS, leaving the cores to the other calls.
+     */
+    @Test
+    void aWaitingCallerSpinsLongOnlyWhenItsCallIsTheOnlyOneInARegion() throws Exception {
+        CpuThreads.setThreads(2);
+        assertThat(CpuThreads.CROWDED_SPIN_NANOS).isLessThan(CpuThreads.SPIN_NANOS);
+        long[] alone = new long[1];
+        CpuThreads.forEach(2, CpuThreads.INLINE_WORK, t -> {
+            if (t == 0) {
+                alone[0] = CpuThreads.waitSpinNanos();
+            }
+        });
+        assertThat(alone[0]).isEqualTo(CpuThreads.SPIN_NANOS);
+
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Thread other = new Thread(() -> CpuThreads.forEach(2, CpuThreads.INLINE_WORK, t -> {
+            inside.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        other.start();
+        try {
+            assertThat(inside.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            long[] crowded = new long[1];
+            CpuThreads.forEach(2, CpuThreads.INLINE_WORK, t -> {
+                if (t == 0) {
+                    crowded[0] = CpuThreads.waitSpinNanos();
+                }
+            });
+            assertThat(crowded[0]).isEqualTo(CpuThreads.CROWDED_SPIN_NANOS);
+        } finally {
+            release.countDown();
+            other.join(10_000);
+        }
+        assertThat(CpuThreads.waitSpinNanos()).isEqualTo(CpuThreads.SPIN_NANOS);
+    }
+
     /** The newest pool's worker: thread ids grow, and an old pool's worker may still be ending. */
     private static long workerId() {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("clattn-cpu-1"))
