@@ -44,7 +44,7 @@ public final class CpuThreads {
      * waking a parked thread takes tens of microseconds on a virtual machine, as long as a small
      * call's whole parallel region. Measured on a 2-core VM at N = 128 (D 512, H 8), calls taken in
      * short turns after 50 ms pauses ({@code scripts/compare-ort}): 0.92-1.3 ms with a spin of 30
-     * µs, 0.69-0.74 ms with 100 µs, 0.64-0.71 ms with 0.3-3 ms (ONNX Runtime's threads spin about
+     * µs, 0.71-0.74 ms with 100 µs, 0.64-0.73 ms with 0.3-3 ms (ONNX Runtime's threads spin about
      * 25 ms after a run); back to back and beside a busy process, 1 ms was no slower than 30 µs.
      * An idle worker thus burns at most this much CPU after each call; 0 parks at once.
      */
