@@ -37,6 +37,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /**
  * clattn (pure-Java path and OpenCL/PoCL) against ONNX Runtime (CPU execution provider) on the same
@@ -562,7 +563,7 @@ public final class CompareOrt {
         static final long REWARM_MS = 25;
         final Result res;
         final Warmup.Call call;
-        final java.util.function.Supplier<float[]> output;
+        final Supplier<float[]> output;
         final AutoCloseable closer;
         final int javaThreads;
         double firstMs;
@@ -574,9 +575,8 @@ public final class CompareOrt {
         long gcMs;
         long cpuNanos;
         long wallNanos;
-        boolean closed;
 
-        Slot(Result res, Warmup.Call call, java.util.function.Supplier<float[]> output, AutoCloseable closer,
+        Slot(Result res, Warmup.Call call, Supplier<float[]> output, AutoCloseable closer,
              int javaThreads) {
             this.res = res;
             this.call = call;
@@ -657,13 +657,10 @@ public final class CompareOrt {
         }
 
         void close() {
-            if (!closed) {
-                closed = true;
-                try {
-                    closer.close();
-                } catch (Exception e) {
-                    res.error = res.error != null ? res.error : "failed to close: " + e;
-                }
+            try {
+                closer.close();
+            } catch (Exception e) {
+                res.error = res.error != null ? res.error : "failed to close: " + e;
             }
         }
     }

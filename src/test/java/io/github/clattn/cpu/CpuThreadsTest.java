@@ -9,8 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -114,7 +117,7 @@ class CpuThreadsTest {
     void anIdleWorkerSpinsForAboutTheSpinTimeThenParks() throws InterruptedException {
         assertThat(CpuThreads.SPIN_NANOS).isEqualTo(1000L * CpuThreads.DEFAULT_SPIN_MICROS);
         ThreadMXBean bean = ManagementFactory.getThreadMXBean();
-        org.junit.jupiter.api.Assumptions.assumeTrue(bean.isThreadCpuTimeSupported() && bean.isThreadCpuTimeEnabled(),
+        Assumptions.assumeTrue(bean.isThreadCpuTimeSupported() && bean.isThreadCpuTimeEnabled(),
                 "the JVM does not measure thread CPU time");
         CpuThreads.setThreads(2);
         long worker = workerId(); // looked up once: listing the threads stops them all for a while
@@ -146,8 +149,8 @@ class CpuThreadsTest {
         });
         assertThat(alone[0]).isEqualTo(CpuThreads.SPIN_NANOS);
 
-        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
         Thread other = new Thread(() -> CpuThreads.forEach(2, CpuThreads.INLINE_WORK, t -> {
             inside.countDown();
             try {
@@ -158,7 +161,7 @@ class CpuThreadsTest {
         }));
         other.start();
         try {
-            assertThat(inside.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
             long[] crowded = new long[1];
             CpuThreads.forEach(2, CpuThreads.INLINE_WORK, t -> {
                 if (t == 0) {
