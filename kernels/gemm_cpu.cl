@@ -32,7 +32,7 @@
 // rows, or 16 dims of one head of Q or V); 16 dims of one head of K as 16 stores key_stride apart
 // from one offset (locating each element on its own, with its divisions, cost about a tenth of
 // PoCL's projection time at N = 1024); element by element otherwise (a vector across heads).
-inline void store16(const float16 v, const int row, const int col, const int cols,
+__attribute__((always_inline)) inline void store16(const float16 v, const int row, const int col, const int cols,
                     __global float* out0, __global float* out1, __global float* out2,
                     const int layout, const int col_base, const int L, const int N, const int key_stride,
                     const int H, const int HKV, __global const int* seq, const int append) {

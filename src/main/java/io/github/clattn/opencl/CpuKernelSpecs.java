@@ -78,10 +78,17 @@ final class CpuKernelSpecs {
     }
 
     /**
-     * {@code flash_cpu.cl}: a work-item owns up to FLASH_RB blocks of FLASH_QR query rows and
-     * streams their keys in chunks of FLASH_KC, 16·FLASH_KV keys per step.
+     * {@code flash_cpu.cl}: a work-item owns up to FLASH_RB groups of FLASH_QR query rows and
+     * streams their keys in chunks of FLASH_KC; each group takes a chunk in three register-blocked
+     * phases (scores 16·FLASH_KV keys at a time, softmax, values) with its state in private memory.
      */
     static final class Flash extends KernelSpec.Flash {
+        /**
+         * Most float16 vectors of running output per work-item (FLASH_RB·FLASH_QR·DKP/16): 16 KB,
+         * and as much again for the work-item's queries.
+         */
+        static final int MAX_STATE_VECTORS = 256;
+
         @Override
         String file() {
             return "flash_cpu.cl";
@@ -89,12 +96,12 @@ final class CpuKernelSpecs {
 
         @Override
         List<Param> params() {
-            return List.of(Param.compiled("FLASH_QR", 6, "query rows per register block at dk = 64, scaled for other widths"),
-                    Param.compiled("FLASH_KV", 2, List.of(1, 2, 4), "float16 key vectors per step"),
-                    Param.compiled("FLASH_RB", 8, "most register blocks per work-item"),
-                    Param.compiled("FLASH_KC", 64, "keys per chunk shared by the blocks"),
+            return List.of(Param.compiled("FLASH_QR", 8, "query rows per group, which share each chunk's scores"),
+                    Param.compiled("FLASH_KV", 2, List.of(1, 2, 4), "float16 key vectors per score tile"),
+                    Param.compiled("FLASH_RB", 2, "most groups per work-item, fewer for wide heads"),
+                    Param.compiled("FLASH_KC", 256, "keys per chunk shared by the groups"),
                     Param.hostOnly("FLASH_WI_PER_CU", 64, "fewest work-items per compute unit before a launch "
-                            + "gives each work-item fewer than FLASH_RB blocks"));
+                            + "gives each work-item fewer than FLASH_RB groups"));
         }
 
         @Override
@@ -107,22 +114,20 @@ final class CpuKernelSpecs {
         }
 
         /**
-         * FLASH_QR is the block height for heads of 64 (four float16 accumulators per row); wider
-         * heads get fewer rows and narrower ones more (up to 8), so that the block's accumulators
-         * stay about as many as the registers that were tuned.
+         * Wide heads get fewer groups per work-item, so that a work-item's running output and
+         * queries (private memory) stay within {@value #MAX_STATE_VECTORS} float16 vectors each.
          */
         @Override
         void fit(Map<String, Integer> v, Device device, int headDim) {
-            int vectorsPerRow = (headDim + 15) / 16;
-            int qr = v.get("FLASH_QR");
-            v.put("FLASH_QR", Math.max(1, Math.min(Math.max(qr, 8), qr * 4 / vectorsPerRow)));
+            int vectorsPerGroup = v.get("FLASH_QR") * ((headDim + 15) / 16);
+            v.put("FLASH_RB", Math.max(1, Math.min(v.get("FLASH_RB"), MAX_STATE_VECTORS / vectorsPerGroup)));
         }
 
         @Override
         List<Map<String, Integer>> candidates() {
             return candidates(List.of("FLASH_QR", "FLASH_KV", "FLASH_RB", "FLASH_KC"),
-                    new int[][] {{4, 2, 8, 64}, {6, 2, 8, 64}, {8, 2, 4, 64}, {8, 1, 4, 64}, {6, 2, 4, 128},
-                        {4, 4, 8, 64}});
+                    new int[][] {{8, 2, 2, 256}, {8, 2, 4, 128}, {8, 2, 1, 512}, {8, 2, 4, 256}, {16, 2, 1, 256},
+                        {4, 4, 4, 128}});
         }
 
         /**

@@ -52,7 +52,7 @@ class KernelSpecTest {
     void hostOnlyParametersStayOutOfTheBuildOptions() {
         KernelParams base = KernelParams.defaults(KernelVariant.CPU);
         KernelParams other = base.with("FLASH_WI_PER_CU", 7);
-        assertThat(base.defines()).doesNotContain("FLASH_WI_PER_CU").contains("-DFLASH_QR=6");
+        assertThat(base.defines()).doesNotContain("FLASH_WI_PER_CU").contains("-DFLASH_QR=8");
         assertThat(other.defines()).isEqualTo(base.defines());
         ClContext context = ClContext.acquire(TestDevices.openCl());
         try {

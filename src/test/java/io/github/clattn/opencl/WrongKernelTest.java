@@ -30,10 +30,10 @@ class WrongKernelTest {
     /** flash_cpu.cl with the softmax scale off by 1% (a plausible miscompile: a wrong constant). */
     private static String brokenFlashCpu(String condition) {
         String source = ClContext.source("flash_cpu.cl");
-        String scaling = "sr *= scale;"; // in the MODIFY macro that every step uses
+        String scaling = "acc[tr_][tv_] * scale;"; // in the SCORE_TILE macro that every chunk uses
         assertThat(source).contains(scaling);
         return "#if " + condition + "\n#define CLATTN_TEST_BUG 1.01f\n#else\n#define CLATTN_TEST_BUG 1.0f\n#endif\n"
-                + source.replace(scaling, "sr *= scale * CLATTN_TEST_BUG;");
+                + source.replace(scaling, "acc[tr_][tv_] * (scale * CLATTN_TEST_BUG);");
     }
 
     @TempDir
