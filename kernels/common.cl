@@ -84,6 +84,28 @@ inline float16 alibi16(const float16 s, const float slope, const long p, const l
     return s - slope * fabs((float16)((float)(p - j0)) - lanes);
 }
 
+// exp on 16 lanes from basic operations, as the Java path's FastExp computes it: x = n·ln2 + r with
+// n = round(x·log2 e) (ln2 in two parts), exp(x) = 2^n·P(r), P the Taylor polynomial of degree 7;
+// about 1 ulp. Arguments are clamped to [-87.3, 88] so that 2^n stays normal; below -87.3 (and
+// -inf) the result is 0, and NaN stays NaN. Fewer operations than the driver's exp, whose
+// accuracy guarantees (and special cases) the softmax does not need.
+inline float16 exp16(const float16 x) {
+    const float16 xc = select(select(x, (float16)(-87.3f), x < -87.3f), (float16)(88.0f), x > 88.0f);
+    const float16 t = fma(xc, (float16)(1.44269504f), (float16)(12582912.0f)); // + 1.5·2^23 rounds
+    const float16 n = t - 12582912.0f;
+    float16 r = fma(n, (float16)(-0.693359375f), xc);
+    r = fma(n, (float16)(2.12194440e-4f), r);
+    float16 p = fma((float16)(1.0f / 5040.0f), r, (float16)(1.0f / 720.0f));
+    p = fma(p, r, (float16)(1.0f / 120.0f));
+    p = fma(p, r, (float16)(1.0f / 24.0f));
+    p = fma(p, r, (float16)(1.0f / 6.0f));
+    p = fma(p, r, (float16)(0.5f));
+    p = fma(p, r, (float16)(1.0f));
+    p = fma(p, r, (float16)(1.0f));
+    const float16 two_n = as_float16((as_int16(t) - 0x4B400000 + 127) << 23);
+    return select(p * two_n, (float16)(0.0f), x < -87.3f);
+}
+
 // The log-sum-exp of a finished row: m + log(l), -inf when nothing (no key, no sink) was summed.
 inline float row_lse(const float m, const float l) {
     return l == 0.0f ? CLATTN_NEG_INF : m + log(l);

@@ -290,7 +290,7 @@ __kernel void flash(__global const float* Q, __global const float* Kt, __global 
                 const float m_use = m_new == CLATTN_NEG_INF ? 0.0f : m_new;
                 float16 sum = (float16)(0.0f);
                 for (int t = t_lo; t < t_hi; t++) {
-                    const float16 p = exp(sc[r][t] - m_use);
+                    const float16 p = exp16(sc[r][t] - m_use);
                     sc[r][t] = p;
                     sum += p;
                 }
