@@ -34,7 +34,7 @@
 #define FLASH_KV 2 // float16 key vectors per score tile: 16·FLASH_KV keys per step (1, 2 or 4)
 #endif
 #ifndef FLASH_RB
-#define FLASH_RB 2 // most groups per work-item, which share each chunk of keys while it is in cache
+#define FLASH_RB 4 // most groups per work-item, which share each chunk of keys while it is in cache
 #endif
 #ifndef FLASH_KC
 #define FLASH_KC 256 // keys per chunk (a multiple of 16·FLASH_KV)

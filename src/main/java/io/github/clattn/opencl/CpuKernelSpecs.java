@@ -88,6 +88,8 @@ final class CpuKernelSpecs {
          * and as much again for the work-item's queries.
          */
         static final int MAX_STATE_VECTORS = 256;
+        /** Most scores of one group and chunk (FLASH_QR·FLASH_KC floats, private memory): 32 KB. */
+        static final int MAX_SCORES = 8192;
 
         @Override
         String file() {
@@ -98,7 +100,7 @@ final class CpuKernelSpecs {
         List<Param> params() {
             return List.of(Param.compiled("FLASH_QR", 8, "query rows per group, which share each chunk's scores"),
                     Param.compiled("FLASH_KV", 2, List.of(1, 2, 4), "float16 key vectors per score tile"),
-                    Param.compiled("FLASH_RB", 2, "most groups per work-item, fewer for wide heads"),
+                    Param.compiled("FLASH_RB", 4, "most groups per work-item, fewer for wide heads"),
                     Param.compiled("FLASH_KC", 256, "keys per chunk shared by the groups"),
                     Param.hostOnly("FLASH_WI_PER_CU", 64, "fewest work-items per compute unit before a launch "
                             + "gives each work-item fewer than FLASH_RB groups"));
@@ -109,6 +111,11 @@ final class CpuKernelSpecs {
             int kv = v.get("FLASH_KV");
             if (v.get("FLASH_KC") % (16 * kv) != 0) {
                 throw new IllegalArgumentException("FLASH_KC: expected a multiple of 16·FLASH_KV = " + 16 * kv + ", got "
+                        + v.get("FLASH_KC"));
+            }
+            if (v.get("FLASH_QR") * v.get("FLASH_KC") > MAX_SCORES) {
+                throw new IllegalArgumentException("FLASH_QR, FLASH_KC: expected FLASH_QR·FLASH_KC <= " + MAX_SCORES
+                        + " (a group's scores of one chunk, in private memory), got " + v.get("FLASH_QR") + "·"
                         + v.get("FLASH_KC"));
             }
         }
@@ -126,8 +133,8 @@ final class CpuKernelSpecs {
         @Override
         List<Map<String, Integer>> candidates() {
             return candidates(List.of("FLASH_QR", "FLASH_KV", "FLASH_RB", "FLASH_KC"),
-                    new int[][] {{8, 2, 2, 256}, {8, 2, 4, 128}, {8, 2, 1, 512}, {8, 2, 4, 256}, {16, 2, 1, 256},
-                        {4, 4, 4, 128}});
+                    new int[][] {{8, 2, 4, 256}, {8, 2, 2, 256}, {8, 2, 8, 256}, {8, 2, 4, 512}, {16, 2, 2, 256},
+                        {4, 4, 8, 128}});
         }
 
         /**

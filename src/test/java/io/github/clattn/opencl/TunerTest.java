@@ -134,7 +134,13 @@ class TunerTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("GEMM_TS");
         assertThatThrownBy(() -> KernelParams.defaults(KernelVariant.GPU).with("GEMM_WPT", 3))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("GEMM_WPT");
+        assertThatThrownBy(() -> KernelParams.defaults(KernelVariant.CPU).with(Map.of("FLASH_QR", 64, "FLASH_KC", 256)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("FLASH_QR·FLASH_KC <= 8192");
         Device device = TestDevices.openCl();
+        KernelParams wide = KernelParams.defaults(KernelVariant.CPU).with("FLASH_RB", 8).fittedTo(device, 256);
+        assertThat(wide.get("FLASH_RB")).as("a 256-wide head's groups per work-item").isEqualTo(2);
+        assertThat(KernelParams.defaults(KernelVariant.CPU).with("FLASH_RB", 8).fittedTo(device, 64).get("FLASH_RB"))
+                .isEqualTo(8);
         KernelParams big = KernelParams.defaults(KernelVariant.GPU).with("FLASH_BK", 1024);
         KernelParams fitted = big.fittedTo(device, 256);
         assertThat(2L * fitted.get("FLASH_BK") * 256 * Float.BYTES).isLessThanOrEqualTo(device.info().localMemBytes());
