@@ -86,6 +86,9 @@ public final class OclgrindChild {
         // One query per sequence: the split-key decode kernels and decode_combine, with modifiers.
         cases.add(Problem.builder(16, 2, 1, 45, 8, 4, 6).kvHeads(1).with(Feature.CROSS, Feature.CAUSAL,
                 Feature.KEY_PADDING, Feature.WINDOW, Feature.ALIBI, Feature.SINKS, Feature.LSE, Feature.KEY_MASS).build());
+        // dk = 32 (a whole column block of the default CPU GEMM is one head): the first 8 rows of
+        // K go to Kt as a tile, the rows that straddle the two sequences element by element.
+        cases.add(Problem.builder(17, 2, 12, 12, 6, 1, 32).with(Feature.PROJECTION_BIAS).build());
         return cases;
     }
 
