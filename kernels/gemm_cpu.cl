@@ -32,6 +32,8 @@
 // rows, or 16 dims of one head of Q or V); 16 dims of one head of K as 16 stores key_stride apart
 // from one offset (locating each element on its own, with its divisions, cost about a tenth of
 // PoCL's projection time at N = 1024); element by element otherwise (a vector across heads).
+// The gemm kernel stores whole 8-row tiles of K itself first (KT_TILE_STORE below). Inlined:
+// left a call, it cost a stack frame per vector stored.
 __attribute__((always_inline)) inline void store16(const float16 v, const int row, const int col, const int cols,
                     __global float* out0, __global float* out1, __global float* out2,
                     const int layout, const int col_base, const int L, const int N, const int key_stride,
@@ -80,6 +82,8 @@ __attribute__((always_inline)) inline void store16(const float16 v, const int ro
 // Rows vary fastest in the launch, so consecutive work-items reuse one panel of W from cache.
 // GUARD 0: W's columns are padded to a whole block (columnAlign = 16·GEMM_CV), so every vector
 // is loaded; GUARD 1: only the vectors that start before cols (W is padded to 16 columns at least).
+// TILE_STORE: a statement that may store the whole tile its own way and return, before the
+// general stores.
 #define GEMM_BODY(RM, CV, GUARD, TILE_STORE)                                                                       \
     const int row0 = (int)get_global_id(0) * (RM);                                                                 \
     const int col0 = (int)get_global_id(1) * (16 * (CV));                                                          \

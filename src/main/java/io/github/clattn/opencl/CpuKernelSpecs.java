@@ -122,7 +122,8 @@ final class CpuKernelSpecs {
 
         /**
          * Wide heads get fewer groups per work-item, so that a work-item's running output and
-         * queries (private memory) stay within {@value #MAX_STATE_VECTORS} float16 vectors each.
+         * queries (private memory) stay within {@value #MAX_STATE_VECTORS} float16 vectors each,
+         * or one group's where a single group holds more.
          */
         @Override
         void fit(Map<String, Integer> v, Device device, int headDim) {
