@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "tune", mixinStandardHelpOptions = true,
         header = "Find the fastest kernel tile sizes for an OpenCL device or the Java path and store them.",
         description = {"Checks, then times, a small set of tile parameters for the projection GEMM and the fused "
-                + "attention kernel on the device (under a minute on a 2-core CPU with PoCL; on the Java path the "
+                + "attention kernel on the device (about 90 s on a 2-core CPU with PoCL; on the Java path the "
                 + "register blocks and the key and query blocks, about 15 s) and writes the fastest to "
                 + "the tuning file in the cache folder (-Dclattn.cache.dir, else $XDG_CACHE_HOME/clattn, else "
                 + "~/.cache/clattn). A candidate whose results differ from the float64 reference is dropped. Delete "
