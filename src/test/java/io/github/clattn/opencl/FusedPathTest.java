@@ -12,6 +12,7 @@ import io.github.clattn.reference.Problem;
 import io.github.clattn.reference.Tolerance;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -123,6 +125,21 @@ class FusedPathTest {
             Problem c = Problem.builder(SEED + n, 2, n, m, 9, 3, 7).label(params.toString())
                     .with(Feature.CAUSAL, Feature.CROSS, Feature.KEY_PADDING, Feature.ATTN_BIAS).build();
             path.runAndCheck(device, c, params);
+        }
+    }
+
+    @ParameterizedTest(name = "GEMM_RM={0} GEMM_CV={1}")
+    @CsvSource({"8, 2", "8, 1", "4, 2", "4, 3", "3, 2"})
+    void kIsStoredRightFromWholeAndPartTiles(int rm, int cv) {
+        // dk = 48 and 96: column blocks of one head (K stored as whole tiles by GEMM_RM 8 and 4),
+        // and blocks across heads; 2 sequences of 13 tokens: tiles within a sequence and tiles
+        // that straddle the two, and a last partial tile.
+        Device device = TestDevices.openCl();
+        KernelParams params = KernelParams.defaults(KernelVariant.CPU).with(Map.of("GEMM_RM", rm, "GEMM_CV", cv));
+        for (int dk : new int[] {48, 96}) {
+            Problem c = Problem.builder(SEED + dk, 2, 13, 13, 10, 3, dk).kvHeads(3).label(params.toString())
+                    .with(Feature.CAUSAL, Feature.PROJECTION_BIAS).build();
+            PathUnderTest.FUSED_CPU.runAndCheck(device, c, params);
         }
     }
 
