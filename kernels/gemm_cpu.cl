@@ -126,11 +126,11 @@ __attribute__((always_inline)) inline void store16(const float16 v, const int ro
         }                                                                                                          \
     }
 
-// A whole tile of K (GEMM_RM = 8 or 4 tokens of one sequence, 16·GEMM_CV dimensions of one head, a
-// forward call) goes to Kt transposed: per dimension the tokens as one float8 (float4) store,
-// 16·GEMM_CV stores in all instead of GEMM_RM·16·GEMM_CV scalar ones. The scalar stores, each to a line of its own
-// dimension, filled the store buffer while their lines were fetched: about a fifth of PoCL's
-// projection time.
+// A whole tile of K (GEMM_RM = 8 or 4 tokens of one sequence, 16·GEMM_CV dimensions of one head,
+// a forward call) goes to Kt transposed: per dimension the tokens as one float8 (float4) store,
+// 16·GEMM_CV stores in all instead of GEMM_RM·16·GEMM_CV scalar ones. The scalar stores, each to
+// a line of its own dimension, filled the store buffer while their lines were fetched: about a
+// fifth of PoCL's projection time.
 #if GEMM_RM == 8
 #define KT_COLUMN(v, LANE) (float8)(acc[0][v].LANE, acc[1][v].LANE, acc[2][v].LANE, acc[3][v].LANE,              \
                                     acc[4][v].LANE, acc[5][v].LANE, acc[6][v].LANE, acc[7][v].LANE)

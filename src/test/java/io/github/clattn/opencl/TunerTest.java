@@ -107,6 +107,7 @@ class TunerTest {
         for (String bad : List.of(valid.replace("driver=", "driver=other "), valid.replace("device=", "device=other "),
                 valid.replace("GEMM_RM=4", "GEMM_RM=four"), valid.replace("GEMM_RM=4", "GEMM_RM=0"),
                 valid.replace("FLASH_KC=32", "FLASH_KC=20"), valid.replace("variant=cpu", "variant=fpga"),
+                valid.replace("FLASH_QR=2", "FLASH_QR=16").replace("FLASH_KC=32", "FLASH_KC=1024"),
                 "\u0000\u0001 garbage")) {
             Files.writeString(f, bad);
             assertThat(Tuner.stored(device)).as("stored from:\n" + bad).isEqualTo(Optional.empty());
