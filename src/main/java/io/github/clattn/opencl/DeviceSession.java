@@ -50,18 +50,14 @@ abstract class DeviceSession {
         return object;
     }
 
-    /** A workspace buffer named {@code name} holding {@code count} floats of {@code host}. */
+    /** A workspace buffer named {@code name} holding {@code count} floats of {@code host} ({@link Workspace#upload}). */
     cl_mem upload(String name, float[] host, int count) {
-        cl_mem m = workspace.buffer(name, (long) count * Sizeof.cl_float);
-        Cl.write(queue, m, host, count);
-        return m;
+        return workspace.upload(name, queue, host, count);
     }
 
     /** A workspace buffer named {@code name} holding {@code host}. */
     cl_mem upload(String name, int[] host) {
-        cl_mem m = workspace.buffer(name, (long) host.length * Sizeof.cl_int);
-        Cl.write(queue, m, host);
-        return m;
+        return workspace.upload(name, queue, host);
     }
 
     /** {@code count} floats of {@code buffer}, read blocking (so every kernel before it is done). */

@@ -17,12 +17,8 @@ final class FusedAttention {
 
     /** Uploads a RoPE table to the workspace: its cosines and sines on the device. */
     static cl_mem[] upload(Workspace ws, cl_command_queue queue, RopeTable table) {
-        long bytes = (long) table.cos.length * Sizeof.cl_float;
-        cl_mem cos = ws.buffer("rope_cos", bytes);
-        cl_mem sin = ws.buffer("rope_sin", bytes);
-        Cl.write(queue, cos, table.cos, table.cos.length);
-        Cl.write(queue, sin, table.sin, table.sin.length);
-        return new cl_mem[] {cos, sin};
+        return new cl_mem[] {ws.upload("rope_cos", queue, table.cos, table.cos.length),
+                ws.upload("rope_sin", queue, table.sin, table.sin.length)};
     }
 
     /** The bytes {@link #upload} needs on the device for a table of {@code rows} rows of {@code half}. */

@@ -53,26 +53,25 @@ final class FusedRoutine {
                 + statBytes);
 
         Workspace ws = layer.workspace;
-        cl_mem x = ws.buffer("x", xBytes);
-        cl_mem context = in.isCrossAttention() ? ws.buffer("context", ctxBytes) : x;
         cl_mem q = ws.buffer("q", qBytes);
         cl_mem kt = ws.buffer("kt", ktBytes, layer.fused, layer.queue);
         cl_mem v = ws.buffer("v", vBytes, layer.fused, layer.queue);
         cl_mem headsOut = ws.buffer("heads_out", qBytes);
         cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
-        cl_mem bias = in.attnBias() != null ? ws.buffer("attn_bias", biasBytes) : layer.none;
-        cl_mem seq = ws.buffer("seq", (long) seqHost.length * Sizeof.cl_int);
         FusedAttention.Stats stats = FusedAttention.Stats.of(ws, b, lay.heads(), n, m, in.returnLse(),
                 in.returnKeyMass());
-        layer.writeInputs(in, x, context, bias);
-        Cl.write(layer.queue, seq, seqHost);
+        OpenClLayer.Inputs inputs = layer.uploadInputs(in);
+        cl_mem x = inputs.x();
+        cl_mem context = inputs.context();
+        cl_mem bias = inputs.bias();
+        cl_mem seq = layer.upload("seq", seqHost);
 
         FusedKernels k = layer.fused;
         int qw = lay.qWidth();
         int kvw = lay.kvWidth();
         int h = lay.heads();
         int hkv = lay.kvHeads();
-        // uploads are blocking: all of them before the first kernel, so the host never waits for one
+        // uploads: all of them before the first kernel, so the host never waits for one
         cl_mem[] cs = table == null ? null : FusedAttention.upload(ws, layer.queue, table);
         try (Stages stages = new Stages(layer.queue)) {
             if (in.isCrossAttention()) {

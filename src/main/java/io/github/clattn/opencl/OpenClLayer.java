@@ -153,16 +153,22 @@ final class OpenClLayer extends DeviceSession implements Backend {
         return staged;
     }
 
+    /**
+     * A call's activations and bias on the device: {@code context} is {@code x} for
+     * self-attention, {@code bias} the placeholder {@link #none} without one.
+     */
+    record Inputs(cl_mem x, cl_mem context, cl_mem bias) {
+    }
+
     /** Uploads the call's activations and its bias. */
-    void writeInputs(AttentionInput in, cl_mem x, cl_mem context, cl_mem bias) {
+    Inputs uploadInputs(AttentionInput in) {
         int d = weights.dModel();
-        Cl.write(queue, x, in.x(), in.batch() * in.queryLength() * d);
-        if (in.isCrossAttention()) {
-            Cl.write(queue, context, in.context(), in.batch() * in.contextLength() * d);
-        }
-        if (in.attnBias() != null) {
-            Cl.write(queue, bias, in.attnBias(), in.queryLength() * in.contextLength());
-        }
+        cl_mem x = upload("x", in.x(), in.batch() * in.queryLength() * d);
+        cl_mem context = in.isCrossAttention() ? upload("context", in.context(), in.batch() * in.contextLength() * d)
+                : x;
+        cl_mem bias = in.attnBias() != null ? upload("attn_bias", in.attnBias(), in.queryLength() * in.contextLength())
+                : none;
+        return new Inputs(x, context, bias);
     }
 
     /**

@@ -53,20 +53,19 @@ final class StagedRoutine {
         StagedKernels k = layer.staged();
 
         Workspace ws = layer.workspace;
-        cl_mem x = ws.buffer("x", xBytes);
         cl_mem q = ws.buffer("q", qBytes);
         cl_mem kBuf = ws.buffer("k", kvBytes);
         cl_mem v = ws.buffer("v_staged", kvBytes);
         cl_mem s = ws.buffer("scores", scoreBytes);
         cl_mem headsOut = ws.buffer("heads_out", qBytes);
-        cl_mem context = in.isCrossAttention() ? ws.buffer("context", ctxBytes) : x;
-        cl_mem bias = in.attnBias() != null ? ws.buffer("attn_bias", biasBytes) : layer.none;
-        cl_mem seq = ws.buffer("seq", (long) seqHost.length * Sizeof.cl_int);
         cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
         // the key mass comes from the weights read back (readResults)
         FusedAttention.Stats stats = FusedAttention.Stats.of(ws, b, lay.heads(), n, m, in.returnLse(), false);
-        layer.writeInputs(in, x, context, bias);
-        Cl.write(layer.queue, seq, seqHost);
+        OpenClLayer.Inputs inputs = layer.uploadInputs(in);
+        cl_mem x = inputs.x();
+        cl_mem context = inputs.context();
+        cl_mem bias = inputs.bias();
+        cl_mem seq = layer.upload("seq", seqHost);
 
         StagedKernels.Shape shape = new StagedKernels.Shape(b, n, m, lay.heads(), lay.kvHeads(), lay.headDim(),
                 layer.scale, layer.causal, bias, in.attnBias() != null, seq, layer.mods, stats.lse());
