@@ -46,30 +46,38 @@
 #if FLASH_KC % KS != 0
 #error "FLASH_KC must be a multiple of the keys per step 16*FLASH_KV"
 #endif
+#ifndef FLASH_ACC
+#define FLASH_ACC 16 // float16 accumulators per register tile (4, 6, 8 or 16)
+#endif
 #define DKV (DKP / 16) // float16 vectors per row of o
 
-// Score tiles: SC_ROWS rows by FLASH_KV vectors, about 16 accumulators.
-#if FLASH_KV >= 4
-#define SC_ROWS 4
-#else
+// Register tiles hold about FLASH_ACC float16 accumulators: 16 (32 registers) where a float16 is
+// one register (AVX-512), fewer where it takes two (AVX2, 16 registers).
+// Score tiles: SC_ROWS rows by FLASH_KV vectors.
+#if FLASH_ACC / FLASH_KV >= 8
 #define SC_ROWS 8
+#elif FLASH_ACC / FLASH_KV >= 1
+#define SC_ROWS (FLASH_ACC / FLASH_KV)
+#else
+#define SC_ROWS 1
 #endif
-// Value tiles: PV_ROWS rows by PV_CV vectors of o (PV_CV divides DKV), about 16 accumulators.
-#if DKV <= 5
+// Value tiles: PV_ROWS rows by PV_CV vectors of o (PV_CV divides DKV): the whole row where it
+// fits in a third of the budget, else the largest of 4, 3, 2 that divides DKV and fits in half.
+#if DKV <= 5 && DKV * 3 <= FLASH_ACC
 #define PV_CV DKV
-#elif DKV % 4 == 0
+#elif DKV % 4 == 0 && 8 <= FLASH_ACC
 #define PV_CV 4
-#elif DKV % 3 == 0
+#elif DKV % 3 == 0 && 6 <= FLASH_ACC
 #define PV_CV 3
 #elif DKV % 2 == 0
 #define PV_CV 2
 #else
 #define PV_CV 1
 #endif
-#if PV_CV <= 2
+#if FLASH_ACC / PV_CV >= 8
 #define PV_ROWS 8
 #else
-#define PV_ROWS (16 / PV_CV)
+#define PV_ROWS (FLASH_ACC / PV_CV)
 #endif
 
 // Scores of rows r0 .. r0+R-1 for the keys k0+j .. k0+j+KS-1 into sc (R, r0 constants).

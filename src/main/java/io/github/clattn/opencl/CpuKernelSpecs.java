@@ -102,6 +102,8 @@ final class CpuKernelSpecs {
                     Param.compiled("FLASH_KV", 2, List.of(1, 2, 4), "float16 key vectors per score tile"),
                     Param.compiled("FLASH_RB", 4, "most groups per work-item, fewer for wide heads"),
                     Param.compiled("FLASH_KC", 256, "keys per chunk shared by the groups"),
+                    Param.compiled("FLASH_ACC", 16, List.of(4, 6, 8, 16), "float16 accumulators per register tile, "
+                            + "at most 6 where the device's preferred float vector is 8 wide (AVX2), 4 at 2-7"),
                     Param.hostOnly("FLASH_WI_PER_CU", 64, "fewest work-items per compute unit before a launch "
                             + "gives each work-item fewer than FLASH_RB groups"));
         }
@@ -123,19 +125,32 @@ final class CpuKernelSpecs {
         /**
          * Wide heads get fewer groups per work-item, so that a work-item's running output and
          * queries (private memory) stay within {@value #MAX_STATE_VECTORS} float16 vectors each,
-         * or one group's where a single group holds more.
+         * or one group's where a single group holds more. A tile's accumulators stay within about
+         * three quarters of the vector registers ({@link #accumulatorsFor}).
          */
         @Override
         void fit(Map<String, Integer> v, Device device, int headDim) {
             int vectorsPerGroup = v.get("FLASH_QR") * ((headDim + 15) / 16);
             v.put("FLASH_RB", Math.max(1, Math.min(v.get("FLASH_RB"), MAX_STATE_VECTORS / vectorsPerGroup)));
+            v.put("FLASH_ACC", Math.min(v.get("FLASH_ACC"), accumulatorsFor(OpenClRuntime.preferredFloatWidth(device))));
+        }
+
+        /**
+         * The most float16 accumulators a tile may hold on a device whose preferred float vector is
+         * {@code width} wide: 16 from 16 lanes up (a float16 is one of 32 registers: AVX-512), 6 at 8
+         * (two of 16 registers each: AVX2), 4 at 2 to 7; no limit below 16 where the device gives no
+         * vector hint (0 or 1, as Oclgrind reports).
+         */
+        static int accumulatorsFor(int width) {
+            return width >= 16 || width <= 1 ? 16 : width >= 8 ? 6 : 4;
         }
 
         @Override
         List<Map<String, Integer>> candidates() {
-            return candidates(List.of("FLASH_QR", "FLASH_KV", "FLASH_RB", "FLASH_KC"),
-                    new int[][] {{8, 2, 4, 256}, {8, 2, 2, 256}, {8, 2, 8, 256}, {8, 2, 4, 512}, {16, 2, 2, 256},
-                        {4, 4, 8, 128}});
+            return candidates(List.of("FLASH_QR", "FLASH_KV", "FLASH_RB", "FLASH_KC", "FLASH_ACC"),
+                    new int[][] {{8, 2, 4, 256, 16}, {8, 2, 2, 256, 16}, {8, 2, 8, 256, 16}, {8, 2, 4, 512, 16},
+                        {16, 2, 2, 256, 16}, {4, 4, 8, 128, 16}, {8, 2, 4, 256, 8}, {8, 1, 4, 256, 6},
+                        {8, 2, 4, 256, 4}});
         }
 
         /**

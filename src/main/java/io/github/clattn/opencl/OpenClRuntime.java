@@ -49,6 +49,14 @@ final class OpenClRuntime {
         return handles.get(device.index());
     }
 
+    /**
+     * {@code CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT} of an OpenCL device of this process (16 on
+     * PoCL with AVX-512, 8 with AVX2), or 0 when it reports none.
+     */
+    static int preferredFloatWidth(Device device) {
+        return (int) deviceInt(handle(device), CL.CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT);
+    }
+
     private static void enumerate() {
         if (devices != null) {
             return;

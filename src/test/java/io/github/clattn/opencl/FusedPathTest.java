@@ -26,6 +26,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every conformance case and a seeded random sweep on the three OpenCL paths (fused CPU-style,
@@ -126,6 +127,39 @@ class FusedPathTest {
                     .with(Feature.CAUSAL, Feature.CROSS, Feature.KEY_PADDING, Feature.ATTN_BIAS).build();
             path.runAndCheck(device, c, params);
         }
+    }
+
+    @ParameterizedTest(name = "FLASH_ACC={0}")
+    @ValueSource(ints = {4, 6, 8, 16})
+    void everyRegisterBudgetAcrossHeadWidths(int acc) {
+        // The score and value tiles a budget gives (rows 1-8, 1-5 vectors of o per tile), on head
+        // widths of 1 to 6 float16 vectors, with both score steps, masks and a bias, tails of rows
+        // and keys.
+        Device device = TestDevices.openCl();
+        for (int kv : new int[] {1, 2, 4}) {
+            KernelParams params = KernelParams.defaults(KernelVariant.CPU).with("FLASH_ACC", acc).with("FLASH_KV", kv)
+                    .with("FLASH_KC", 128).with("FLASH_WI_PER_CU", 1);
+            for (int dk : new int[] {16, 40, 48, 64, 80, 96}) {
+                Problem c = Problem.builder(SEED + 31L * dk + kv, 1, 37, 75, 2 * dk, 2, dk).label(params + " dk " + dk)
+                        .with(Feature.CAUSAL, Feature.CROSS, Feature.KEY_PADDING, Feature.ATTN_BIAS).build();
+                PathUnderTest.FUSED_CPU.runAndCheck(device, c, params);
+            }
+        }
+    }
+
+    @Test
+    void accumulatorBudgetFollowsTheDevicesVectorWidth() {
+        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(16)).isEqualTo(16);
+        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(32)).isEqualTo(16);
+        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(8)).isEqualTo(6);
+        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(4)).isEqualTo(4);
+        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(1)).as("no vector hint").isEqualTo(16);
+        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(0)).as("no vector hint").isEqualTo(16);
+        Device device = TestDevices.openCl();
+        int budget = CpuKernelSpecs.Flash.accumulatorsFor(OpenClRuntime.preferredFloatWidth(device));
+        assertThat(KernelParams.defaults(KernelVariant.CPU).fittedTo(device, 64).get("FLASH_ACC")).isEqualTo(budget);
+        assertThat(KernelParams.defaults(KernelVariant.CPU).with("FLASH_ACC", 4).fittedTo(device, 64).get("FLASH_ACC"))
+                .as("a smaller budget is kept").isEqualTo(4);
     }
 
     @ParameterizedTest(name = "GEMM_RM={0} GEMM_CV={1}")
