@@ -77,21 +77,21 @@ class UploadTest {
             int live = Cl.liveObjects();
             long bytes = Cl.liveBufferBytes();
             assertThat(bytes).as("the first 200 floats only").isGreaterThanOrEqualTo(800);
-            assertThat(readFloats(first, 200)).containsExactly(java.util.Arrays.copyOf(a, 200));
+            assertThat(readFloats(first, 200)).isEqualTo(java.util.Arrays.copyOf(a, 200));
             float[] b = floats(r, 200);
             cl_mem second = ws.upload("a", queue, b, 200);
             assertThat(second).isNotEqualTo(first);
             assertThat(Cl.liveObjects()).as("the buffer before is released").isEqualTo(live);
             assertThat(Cl.liveBufferBytes()).isEqualTo(bytes);
-            assertThat(readFloats(second, 200)).containsExactly(b);
+            assertThat(readFloats(second, 200)).isEqualTo(b);
             // above the copied size: written into the buffer of the name, reused
             int big = (int) (Workspace.COPIED_UPLOAD_BYTES / Sizeof.cl_float) + 1;
             float[] c = floats(r, big);
             cl_mem third = ws.upload("a", queue, c, big);
-            assertThat(readFloats(third, big)).containsExactly(c);
+            assertThat(readFloats(third, big)).isEqualTo(c);
             float[] d = floats(r, big);
             assertThat(ws.upload("a", queue, d, big)).isEqualTo(third);
-            assertThat(readFloats(third, big)).containsExactly(d);
+            assertThat(readFloats(third, big)).isEqualTo(d);
         } finally {
             ws.release();
         }
@@ -122,15 +122,15 @@ class UploadTest {
                 float[] again = floats(r, 256);
                 cl_mem ma2 = ws.upload("a", queue, again, again.length);
                 assertThat(CL.clSetUserEventStatus(gate, CL.CL_COMPLETE)).isEqualTo(CL.CL_SUCCESS);
-                assertThat(readFloats(ma2, again.length)).containsExactly(again);
+                assertThat(readFloats(ma2, again.length)).isEqualTo(again);
             } else {
                 assertThat(CL.clSetUserEventStatus(gate, CL.CL_COMPLETE)).isEqualTo(CL.CL_SUCCESS);
                 float[] again = floats(r, 100);
                 assertThat(ws.upload("a", queue, again, again.length)).as("reused").isEqualTo(ma);
-                assertThat(readFloats(ma, again.length)).containsExactly(again);
+                assertThat(readFloats(ma, again.length)).isEqualTo(again);
             }
-            assertThat(readFloats(copyOfA, keep.length)).containsExactly(keep);
-            assertThat(readInts(ms, seq.length)).containsExactly(seq);
+            assertThat(readFloats(copyOfA, keep.length)).isEqualTo(keep);
+            assertThat(readInts(ms, seq.length)).isEqualTo(seq);
             assertThat(ws.upload("empty", queue, new float[0], 0)).isNotNull();
             assertThat(ws.upload("empty ints", queue, new int[0])).isNotNull();
         } finally {
@@ -155,10 +155,10 @@ class UploadTest {
                     .hasMessageContaining("CL_OUT_OF_HOST_MEMORY");
             assertThat(Cl.liveObjects()).isEqualTo(live);
             if (copyUploads) {
-                assertThat(readFloats(ma, a.length)).as("the buffer before is kept").containsExactly(a);
+                assertThat(readFloats(ma, a.length)).as("the buffer before is kept").isEqualTo(a);
             }
             float[] b = floats(r, 64);
-            assertThat(readFloats(ws.upload("a", queue, b, b.length), b.length)).containsExactly(b);
+            assertThat(readFloats(ws.upload("a", queue, b, b.length), b.length)).isEqualTo(b);
             assertThat(Cl.liveObjects()).isEqualTo(live);
         } finally {
             ws.release();
