@@ -29,8 +29,9 @@ final class CpuKernelSpecs {
 
         @Override
         List<Map<String, Integer>> candidates() {
+            // 4×1 and 6×1 (4 and 6 float16 accumulators) for CPUs whose float16 takes two registers (AVX2)
             return candidates(List.of("GEMM_RM", "GEMM_CV"),
-                    new int[][] {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}});
+                    new int[][] {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}, {4, 1}, {6, 1}});
         }
 
         /** Rows vary fastest, so consecutive work-items reuse one panel of W from cache. */

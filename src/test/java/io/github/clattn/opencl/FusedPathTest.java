@@ -163,7 +163,7 @@ class FusedPathTest {
     }
 
     @ParameterizedTest(name = "GEMM_RM={0} GEMM_CV={1}")
-    @CsvSource({"8, 2", "8, 1", "4, 2", "4, 3", "3, 2"})
+    @CsvSource({"8, 2", "8, 1", "4, 2", "4, 3", "3, 2", "4, 1", "6, 1"})
     void kIsStoredRightFromWholeAndPartTiles(int rm, int cv) {
         // dk = 48 and 96: column blocks of one head (K stored as whole tiles by GEMM_RM 8 and 4),
         // and blocks across heads; 2 sequences of 13 tokens: tiles within a sequence and tiles
