@@ -139,7 +139,8 @@ inline float hsum16(const float16 v) {
 }
 
 // The online-softmax update of one query row for one step of KV float16 score vectors s[0..KV)
-// (hidden keys already -inf), as the CPU-style flash and decode kernels run it:
+// (hidden keys already -inf), as the CPU decode kernel runs it (flash_cpu.cl makes the same update
+// over a row's scores of a whole chunk, with exp16):
 //   m' = max(m, max s)   m_use = (m' == -inf) ? 0 : m'   (a fully hidden step gives 0, not NaN)
 //   p  = exp(s - m_use), handed to STORE_P(v, p) for the values that follow
 //   l  = l·exp(m - m_use) + sum p,  o[0..NC) *= exp(m - m_use)

@@ -60,11 +60,11 @@ final class FusedRoutine {
         cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
         FusedAttention.Stats stats = FusedAttention.Stats.of(ws, b, lay.heads(), n, m, in.returnLse(),
                 in.returnKeyMass());
-        OpenClLayer.Inputs inputs = layer.uploadInputs(in);
+        OpenClLayer.Inputs inputs = layer.uploadInputs(in, seqHost);
         cl_mem x = inputs.x();
         cl_mem context = inputs.context();
         cl_mem bias = inputs.bias();
-        cl_mem seq = layer.upload("seq", seqHost);
+        cl_mem seq = inputs.seq();
 
         FusedKernels k = layer.fused;
         int qw = lay.qWidth();

@@ -154,21 +154,21 @@ final class OpenClLayer extends DeviceSession implements Backend {
     }
 
     /**
-     * A call's activations and bias on the device: {@code context} is {@code x} for
-     * self-attention, {@code bias} the placeholder {@link #none} without one.
+     * A call's activations, bias and sequence table on the device: {@code context} is {@code x}
+     * for self-attention, {@code bias} the placeholder {@link #none} without one.
      */
-    record Inputs(cl_mem x, cl_mem context, cl_mem bias) {
+    record Inputs(cl_mem x, cl_mem context, cl_mem bias, cl_mem seq) {
     }
 
-    /** Uploads the call's activations and its bias. */
-    Inputs uploadInputs(AttentionInput in) {
+    /** Uploads the call's activations, its bias and its sequence table {@code seqHost}. */
+    Inputs uploadInputs(AttentionInput in, int[] seqHost) {
         int d = weights.dModel();
         cl_mem x = upload("x", in.x(), in.batch() * in.queryLength() * d);
         cl_mem context = in.isCrossAttention() ? upload("context", in.context(), in.batch() * in.contextLength() * d)
                 : x;
         cl_mem bias = in.attnBias() != null ? upload("attn_bias", in.attnBias(), in.queryLength() * in.contextLength())
                 : none;
-        return new Inputs(x, context, bias);
+        return new Inputs(x, context, bias, upload("seq", seqHost));
     }
 
     /**

@@ -61,11 +61,11 @@ final class StagedRoutine {
         cl_mem out = hasOut ? ws.buffer("out", outBytes) : null;
         // the key mass comes from the weights read back (readResults)
         FusedAttention.Stats stats = FusedAttention.Stats.of(ws, b, lay.heads(), n, m, in.returnLse(), false);
-        OpenClLayer.Inputs inputs = layer.uploadInputs(in);
+        OpenClLayer.Inputs inputs = layer.uploadInputs(in, seqHost);
         cl_mem x = inputs.x();
         cl_mem context = inputs.context();
         cl_mem bias = inputs.bias();
-        cl_mem seq = layer.upload("seq", seqHost);
+        cl_mem seq = inputs.seq();
 
         StagedKernels.Shape shape = new StagedKernels.Shape(b, n, m, lay.heads(), lay.kvHeads(), lay.headDim(),
                 layer.scale, layer.causal, bias, in.attnBias() != null, seq, layer.mods, stats.lse());

@@ -137,6 +137,8 @@ class TunerTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("GEMM_WPT");
         assertThatThrownBy(() -> KernelParams.defaults(KernelVariant.CPU).with(Map.of("FLASH_QR", 64, "FLASH_KC", 256)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("FLASH_QR·FLASH_KC <= 8192");
+        assertThatThrownBy(() -> KernelParams.defaults(KernelVariant.CPU).with("FLASH_ACC", 5))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("FLASH_ACC: expected one of [4, 6, 8, 16]");
         Device device = TestDevices.openCl();
         KernelParams wide = KernelParams.defaults(KernelVariant.CPU).with("FLASH_RB", 8).fittedTo(device, 256);
         assertThat(wide.get("FLASH_RB")).as("a 256-wide head's groups per work-item").isEqualTo(2);
