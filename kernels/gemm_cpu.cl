@@ -32,7 +32,7 @@
 // rows, or 16 dims of one head of Q or V); 16 dims of one head of K as 16 stores key_stride apart
 // from one offset (locating each element on its own, with its divisions, cost about a tenth of
 // PoCL's projection time at N = 1024); element by element otherwise (a vector across heads).
-// The gemm kernel stores whole 8- or 4-row tiles of K itself first (KT_TILE_STORE below). Inlined:
+// The gemm kernel stores whole tiles of K itself first (KT_TILE_STORE below). Inlined:
 // left a call, it cost a stack frame per vector stored.
 __attribute__((always_inline)) inline void store16(const float16 v, const int row, const int col, const int cols,
                     __global float* out0, __global float* out1, __global float* out2,
@@ -126,18 +126,25 @@ __attribute__((always_inline)) inline void store16(const float16 v, const int ro
         }                                                                                                          \
     }
 
-// A whole tile of K (GEMM_RM = 8 or 4 tokens of one sequence, 16·GEMM_CV dimensions of one head,
-// a forward call) goes to Kt transposed: per dimension the tokens as one float8 (float4) store,
-// 16·GEMM_CV stores in all instead of GEMM_RM·16·GEMM_CV scalar ones. The scalar stores, each to
-// a line of its own dimension, filled the store buffer while their lines were fetched: about a
-// fifth of PoCL's projection time.
-#if GEMM_RM == 8
-#define KT_COLUMN(v, LANE) (float8)(acc[0][v].LANE, acc[1][v].LANE, acc[2][v].LANE, acc[3][v].LANE,              \
-                                    acc[4][v].LANE, acc[5][v].LANE, acc[6][v].LANE, acc[7][v].LANE)
-#define KT_STORE(v, i, LANE) vstore8(KT_COLUMN(v, LANE), 0, kt_tile + (long)(16 * (v) + (i)) * key_stride);
-#elif GEMM_RM == 4
-#define KT_COLUMN(v, LANE) (float4)(acc[0][v].LANE, acc[1][v].LANE, acc[2][v].LANE, acc[3][v].LANE)
-#define KT_STORE(v, i, LANE) vstore4(KT_COLUMN(v, LANE), 0, kt_tile + (long)(16 * (v) + (i)) * key_stride);
+// A whole tile of K (GEMM_RM = 4, 6, 8 or 12 tokens of one sequence, 16·GEMM_CV dimensions of one
+// head, a forward call) goes to Kt transposed: per dimension the tokens as one or two vector
+// stores (float4; float4 + float2; float8; float8 + float4), 16·GEMM_CV stores or twice that
+// instead of GEMM_RM·16·GEMM_CV scalar ones. The scalar stores, each to a line of its own
+// dimension, filled the store buffer while their lines were fetched: about a fifth of PoCL's
+// projection time. (6 is the tile AVX2 gets, see CpuKernelSpecs.tileWithin.)
+#define KT_AT(v, i) (kt_tile + (long)(16 * (v) + (i)) * key_stride)
+#define KT_LANES4(v, LANE, R) (float4)(acc[R][v].LANE, acc[R + 1][v].LANE, acc[R + 2][v].LANE, acc[R + 3][v].LANE)
+#define KT_LANES8(v, LANE, R) (float8)(KT_LANES4(v, LANE, R), KT_LANES4(v, LANE, R + 4))
+#if GEMM_RM == 4
+#define KT_STORE(v, i, LANE) vstore4(KT_LANES4(v, LANE, 0), 0, KT_AT(v, i));
+#elif GEMM_RM == 6
+#define KT_STORE(v, i, LANE) vstore4(KT_LANES4(v, LANE, 0), 0, KT_AT(v, i));                                      \
+                             vstore2((float2)(acc[4][v].LANE, acc[5][v].LANE), 0, KT_AT(v, i) + 4);
+#elif GEMM_RM == 8
+#define KT_STORE(v, i, LANE) vstore8(KT_LANES8(v, LANE, 0), 0, KT_AT(v, i));
+#elif GEMM_RM == 12
+#define KT_STORE(v, i, LANE) vstore8(KT_LANES8(v, LANE, 0), 0, KT_AT(v, i));                                      \
+                             vstore4(KT_LANES4(v, LANE, 8), 0, KT_AT(v, i) + 8);
 #endif
 #ifdef KT_STORE
 #define KT_TILE_STORE                                                                                              \

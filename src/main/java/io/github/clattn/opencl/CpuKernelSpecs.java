@@ -9,6 +9,43 @@ final class CpuKernelSpecs {
     private CpuKernelSpecs() {
     }
 
+    /**
+     * The most float16 accumulators a register tile may hold on a device whose preferred float
+     * vector is {@code width} wide: 16 from 16 lanes up (a float16 is one of 32 registers: AVX-512),
+     * 6 at 8 (two of 16 registers each: AVX2), 4 at 2 to 7; no limit below 16 where the device
+     * gives no vector hint (0 or 1, as Oclgrind reports).
+     */
+    static int accumulatorsFor(int width) {
+        return width >= 16 || width <= 1 ? 16 : width >= 8 ? 6 : 4;
+    }
+
+    /** {@link #accumulatorsFor} of {@code device}'s preferred float vector width. */
+    static int accumulatorsOf(Device device) {
+        return accumulatorsFor(OpenClRuntime.preferredFloatWidth(device));
+    }
+
+    /**
+     * A tile of {@code rows} × {@code vectors} float16 accumulators cut to {@code budget} where the
+     * budget is below 16 (a float16 takes more than one register): fewer vectors first, then fewer
+     * rows ({8, 2} → {6, 1} at 6; {1, 16} → {1, 6}). With 32 registers (a budget of 16) the tile
+     * stays as asked: 24 accumulators still leave room there, and the tuner times such tiles.
+     * Returns {rows, vectors}.
+     */
+    static int[] tileWithin(int rows, int vectors, int budget) {
+        if (budget >= 16 || rows * vectors <= budget) {
+            return new int[] {rows, vectors};
+        }
+        int v = Math.max(1, Math.min(vectors, budget / rows));
+        return new int[] {Math.min(rows, budget / v), v};
+    }
+
+    /** Puts {@code rowsParam} × {@code vectorsParam} within {@code device}'s accumulator budget. */
+    private static void fitTile(Map<String, Integer> values, String rowsParam, String vectorsParam, Device device) {
+        int[] tile = tileWithin(values.get(rowsParam), values.get(vectorsParam), accumulatorsOf(device));
+        values.put(rowsParam, tile[0]);
+        values.put(vectorsParam, tile[1]);
+    }
+
     /** {@code gemm_cpu.cl}: a work-item owns GEMM_RM rows × 16·GEMM_CV columns of C. */
     static final class Gemm extends KernelSpec.Gemm {
         @Override
@@ -19,7 +56,8 @@ final class CpuKernelSpecs {
         @Override
         List<Param> params() {
             return List.of(Param.compiled("GEMM_RM", 8, "rows of C per work-item"),
-                    Param.compiled("GEMM_CV", 2, "float16 column vectors per work-item"));
+                    Param.compiled("GEMM_CV", 2, "float16 column vectors per work-item; GEMM_RM·GEMM_CV is cut to "
+                            + "6 where the device's preferred float vector is 8 wide (AVX2), 4 at 2-7"));
         }
 
         @Override
@@ -32,6 +70,17 @@ final class CpuKernelSpecs {
             // 4×1 and 6×1 (4 and 6 float16 accumulators) for CPUs whose float16 takes two registers (AVX2)
             return candidates(List.of("GEMM_RM", "GEMM_CV"),
                     new int[][] {{4, 2}, {6, 2}, {8, 2}, {12, 2}, {8, 1}, {8, 3}, {4, 1}, {6, 1}});
+        }
+
+        /**
+         * Within the device's accumulator budget ({@link #tileWithin}): the default 8×2 becomes 6×1
+         * where a float16 takes two of 16 registers (AVX2), so the tile does not spill. A smaller
+         * column block stays a divisor of the layout's {@link #columnAlign}, which the layer takes
+         * from the parameters before they are fitted.
+         */
+        @Override
+        void fit(Map<String, Integer> v, Device device, int headDim) {
+            fitTile(v, "GEMM_RM", "GEMM_CV", device);
         }
 
         /** Rows vary fastest, so consecutive work-items reuse one panel of W from cache. */
@@ -64,6 +113,12 @@ final class CpuKernelSpecs {
         List<Map<String, Integer>> candidates() {
             return candidates(List.of("GEMV_RM", "GEMV_CV"),
                     new int[][] {{1, 16}, {1, 8}, {2, 8}, {1, 4}, {2, 4}, {4, 4}});
+        }
+
+        /** Within the device's accumulator budget, as {@link Gemm#fit}: 1×16 becomes 1×6 on AVX2. */
+        @Override
+        void fit(Map<String, Integer> v, Device device, int headDim) {
+            fitTile(v, "GEMV_RM", "GEMV_CV", device);
         }
 
         @Override
@@ -133,17 +188,7 @@ final class CpuKernelSpecs {
         void fit(Map<String, Integer> v, Device device, int headDim) {
             int vectorsPerGroup = v.get("FLASH_QR") * ((headDim + 15) / 16);
             v.put("FLASH_RB", Math.max(1, Math.min(v.get("FLASH_RB"), MAX_STATE_VECTORS / vectorsPerGroup)));
-            v.put("FLASH_ACC", Math.min(v.get("FLASH_ACC"), accumulatorsFor(OpenClRuntime.preferredFloatWidth(device))));
-        }
-
-        /**
-         * The most float16 accumulators a tile may hold on a device whose preferred float vector is
-         * {@code width} wide: 16 from 16 lanes up (a float16 is one of 32 registers: AVX-512), 6 at 8
-         * (two of 16 registers each: AVX2), 4 at 2 to 7; no limit below 16 where the device gives no
-         * vector hint (0 or 1, as Oclgrind reports).
-         */
-        static int accumulatorsFor(int width) {
-            return width >= 16 || width <= 1 ? 16 : width >= 8 ? 6 : 4;
+            v.put("FLASH_ACC", Math.min(v.get("FLASH_ACC"), accumulatorsOf(device)));
         }
 
         @Override

@@ -177,11 +177,21 @@ final class Tuner {
         String kernel = spec.kernel();
         List<FusedKernels> built = new ArrayList<>();
         List<KernelParams> requested = new ArrayList<>();
+        // candidates that fit to one kernel on this device (tiles cut to its register budget) are timed once
+        Map<KernelParams, KernelParams> kernels = new HashMap<>();
         try {
             for (Map<String, Integer> candidate : space) {
                 KernelParams p = start;
                 try {
                     p = start.with(candidate);
+                    KernelParams same = kernels.putIfAbsent(p.fittedTo(bench.device, bench.work.headDim()), p);
+                    if (same != null) {
+                        Trial t = new Trial(kernel, p, Double.NaN, Double.NaN,
+                                "the same kernel as " + same + " on this device");
+                        trials.add(t);
+                        progress.accept(t.toString());
+                        continue;
+                    }
                     String failure = validation.failure(p);
                     if (failure != null) {
                         LOG.warn("Tuning {}: candidate {} computes wrong results on {}, dropped: {}", kernel, p,

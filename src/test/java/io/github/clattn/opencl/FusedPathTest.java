@@ -149,23 +149,53 @@ class FusedPathTest {
 
     @Test
     void accumulatorBudgetFollowsTheDevicesVectorWidth() {
-        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(16)).isEqualTo(16);
-        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(32)).isEqualTo(16);
-        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(8)).isEqualTo(6);
-        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(4)).isEqualTo(4);
-        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(1)).as("no vector hint").isEqualTo(16);
-        assertThat(CpuKernelSpecs.Flash.accumulatorsFor(0)).as("no vector hint").isEqualTo(16);
+        assertThat(CpuKernelSpecs.accumulatorsFor(16)).isEqualTo(16);
+        assertThat(CpuKernelSpecs.accumulatorsFor(32)).isEqualTo(16);
+        assertThat(CpuKernelSpecs.accumulatorsFor(8)).isEqualTo(6);
+        assertThat(CpuKernelSpecs.accumulatorsFor(4)).isEqualTo(4);
+        assertThat(CpuKernelSpecs.accumulatorsFor(1)).as("no vector hint").isEqualTo(16);
+        assertThat(CpuKernelSpecs.accumulatorsFor(0)).as("no vector hint").isEqualTo(16);
         Device device = TestDevices.openCl();
-        int budget = CpuKernelSpecs.Flash.accumulatorsFor(OpenClRuntime.preferredFloatWidth(device));
+        int budget = CpuKernelSpecs.accumulatorsFor(OpenClRuntime.preferredFloatWidth(device));
         assertThat(KernelParams.defaults(KernelVariant.CPU).fittedTo(device, 64).get("FLASH_ACC")).isEqualTo(budget);
         assertThat(KernelParams.defaults(KernelVariant.CPU).with("FLASH_ACC", 4).fittedTo(device, 64).get("FLASH_ACC"))
                 .as("a smaller budget is kept").isEqualTo(4);
     }
 
+    @Test
+    void projectionTilesStayWithinTheAccumulatorBudget() {
+        assertThat(CpuKernelSpecs.tileWithin(8, 2, 16)).as("AVX-512: as asked").containsExactly(8, 2);
+        assertThat(CpuKernelSpecs.tileWithin(12, 2, 16)).as("AVX-512: the tuner's wide tiles too").containsExactly(12, 2);
+        assertThat(CpuKernelSpecs.tileWithin(8, 2, 6)).as("AVX2").containsExactly(6, 1);
+        assertThat(CpuKernelSpecs.tileWithin(4, 2, 6)).containsExactly(4, 1);
+        assertThat(CpuKernelSpecs.tileWithin(4, 1, 6)).as("within the budget").containsExactly(4, 1);
+        assertThat(CpuKernelSpecs.tileWithin(1, 16, 6)).as("gemm_narrow").containsExactly(1, 6);
+        assertThat(CpuKernelSpecs.tileWithin(2, 8, 4)).containsExactly(2, 2);
+        assertThat(CpuKernelSpecs.tileWithin(8, 3, 4)).containsExactly(4, 1);
+        for (int budget : new int[] {4, 6, 16}) {
+            for (int rows = 1; rows <= 16; rows++) {
+                for (int vectors = 1; vectors <= 16; vectors++) {
+                    int[] t = CpuKernelSpecs.tileWithin(rows, vectors, budget);
+                    assertThat(t[0]).isBetween(1, rows);
+                    assertThat(t[1]).isBetween(1, vectors);
+                    assertThat(t[0] * t[1]).as(rows + "x" + vectors + " at " + budget)
+                            .isLessThanOrEqualTo(Math.max(budget == 16 ? rows * vectors : budget, 1));
+                }
+            }
+        }
+        Device device = TestDevices.openCl();
+        int budget = CpuKernelSpecs.accumulatorsOf(device);
+        KernelParams fitted = KernelParams.defaults(KernelVariant.CPU).fittedTo(device, 64);
+        int[] gemm = CpuKernelSpecs.tileWithin(8, 2, budget);
+        int[] gemv = CpuKernelSpecs.tileWithin(1, 16, budget);
+        assertThat(List.of(fitted.get("GEMM_RM"), fitted.get("GEMM_CV"), fitted.get("GEMV_RM"), fitted.get("GEMV_CV")))
+                .containsExactly(gemm[0], gemm[1], gemv[0], gemv[1]);
+    }
+
     @ParameterizedTest(name = "GEMM_RM={0} GEMM_CV={1}")
-    @CsvSource({"8, 2", "8, 1", "4, 2", "4, 3", "3, 2", "4, 1", "6, 1"})
+    @CsvSource({"8, 2", "8, 1", "4, 2", "4, 3", "3, 2", "4, 1", "6, 1", "6, 2", "12, 2", "12, 1"})
     void kIsStoredRightFromWholeAndPartTiles(int rm, int cv) {
-        // dk = 48 and 96: column blocks of one head (K stored as whole tiles by GEMM_RM 8 and 4),
+        // dk = 48 and 96: column blocks of one head (K stored as whole tiles by GEMM_RM 4, 6, 8, 12),
         // and blocks across heads; 2 sequences of 13 tokens: tiles within a sequence and tiles
         // that straddle the two, and a last partial tile.
         Device device = TestDevices.openCl();

@@ -86,6 +86,30 @@ class TunerTest {
         path.runAndCheck(device, c);
     }
 
+    @Test
+    void candidatesThatFitToTheSameKernelAreTimedOnce() {
+        // head width 12: a work-item holds at most 256 / FLASH_QR groups, so FLASH_RB 64 and 128 (with
+        // FLASH_QR 8) both build FLASH_RB 32
+        Device device = TestDevices.openCl();
+        List<List<Map<String, Integer>>> spaces = new ArrayList<>(List.of(
+                List.of(Map.of("GEMM_RM", 2, "GEMM_CV", 1)),
+                List.of(Map.of("FLASH_QR", 8, "FLASH_RB", 64), Map.of("FLASH_QR", 8, "FLASH_RB", 128)),
+                List.of(Map.of("DEC_QR", 2, "DEC_KV", 1))));
+        if (KernelVariant.CPU.gemv() != null) {
+            spaces.add(List.of(Map.of("GEMV_RM", 1, "GEMV_CV", 4)));
+        }
+        Tuner.Result result = Tuner.tune(device, KernelVariant.CPU, TINY, spaces, line -> { });
+        List<Tuner.Trial> flash = result.trials().stream().filter(t -> t.kernel().equals("flash")).toList();
+        assertThat(flash).hasSize(2);
+        Tuner.Trial timed = flash.stream().filter(Tuner.Trial::timed).findFirst().orElseThrow();
+        Tuner.Trial skipped = flash.stream().filter(t -> !t.timed()).findFirst().orElseThrow();
+        assertThat(timed.params().get("FLASH_RB")).isEqualTo(64);
+        assertThat(skipped.params().get("FLASH_RB")).isEqualTo(128);
+        assertThat(skipped.dropped()).contains("the same kernel as").contains("FLASH_RB=64");
+        assertThat(result.best().get("FLASH_RB")).isEqualTo(64);
+        assertThat(result.trials().stream().filter(Tuner.Trial::timed)).hasSize(spaces.size());
+    }
+
     private static Tuner.Trial fastest(List<Tuner.Trial> trials) {
         return trials.stream().min((a, b) -> Double.compare(a.millis(), b.millis())).orElseThrow();
     }
