@@ -134,7 +134,8 @@ __attribute__((always_inline)) inline void store16(const float16 v, const int ro
 // projection time. (6 is the tile AVX2 gets, see CpuKernelSpecs.tileWithin.)
 #define KT_AT(v, i) (kt_tile + (long)(16 * (v) + (i)) * key_stride)
 #define KT_LANES4(v, LANE, R) (float4)(acc[R][v].LANE, acc[R + 1][v].LANE, acc[R + 2][v].LANE, acc[R + 3][v].LANE)
-#define KT_LANES8(v, LANE, R) (float8)(KT_LANES4(v, LANE, R), KT_LANES4(v, LANE, R + 4))
+#define KT_LANES8(v, LANE, R) (float8)(acc[R][v].LANE, acc[R + 1][v].LANE, acc[R + 2][v].LANE, acc[R + 3][v].LANE, \
+                                       acc[R + 4][v].LANE, acc[R + 5][v].LANE, acc[R + 6][v].LANE, acc[R + 7][v].LANE)
 #if GEMM_RM == 4
 #define KT_STORE(v, i, LANE) vstore4(KT_LANES4(v, LANE, 0), 0, KT_AT(v, i));
 #elif GEMM_RM == 6
