@@ -156,7 +156,7 @@ class FusedPathTest {
         assertThat(CpuKernelSpecs.accumulatorsFor(1)).as("no vector hint").isEqualTo(16);
         assertThat(CpuKernelSpecs.accumulatorsFor(0)).as("no vector hint").isEqualTo(16);
         Device device = TestDevices.openCl();
-        int budget = CpuKernelSpecs.accumulatorsFor(OpenClRuntime.preferredFloatWidth(device));
+        int budget = CpuKernelSpecs.accumulatorsOf(device);
         assertThat(KernelParams.defaults(KernelVariant.CPU).fittedTo(device, 64).get("FLASH_ACC")).isEqualTo(budget);
         assertThat(KernelParams.defaults(KernelVariant.CPU).with("FLASH_ACC", 4).fittedTo(device, 64).get("FLASH_ACC"))
                 .as("a smaller budget is kept").isEqualTo(4);
