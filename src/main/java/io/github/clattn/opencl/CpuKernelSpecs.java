@@ -74,9 +74,8 @@ final class CpuKernelSpecs {
 
         /**
          * Within the device's accumulator budget ({@link #tileWithin}): the default 8×2 becomes 6×1
-         * where a float16 takes two of 16 registers (AVX2), so the tile does not spill. A smaller
-         * column block stays a divisor of the layout's {@link #columnAlign}, which the layer takes
-         * from the parameters before they are fitted.
+         * where a float16 takes two of 16 registers (AVX2), so the tile does not spill. The layer
+         * pads the weights to the fitted {@link #columnAlign} (OpenClLayer.layout).
          */
         @Override
         void fit(Map<String, Integer> v, Device device, int headDim) {

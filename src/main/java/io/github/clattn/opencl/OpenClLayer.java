@@ -74,7 +74,7 @@ final class OpenClLayer extends DeviceSession implements Backend {
         this.variant = variant;
         this.fusedPath = "opencl-fused-" + variant.label();
         this.params = params != null ? params : Tuner.paramsFor(device, variant);
-        this.layout = FusedLayout.of(weights, variant.gemm().columnAlign(this.params));
+        this.layout = layout(weights, device, variant, this.params);
         this.weightBytes = layout.qkvWeightBytes() + (weights.hasOutputProjection() ? layout.outputWeightBytes() : 0);
         try {
             start(variant, this.params, layout, options);
@@ -100,10 +100,20 @@ final class OpenClLayer extends DeviceSession implements Backend {
                                   KernelVariant variant, KernelParams params) {
         options.validateFor(weights.heads(), weights.headDim());
         KernelParams p = params != null ? params : Tuner.paramsFor(device, variant);
-        FusedLayout layout = FusedLayout.of(weights, variant.gemm().columnAlign(p));
+        FusedLayout layout = layout(weights, device, variant, p);
         DeviceLimits.requireFits(device, "w_q | w_k | w_v", layout.qkvWeightBytes());
         DeviceLimits.requireFits(device, "w_o", weights.hasOutputProjection() ? layout.outputWeightBytes() : 0);
         return device;
+    }
+
+    /**
+     * The weights' layout for the GEMM that {@code params} build on {@code device}: its column block
+     * is taken after they are fitted to the device (FusedKernels fits them the same way), since the
+     * fit may narrow the block (CpuKernelSpecs.tileWithin) and the GEMM reads whole blocks.
+     */
+    private static FusedLayout layout(AttentionWeights weights, Device device, KernelVariant variant,
+                                      KernelParams params) {
+        return FusedLayout.of(weights, variant.gemm().columnAlign(params.fittedTo(device, weights.headDim())));
     }
 
     /** Packs column blocks {@code blocks[k] [rows, widths[k]]} side by side into {@code [rows, ld]} and uploads it. */
