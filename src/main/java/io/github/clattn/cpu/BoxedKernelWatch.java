@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why: C2 (JDK 17) sometimes compiles a Vector API kernel without the exact vector type of its
  * values; every vector operation then runs the API's Java fallback and allocates, and the pass
- * runs two to three times slower for the rest of the process (README, "Against ONNX Runtime
- * Java"). A pass on well-compiled kernels allocates almost nothing; one on boxed kernels allocates
+ * runs two to three times slower for the rest of the process (README, "The Java path's JIT slow
+ * state"; the measurements in {@code docs/performance-log.md}). A pass on well-compiled kernels allocates almost nothing; one on boxed kernels allocates
  * about 0.15 bytes per multiply-add. So a pass is counted as boxed when the calling thread (which
  * runs its share of the tasks) allocated more than {@link #BYTES_PER_WORK} per multiply-add of the
  * whole pass and more than {@link #MIN_BYTES}, while the JIT finished no compilation (interpreted

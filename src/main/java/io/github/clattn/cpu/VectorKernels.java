@@ -101,7 +101,7 @@ final class VectorKernels implements Kernels {
      * class, so its methods are profiled and compiled apart from this class's. Attention passes
      * with more than one key block run on it. Why: in a JVM whose first calls had one key block
      * (M ≤ 256), C2 (JDK 17) often compiled the score kernel later with its vectors boxed, and the
-     * large calls ran twice as slowly (README, performance section: 15 of 22 runs of
+     * large calls ran twice as slowly ({@code docs/performance-log.md}: 15 of 22 runs of
      * {@code bench --seq 256,2048}); with the large calls on a copy that only they use, 3 of 32.
      * The copy returns itself; when the copy cannot be defined, this class serves (DEBUG log).
      */
