@@ -57,6 +57,11 @@ final class AttentionPass {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** This thread's buffers (shared by the attention and decode passes a thread runs one task at a time). */
+    static Scratch scratch() {
+        return SCRATCH.get();
+    }
+
     /**
      * The score modifiers of a call (see {@link io.github.clattn.AttentionOptions}): a sliding
      * window, softcap, ALiBi slopes and sink logits per head, any of them absent.
@@ -222,7 +227,7 @@ final class AttentionPass {
         final int lds = keyBlock;
         final Modifiers mod = queries.modifiers();
 
-        Scratch sc = SCRATCH.get();
+        Scratch sc = scratch();
         final int scoresLength = Kernels.ROW_BLOCK * lds;
         sc.ensure(scoresLength <= MAX_KEPT_SCORES ? scoresLength : 0, rows * dkPad, rows, kernels.lanes(),
                 dk * queryBlock);
@@ -398,7 +403,7 @@ final class AttentionPass {
     }
 
     /** Per-thread buffers, grown on demand and reused across calls. */
-    private static final class Scratch {
+    static final class Scratch {
         float[] scores = new float[0];
         float[] out = new float[0];
         float[] runningMax = new float[0];

@@ -47,6 +47,8 @@ final class DecodePass {
     static final String TASKS_PROPERTY = "clattn.decode.tasks";
     private static final Logger LOG = LoggerFactory.getLogger(DecodePass.class);
     private static final AtomicBoolean WARNED = new AtomicBoolean();
+    /** The calling thread's partial results, reused by its next steps (a step allocates about its output). */
+    private static final ThreadLocal<Partials> PARTIALS = ThreadLocal.withInitial(Partials::new);
 
     private final Kernels kernels;
     private final AttentionPass.Queries queries;
@@ -85,10 +87,32 @@ final class DecodePass {
             longest = Math.max(longest, end[b] - begin[b]);
         }
         this.splits = splits(longest, queries.batch() * kv.kvHeads, targetTasks());
-        int pairs = queries.batch() * queries.heads() * splits;
-        this.partialMax = new float[pairs];
-        this.partialSum = new float[pairs];
-        this.partialOut = new float[pairs * dkPad];
+        Partials kept = PARTIALS.get().ensure(queries.batch() * queries.heads() * splits, dkPad);
+        this.partialMax = kept.max;
+        this.partialSum = kept.sum;
+        this.partialOut = kept.out;
+    }
+
+    /**
+     * Per calling thread: the splits' maxima, sums and outputs of its current step. Need no
+     * clearing: a task sets the maximum and sum of each of its pairs, and {@link #combine} reads the
+     * output of a pair only when its maximum is finite, which the task then wrote.
+     */
+    private static final class Partials {
+        float[] max = new float[0];
+        float[] sum = new float[0];
+        float[] out = new float[0];
+
+        Partials ensure(int pairs, int dkPad) {
+            if (max.length < pairs) {
+                max = new float[pairs];
+                sum = new float[pairs];
+            }
+            if (out.length < pairs * dkPad) {
+                out = new float[pairs * dkPad];
+            }
+            return this;
+        }
     }
 
     /**
@@ -151,20 +175,24 @@ final class DecodePass {
             return;
         }
         final int keyBlock = AttentionPass.KEY_BLOCK;
-        float[] scores = new float[Kernels.ROW_BLOCK * keyBlock];
-        float[] o = new float[Kernels.ROW_BLOCK * dkPad];
-        float[] runningSum = new float[Kernels.ROW_BLOCK * lanes];
-        float[] runningMax = new float[Kernels.ROW_BLOCK];
-        float[] qt = new float[dk * Kernels.ROW_BLOCK];
+        final int blockRows = Kernels.ROW_BLOCK;
+        // this thread's buffers; longer than asked when it ran larger blocks, so only their heads are used
+        AttentionPass.Scratch sc = AttentionPass.scratch();
+        sc.ensure(blockRows * keyBlock, blockRows * dkPad, blockRows, lanes, dk * blockRows);
+        final float[] scores = sc.scores;
+        final float[] o = sc.out;
+        final float[] runningSum = sc.runningSum;
+        final float[] runningMax = sc.runningMax;
+        final float[] qt = sc.queries;
         final int ktBase = kv.ktBase(b, g);
         final int vBase = kv.vBase(b, g);
-        for (int r0 = 0; r0 < group; r0 += Kernels.ROW_BLOCK) {
-            final int rows = Math.min(Kernels.ROW_BLOCK, group - r0);
+        for (int r0 = 0; r0 < group; r0 += blockRows) {
+            final int rows = Math.min(blockRows, group - r0);
             final int qOff = b * hd + (g * group + r0) * dk; // heads of one group are dk apart
-            PackedMatrix.transpose(queries.q(), qOff, dk, rows, dk, qt, 0, Kernels.ROW_BLOCK);
-            Arrays.fill(o, 0f);
-            Arrays.fill(runningSum, 0f);
-            Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
+            PackedMatrix.transpose(queries.q(), qOff, dk, rows, dk, qt, 0, blockRows);
+            Arrays.fill(o, 0, blockRows * dkPad, 0f);
+            Arrays.fill(runningSum, 0, blockRows * lanes, 0f);
+            Arrays.fill(runningMax, 0, blockRows, Float.NEGATIVE_INFINITY);
             for (int j0 = keys[0]; j0 < keys[1]; j0 += keyBlock) {
                 final int visible = Math.min(keyBlock, keys[1] - j0);
                 final int width = PackedMatrix.roundUp(visible, kernels.keyStep());
@@ -210,6 +238,7 @@ final class DecodePass {
     void combine() {
         final int heads = queries.heads();
         final float[] sinks = queries.modifiers().sinks();
+        final float[] acc = new float[dk];
         for (int b = 0; b < queries.batch(); b++) {
             for (int h = 0; h < heads; h++) {
                 int pair0 = (b * heads + h) * splits;
@@ -225,7 +254,7 @@ final class DecodePass {
                 }
                 float l = sinks == null ? 0f : FastExp.exp(sinks[h] - m);
                 int at = (b * heads + h) * dk;
-                float[] acc = new float[dk];
+                Arrays.fill(acc, 0f);
                 for (int s = 0; s < splits; s++) {
                     float ms = partialMax[pair0 + s];
                     if (ms == Float.NEGATIVE_INFINITY) {
