@@ -70,7 +70,7 @@ final class DecodePass {
         if (queries.n() != 1) {
             throw new IllegalArgumentException("queries: a decode pass takes one query per sequence, got " + queries.n());
         }
-        this.kernels = kernels;
+        this.kernels = kernels.decodeSteps();
         this.queries = queries;
         this.kv = kv;
         this.group = queries.heads() / kv.kvHeads;
@@ -142,6 +142,11 @@ final class DecodePass {
 
     int tasks() {
         return queries.batch() * kv.kvHeads * splits;
+    }
+
+    /** The kernels the tasks run on: {@code kernels.decodeSteps()}, a copy of their own. */
+    Kernels kernels() {
+        return kernels;
     }
 
     long workPerTask() {
