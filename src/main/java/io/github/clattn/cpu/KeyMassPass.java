@@ -68,10 +68,16 @@ final class KeyMassPass {
         final int width = PackedMatrix.roundUp(j1 - j0, step);
         final int kvHead = Heads.kvHead(h, heads, kv.kvHeads);
         final AttentionPass.Modifiers mod = queries.modifiers();
-        float[] s = new float[Kernels.ROW_BLOCK * width];
-        float[] qt = new float[dk * Kernels.ROW_BLOCK];
-        float[] acc = new float[j1 - j0];
-        float[] sums = new float[kernels.lanes()];
+        // this thread's buffers (longer than asked when it ran larger blocks): scores, queries, the
+        // block's key mass in the output rows' buffer, the exp sums in the running sums'
+        AttentionPass.Scratch sc = AttentionPass.scratch();
+        sc.ensure(Kernels.ROW_BLOCK * width, j1 - j0, 1, kernels.lanes(), dk * Kernels.ROW_BLOCK);
+        final float[] s = sc.scores;
+        final float[] qt = sc.queries;
+        final float[] acc = sc.out;
+        final float[] sums = sc.runningSum;
+        java.util.Arrays.fill(acc, 0, j1 - j0, 0f);
+        java.util.Arrays.fill(sums, 0, kernels.lanes(), 0f); // a sink: the sums of exp(s - lse) are not needed
         // the queries that see any key of [j0, j1) form one range: start and end grow with the row
         int lo = 0;
         while (lo < n && end[b * n + lo] <= j0) {

@@ -4,9 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.clattn.AttentionOptions;
+import io.github.clattn.AttentionOutput;
 import io.github.clattn.ProjectedInput;
 import io.github.clattn.core.ThreadAllocations;
+import io.github.clattn.reference.Feature;
 import io.github.clattn.reference.Float64Attention;
+import io.github.clattn.reference.Problem;
 import io.github.clattn.reference.Tensors;
 import io.github.clattn.reference.Tolerance;
 import java.util.SplittableRandom;
@@ -15,10 +18,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The decode pass reuses its thread's buffers: what a larger step left in them never reaches the
- * next step's result, and a step allocates about its output, not a block of scores per task.
+ * The decode and key-mass passes reuse their thread's buffers: what a larger call left in them
+ * never reaches the next call's result, and a decode step allocates about its output, not a block
+ * of scores per task.
  */
-class DecodeScratchTest {
+class ScratchReuseTest {
     private int threadsBefore;
 
     @BeforeEach
@@ -73,6 +77,22 @@ class DecodeScratchTest {
         Tolerance.outputs("decode heads_out, larger step", large.run(kernels), large.want()).assertPassed();
         float[] again = small.run(kernels);
         assertThat(again).as("the first step again, after the larger one").isEqualTo(first);
+    }
+
+    @Test
+    void theKeyMassAfterALargerCallIsTheSame() {
+        Problem small = Problem.builder(11, 1, 40, 300, 32, 2, 16)
+                .with(Feature.CROSS, Feature.KEY_MASS, Feature.WINDOW).build();
+        Problem large = Problem.builder(12, 2, 70, 900, 96, 2, 48)
+                .with(Feature.CROSS, Feature.KEY_MASS, Feature.CAUSAL).build();
+        AttentionOutput first = JavaAttentionTest.run("java-vector", small.weights(), small.options(), small.input());
+        small.check(first).assertPassed();
+        large.check(JavaAttentionTest.run("java-vector", large.weights(), large.options(), large.input()))
+                .assertPassed();
+        AttentionOutput again = JavaAttentionTest.run("java-vector", small.weights(), small.options(), small.input());
+        assertThat(again.keyMass()).as("key_mass of the first call again, after the larger one")
+                .isEqualTo(first.keyMass());
+        assertThat(again.headsOut()).isEqualTo(first.headsOut());
     }
 
     @Test
