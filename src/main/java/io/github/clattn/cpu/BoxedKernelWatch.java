@@ -7,8 +7,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Notices attention passes whose Vector API kernels run with their vectors boxed, and then has the
- * copy of the kernels those passes run on ({@link Kernels#manyBlocks}, {@link Kernels#oneBlock},
- * {@link Kernels#decodeSteps}) compiled afresh.
+ * copy of the kernels those passes run on ({@link Kernels#manyBlocks}, {@link Kernels#oneBlock})
+ * compiled afresh.
  *
  * <p>Why: C2 (JDK 17) sometimes compiles a Vector API kernel without the exact vector type of its
  * values; every vector operation then runs the API's Java fallback and allocates, and the pass
@@ -55,7 +55,7 @@ final class BoxedKernelWatch {
 
     /**
      * After a pass of {@code work} multiply-adds on {@code used} ({@code kernels.manyBlocks()},
-     * {@code kernels.oneBlock()}, {@code kernels.decodeSteps()} or {@code kernels} itself): counts it, and renews the copy when its
+     * {@code kernels.oneBlock()} or {@code kernels} itself): counts it, and renews the copy when its
      * passes have been boxed long enough.
      */
     static void after(Mark mark, Kernels kernels, Kernels used, long work) {

@@ -70,7 +70,7 @@ final class DecodePass {
         if (queries.n() != 1) {
             throw new IllegalArgumentException("queries: a decode pass takes one query per sequence, got " + queries.n());
         }
-        this.kernels = kernels.decodeSteps();
+        this.kernels = kernels;
         this.queries = queries;
         this.kv = kv;
         this.group = queries.heads() / kv.kvHeads;
@@ -142,11 +142,6 @@ final class DecodePass {
 
     int tasks() {
         return queries.batch() * kv.kvHeads * splits;
-    }
-
-    /** The kernels the tasks run on: {@code kernels.decodeSteps()}, a copy of their own. */
-    Kernels kernels() {
-        return kernels;
     }
 
     long workPerTask() {

@@ -201,9 +201,7 @@ final class JavaAttention implements Backend {
                 ? new float[queries.batch() * queries.heads() * queries.n()] : null;
         if (queries.n() == 1 && bias == null && weights == null) {
             DecodePass pass = new DecodePass(kernels, queries, kv, headsOut, rowLse);
-            BoxedKernelWatch.Mark mark = BoxedKernelWatch.before();
             CpuThreads.forEach(pass.tasks(), pass.workPerTask(), pass::run);
-            BoxedKernelWatch.after(mark, kernels, pass.kernels(), pass.tasks() * pass.workPerTask());
             pass.combine();
         } else {
             AttentionPass pass = new AttentionPass(kernels, queries, kv, bias, biasColumns, headsOut, weights,

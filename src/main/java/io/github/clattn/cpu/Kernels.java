@@ -45,14 +45,6 @@ interface Kernels {
     }
 
     /**
-     * As {@link #manyBlocks()}, for the decode passes (one query per sequence): a third copy,
-     * compiled apart from the other two and from these kernels.
-     */
-    default Kernels decodeSteps() {
-        return this;
-    }
-
-    /**
      * Counts one attention pass run on these kernels ({@link BoxedKernelWatch}): {@code boxed} when it
      * allocated like kernels compiled with their vectors boxed. Returns how long (nanoseconds, from
      * {@code nanoTime}) the passes have been boxed without a break, once there were at least
@@ -63,7 +55,7 @@ interface Kernels {
     }
 
     /**
-     * Replaces {@code current}, what {@link #manyBlocks()}, {@link #oneBlock()} or {@link #decodeSteps()} returned, by a
+     * Replaces {@code current}, what {@link #manyBlocks()} or {@link #oneBlock()} returned, by a
      * freshly defined copy that the JIT compiles anew; false when {@code current} was already
      * replaced, or no copy can be made (the scalar kernels, the replacement limit reached).
      */

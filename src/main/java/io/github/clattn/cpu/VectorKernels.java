@@ -89,21 +89,11 @@ final class VectorKernels implements Kernels {
         return "java-vector";
     }
 
-    /** The kinds of pass that run on copies of their own. */
-    private enum Kind {
-        /** {@link #oneBlock}. */
-        ONE_BLOCK,
-        /** {@link #manyBlocks}. */
-        MANY_BLOCKS,
-        /** {@link #decodeSteps}. */
-        DECODE
+    /** Which copy: one per parameter set for the passes with several key blocks, one for those with one. */
+    private record CopyKey(JavaParams params, boolean manyBlocks) {
     }
 
-    /** Which copy: one per parameter set and kind of pass. */
-    private record CopyKey(JavaParams params, Kind kind) {
-    }
-
-    /** The copies made by {@link #manyBlocks}, {@link #oneBlock} and {@link #decodeSteps} (this class's own, not a copy's). */
+    /** The copies made by {@link #manyBlocks} and {@link #oneBlock} (this class's own, not a copy's). */
     private static final Map<CopyKey, Kernels> COPIES = new ConcurrentHashMap<>();
 
     /**
@@ -117,7 +107,7 @@ final class VectorKernels implements Kernels {
      */
     @Override
     public Kernels manyBlocks() {
-        return copy(Kind.MANY_BLOCKS);
+        return copy(true);
     }
 
     /**
@@ -131,31 +121,18 @@ final class VectorKernels implements Kernels {
      */
     @Override
     public Kernels oneBlock() {
-        return copy(Kind.ONE_BLOCK);
+        return copy(false);
     }
 
-    /**
-     * A third copy, for the decode passes (one query per sequence). They ran on this class, which
-     * nothing watched: in 2 of 8 JVMs running {@code bench --decode}-like sequences of contexts
-     * 512–8192, their kernels were compiled boxed (1.5–3.5 MB allocated per step on the calling
-     * thread, the 8192-token attention 13–16 ms at the 90th percentile against 2.6). On a copy of
-     * their own they are profiled apart from the key-mass pass and the tests' direct calls, and
-     * {@link BoxedKernelWatch} can have them compiled again.
-     */
-    @Override
-    public Kernels decodeSteps() {
-        return copy(Kind.DECODE);
-    }
-
-    private Kernels copy(Kind kind) {
+    private Kernels copy(boolean manyBlocks) {
         if (VectorKernels.class.isHidden() || Copy.BYTES == null) {
             return this; // in a copy, this class literal names the copy
         }
         // no lambda capturing this here: in a copy its type would be the hidden class, which fails verification
-        CopyKey key = new CopyKey(params, kind);
+        CopyKey key = new CopyKey(params, manyBlocks);
         Kernels copy = COPIES.get(key);
         if (copy == null) {
-            Kernels made = Copy.make(params, kind, false);
+            Kernels made = Copy.make(params, manyBlocks, false);
             if (made == null) {
                 return this;
             }
@@ -165,7 +142,7 @@ final class VectorKernels implements Kernels {
         return copy;
     }
 
-    /** Most copies {@link #renewCopy} makes in a process, over every parameter set and kind. */
+    /** Most copies {@link #renewCopy} makes in a process, over every parameter set and both kinds. */
     static final int MAX_RENEWALS = 4;
     private static final AtomicInteger RENEWALS = new AtomicInteger();
 
@@ -175,8 +152,8 @@ final class VectorKernels implements Kernels {
     }
 
     /**
-     * A fresh hidden copy in place of {@code current} (this class's own {@link #manyBlocks},
-     * {@link #oneBlock} or {@link #decodeSteps}), when {@code current} is still the one it returns and fewer than
+     * A fresh hidden copy in place of {@code current} (this class's own {@link #manyBlocks} or
+     * {@link #oneBlock}), when {@code current} is still the one it returns and fewer than
      * {@link #MAX_RENEWALS} were made.
      */
     @Override
@@ -184,21 +161,19 @@ final class VectorKernels implements Kernels {
         if (VectorKernels.class.isHidden() || Copy.BYTES == null || current == this) {
             return false;
         }
-        CopyKey key = null;
-        for (Kind kind : Kind.values()) {
-            if (COPIES.get(new CopyKey(params, kind)) == current) {
-                key = new CopyKey(params, kind);
+        CopyKey key = new CopyKey(params, true);
+        if (COPIES.get(key) != current) {
+            key = new CopyKey(params, false);
+            if (COPIES.get(key) != current) {
+                return false;
             }
-        }
-        if (key == null) {
-            return false;
         }
         if (RENEWALS.getAndUpdate(n -> Math.min(n + 1, MAX_RENEWALS)) >= MAX_RENEWALS) {
             return false; // the limit was reached (the update above left the count at it)
         }
         boolean replaced = false;
         try {
-            Kernels fresh = Copy.make(params, key.kind(), true);
+            Kernels fresh = Copy.make(params, key.manyBlocks(), true);
             replaced = fresh != null && COPIES.replace(key, current, fresh);
             return replaced;
         } finally {
@@ -232,9 +207,8 @@ final class VectorKernels implements Kernels {
     private static final class Copy {
         /** The bytes of this class, or null when they cannot be read (then this class serves every call). */
         static final byte[] BYTES = read();
-        /** Per kind (its ordinal), the constructor new copies of that kind are made with. */
-        private static final AtomicReferenceArray<MethodHandle> CONSTRUCTORS =
-                new AtomicReferenceArray<>(Kind.values().length);
+        /** Per kind (0: one key block, 1: several), the constructor new copies of that kind are made with. */
+        private static final AtomicReferenceArray<MethodHandle> CONSTRUCTORS = new AtomicReferenceArray<>(2);
 
         private static byte[] read() {
             try (InputStream in = VectorKernels.class.getResourceAsStream("VectorKernels.class")) {
@@ -252,8 +226,8 @@ final class VectorKernels implements Kernels {
          * Kernels with {@code params} in the hidden class of their kind, or in a newly defined one
          * that later copies of the kind then share ({@code newClass}); null when none can be defined.
          */
-        static Kernels make(JavaParams params, Kind of, boolean newClass) {
-            int kind = of.ordinal();
+        static Kernels make(JavaParams params, boolean manyBlocks, boolean newClass) {
+            int kind = manyBlocks ? 1 : 0;
             try {
                 MethodHandle constructor = CONSTRUCTORS.get(kind);
                 if (constructor == null || newClass) {

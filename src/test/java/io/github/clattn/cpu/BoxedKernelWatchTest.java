@@ -47,26 +47,16 @@ class BoxedKernelWatchTest {
     void onlyTheCurrentCopyIsReplaced() {
         JavaParams d = new VectorKernels().params(); // a parameter set no other test's calls use
         VectorKernels k = new VectorKernels(new JavaParams(d.gemmRows(), d.pvRows(), 128, 32));
-        List<java.util.function.Supplier<Kernels>> kinds = List.of(k::manyBlocks, k::oneBlock, k::decodeSteps);
-        for (int kind = 0; kind < kinds.size(); kind++) {
-            Kernels copy = kinds.get(kind).get();
-            List<Kernels> others = new java.util.ArrayList<>();
-            for (int o = 0; o < kinds.size(); o++) {
-                if (o != kind) {
-                    others.add(kinds.get(o).get());
-                }
-            }
+        for (boolean manyBlocks : new boolean[] {true, false}) {
+            Kernels copy = manyBlocks ? k.manyBlocks() : k.oneBlock();
+            Kernels other = manyBlocks ? k.oneBlock() : k.manyBlocks();
             assertThat(k.renewCopy(k)).as("the class itself is not a copy").isFalse();
             assertThat(copy.renewCopy(copy)).as("a copy does not replace copies").isFalse();
             int before = VectorKernels.renewals();
             if (before < VectorKernels.MAX_RENEWALS) {
                 assertThat(k.renewCopy(copy)).isTrue();
-                assertThat(kinds.get(kind).get()).isNotSameAs(copy);
-                for (int o = 0, i = 0; o < kinds.size(); o++) {
-                    if (o != kind) {
-                        assertThat(kinds.get(o).get()).as("the other copies stay").isSameAs(others.get(i++));
-                    }
-                }
+                assertThat(manyBlocks ? k.manyBlocks() : k.oneBlock()).isNotSameAs(copy);
+                assertThat(manyBlocks ? k.oneBlock() : k.manyBlocks()).as("the other copy stays").isSameAs(other);
                 assertThat(k.renewCopy(copy)).as("already replaced").isFalse();
                 assertThat(VectorKernels.renewals()).isEqualTo(before + 1);
             }

@@ -13,10 +13,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * The vector kernels' three separately compiled copies ({@link Kernels#manyBlocks}, {@link
- * Kernels#oneBlock}, {@link Kernels#decodeSteps}): hidden classes of their own, each made once per
- * parameter set, computing the same bits as the original; the attention pass runs on the first when
- * the keys span several key blocks, else on the second, and the decode pass on the third.
+ * The vector kernels' two separately compiled copies ({@link Kernels#manyBlocks}, {@link
+ * Kernels#oneBlock}): hidden classes of their own, each made once per parameter set, computing the
+ * same bits as the original; the attention pass runs on the first when the keys span several key
+ * blocks, else on the second.
  */
 class ManyBlocksCopyTest {
 
@@ -48,14 +48,6 @@ class ManyBlocksCopyTest {
         assertThat(one.params()).isEqualTo(original.params());
         assertThat(one.oneBlock()).isSameAs(one);
         assertThat(original.oneBlock()).isSameAs(one);
-
-        Kernels decode = original.decodeSteps();
-        assertThat(decode.getClass().isHidden()).isTrue();
-        assertThat(decode.getClass()).as("compiled apart: a class of its own").isNotSameAs(copy.getClass())
-                .isNotSameAs(one.getClass()).isNotSameAs(original.getClass());
-        assertThat(decode.params()).isEqualTo(original.params());
-        assertThat(decode.decodeSteps()).isSameAs(decode);
-        assertThat(original.decodeSteps()).isSameAs(decode);
     }
 
     @Test
@@ -63,13 +55,12 @@ class ManyBlocksCopyTest {
         Kernels scalar = JavaKernels.named("scalar");
         assertThat(scalar.manyBlocks()).isSameAs(scalar);
         assertThat(scalar.oneBlock()).isSameAs(scalar);
-        assertThat(scalar.decodeSteps()).isSameAs(scalar);
     }
 
     @Test
     void theCopiesComputeTheSameBits() {
         Kernels original = JavaKernels.named("vector");
-        for (Kernels copy : new Kernels[] {original.manyBlocks(), original.oneBlock(), original.decodeSteps()}) {
+        for (Kernels copy : new Kernels[] {original.manyBlocks(), original.oneBlock()}) {
             SplittableRandom random = new SplittableRandom(0x5EED);
             int dk = 64;
             int width = 4 * original.keyStep();
@@ -97,10 +88,8 @@ class ManyBlocksCopyTest {
         AtomicInteger onMany = new AtomicInteger();
         AtomicInteger onOne = new AtomicInteger();
         AtomicInteger onOriginal = new AtomicInteger();
-        AtomicInteger onDecode = new AtomicInteger();
-        Kernels kernels = counting(vector, onOriginal, counting(vector.manyBlocks(), onMany, null, null, null),
-                counting(vector.oneBlock(), onOne, null, null, null),
-                counting(vector.decodeSteps(), onDecode, null, null, null));
+        Kernels kernels = counting(vector, onOriginal, counting(vector.manyBlocks(), onMany, null, null),
+                counting(vector.oneBlock(), onOne, null, null));
         int block = vector.params().keyBlock();
 
         Problem several = Problem.builder(0xB10C, 1, 40, 3 * block + 17, 64, 2, 32).label("several key blocks")
@@ -120,23 +109,13 @@ class ManyBlocksCopyTest {
         assertThat(onOne.get()).isPositive();
         assertThat(onMany.get()).isZero();
         assertThat(onOriginal.get()).isZero();
-        assertThat(onDecode.get()).isZero();
-
-        onOne.set(0);
-        Problem decode = Problem.builder(0xB10E, 2, 1, 3 * block + 17, 64, 4, 16).kvHeads(2).label("decode step")
-                .with(EnumSet.of(Feature.CROSS, Feature.LSE)).build();
-        v = decode.check(new JavaAttention(decode.weights(), decode.options(), kernels).forward(decode.input()));
-        assertThat(v.passed()).as(v.report()).isTrue();
-        assertThat(onDecode.get()).isPositive();
-        assertThat(onMany.get() + onOne.get() + onOriginal.get()).isZero();
     }
 
     /**
-     * {@code target}, counting its score calls; {@code manyBlocks()}, {@code oneBlock()} and
-     * {@code decodeSteps()} give {@code many}, {@code one} and {@code decode} (itself when null).
+     * {@code target}, counting its score calls; {@code manyBlocks()} and {@code oneBlock()} give
+     * {@code many} and {@code one} (itself when null).
      */
-    private static Kernels counting(Kernels target, AtomicInteger scoreCalls, Kernels many, Kernels one,
-                                    Kernels decode) {
+    private static Kernels counting(Kernels target, AtomicInteger scoreCalls, Kernels many, Kernels one) {
         Kernels[] self = new Kernels[1];
         self[0] = (Kernels) Proxy.newProxyInstance(Kernels.class.getClassLoader(), new Class<?>[] {Kernels.class},
                 (proxy, method, args) -> {
@@ -145,9 +124,6 @@ class ManyBlocksCopyTest {
                     }
                     if (method.getName().equals("oneBlock")) {
                         return one != null ? one : self[0];
-                    }
-                    if (method.getName().equals("decodeSteps")) {
-                        return decode != null ? decode : self[0];
                     }
                     if (method.getName().equals("scores")) {
                         scoreCalls.incrementAndGet();
