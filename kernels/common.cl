@@ -172,3 +172,11 @@ inline float hsum16(const float16 v) {
         }                                                                     \
         l += p_sum_;                                                          \
     }
+
+// Where element (k, c) of a weight matrix W [inner, ldw] lies in its buffer: row-major (w_panel 0),
+// or in panels of w_panel columns, each [inner, w_panel] and contiguous, side by side (the host
+// packs CPU devices' weights so: a decode step's GEMV then reads each work-item's columns as a few
+// contiguous streams instead of one short run per row of W, 2 to 4 pages apart).
+inline long weight_at(const int k, const int c, const int inner, const int ldw, const int w_panel) {
+    return w_panel == 0 ? (long)k * ldw + c : ((long)(c / w_panel) * inner + k) * w_panel + c % w_panel;
+}

@@ -3,7 +3,8 @@
 // float16 accumulators and streams one row of W per step with vload16.
 //
 //   C[r, c] = bias[c] + sum_k A[r, k] * W[k, c]
-//   A [rows, inner]; W [inner, ldw] and bias [ldw]; this launch uses columns w_col .. of W and
+//   A [rows, inner]; W [inner, ldw] (row-major, or in panels of w_panel = 16 columns: weight_at in
+//   common.cl) and bias [ldw]; this launch uses columns w_col .. of W and
 //   bias, which are zero-padded far enough that whole 16·GEMM_CV-column blocks can be read; C is stored by store_projected (layout.cl): plain [rows, cols], or
 //   scattered into the Q / Kt / V layout of the flash kernels.
 //
@@ -76,6 +77,7 @@ __attribute__((always_inline)) inline void store16(const float16 v, const int ro
 #define GEMM_ARGS __global const float* A, __global const float* W, __global const float* bias,                 \
                   __global float* out0, __global float* out1, __global float* out2,                                \
                   const int rows, const int inner, const int cols, const int ldw, const int w_col,                 \
+                  const int w_panel,                                                                               \
                   const int layout, const int col_base, const int L, const int N, const int key_stride,            \
                   const int H, const int HKV, __global const int* seq, const int append
 
@@ -102,12 +104,16 @@ __attribute__((always_inline)) inline void store16(const float16 v, const int ro
             acc[r][v] = !(GUARD) || v < vectors ? vload16(v, bias + w_col + col0) : (float16)(0.0f);               \
         }                                                                                                          \
     }                                                                                                              \
-    const __global float* w = W + w_col + col0;                                                                    \
-    for (int k = 0; k < inner; k++, w += ldw) {                                                                    \
+    /* row-major: the block's vectors side by side, the next row ldw on; in panels of 16 columns    */             \
+    /* (w_col a multiple of 16): one panel per vector, inner·16 apart, the next row 16 on             */           \
+    const __global float* w = W + weight_at(0, w_col + col0, inner, ldw, w_panel);                                 \
+    const long vector_step = w_panel == 0 ? 16 : (long)inner * 16;                                                 \
+    const long row_step = w_panel == 0 ? ldw : 16;                                                                 \
+    for (int k = 0; k < inner; k++, w += row_step) {                                                               \
         float16 wk[CV];                                                                                            \
         _Pragma("unroll")                                                                                          \
         for (int v = 0; v < (CV); v++) {                                                                           \
-            wk[v] = !(GUARD) || v < vectors ? vload16(v, w) : (float16)(0.0f);                                     \
+            wk[v] = !(GUARD) || v < vectors ? vload16(0, w + v * vector_step) : (float16)(0.0f);                   \
         }                                                                                                          \
         _Pragma("unroll")                                                                                          \
         for (int r = 0; r < (RM); r++) {                                                                           \

@@ -3,7 +3,8 @@
 // GEMM_WPT elements of one column.
 //
 //   C[r, c] = bias[c] + sum_k A[r, k] * W[k, c]
-//   A [rows, inner]; W [inner, ldw] and bias [ldw], of which this launch uses columns
+//   A [rows, inner]; W [inner, ldw] (row-major; the host packs panels, w_panel > 0, only for
+//   CPU devices, but weight_at reads either) and bias [ldw], of which this launch uses columns
 //   w_col .. w_col+cols-1; C is stored by
 //   store_projected (layout.cl): plain [rows, cols], or into the Q / Kt / V layout.
 //
@@ -22,7 +23,7 @@
 __kernel __attribute__((reqd_work_group_size(GEMM_TS, GEMM_RTS, 1)))
 void gemm(__global const float* A, __global const float* W, __global const float* bias,
           __global float* out0, __global float* out1, __global float* out2,
-          const int rows, const int inner, const int cols, const int ldw, const int w_col,
+          const int rows, const int inner, const int cols, const int ldw, const int w_col, const int w_panel,
           const int layout, const int col_base, const int L, const int N, const int key_stride, const int H,
           const int HKV, __global const int* seq, const int append) {
     __local float a_tile[GEMM_TS][GEMM_TS + 1]; // [row][k], padded against bank conflicts
@@ -42,7 +43,7 @@ void gemm(__global const float* A, __global const float* W, __global const float
             const int k = k0 + tc;
             a_tile[lr][tc] = (row < rows && k < inner) ? A[(long)row * inner + k] : 0.0f;
             const int kw = k0 + lr;
-            w_tile[lr][tc] = (kw < inner && col < cols) ? W[(long)kw * ldw + w_col + col] : 0.0f;
+            w_tile[lr][tc] = (kw < inner && col < cols) ? W[weight_at(kw, w_col + col, inner, ldw, w_panel)] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int kk = 0; kk < GEMM_TS; kk++) {

@@ -65,6 +65,17 @@ final class CpuKernelSpecs {
             return 16 * p.get("GEMM_CV");
         }
 
+        /**
+         * Panels of one float16 column: a work-item's 16·CV columns are CV contiguous streams. Row-major,
+         * a decode step's {@code gemm_narrow} read a 1 KiB run per row of W, each in another page, at
+         * half the bandwidth the Java path's packed panels get (Llama-3-8B layer, 2-core EPYC: Q/K/V
+         * projection 5.4-5.7 ms row-major, 2.4-3.5 ms in panels; the GEMM of a forward call unchanged).
+         */
+        @Override
+        int weightPanel() {
+            return FusedLayout.VECTOR;
+        }
+
         @Override
         List<Map<String, Integer>> candidates() {
             // 4×1 and 6×1 (4 and 6 float16 accumulators) for CPUs whose float16 takes two registers (AVX2)

@@ -24,8 +24,21 @@ final class FusedKernels {
         ATTENTION
     }
 
-    /** A weight matrix on the device: {@code data [inner, ld]} and {@code bias [ld]}, zero-padded columns. */
-    record Weights(cl_mem data, cl_mem bias, int ld) {
+    /**
+     * A weight matrix on the device: {@code data [inner, ld]} and {@code bias [ld]}, zero-padded
+     * columns; {@code data} row-major ({@code panel} 0) or in panels of {@code panel} columns, each
+     * {@code [inner, panel]} and contiguous, side by side ({@code weight_at} in common.cl).
+     */
+    record Weights(cl_mem data, cl_mem bias, int ld, int panel) {
+        /** Where element {@code (k, c)} of a matrix with {@code inner} rows lies in {@code data}: common.cl's weight_at. */
+        static long at(int k, int c, int inner, int ld, int panel) {
+            return panel == 0 ? (long) k * ld + c : ((long) (c / panel) * inner + k) * panel + c % panel;
+        }
+
+        /** The same buffers read as {@code panel} says (the tuner's random weights suit either). */
+        Weights withPanel(int panel) {
+            return new Weights(data, bias, ld, panel);
+        }
     }
 
     /** Where a GEMM writes C. */
@@ -125,9 +138,9 @@ final class FusedKernels {
         Cl.launch(queue, fillZero, new long[] {floats}, null, false);
     }
 
-    /** Weight matrices are stored with their column count rounded up to this (zero padding). */
-    int columnAlign() {
-        return variant.gemm().columnAlign(params);
+    /** The column panels this program's GEMM reads its weights in (0: row-major). */
+    int weightPanel() {
+        return variant.gemm().weightPanel();
     }
 
     /**
@@ -135,6 +148,11 @@ final class FusedKernels {
      * its profiling event (the caller releases it).
      */
     cl_event gemm(cl_command_queue queue, GemmCall call) {
+        int panel = call.w().panel();
+        if (panel != 0 && (panel != FusedLayout.VECTOR || call.wCol() % panel != 0)) {
+            throw new IllegalArgumentException("weights in panels of " + panel + " columns read from column "
+                    + call.wCol() + ": the GEMMs read panels of " + FusedLayout.VECTOR + " from a panel's start");
+        }
         boolean narrow = gemmNarrow != null && call.rows() <= variant.gemv().narrowRows(params);
         cl_kernel gemm = narrow ? gemmNarrow : this.gemm;
         int i = 0;
@@ -156,6 +174,7 @@ final class FusedKernels {
         Cl.setArg(gemm, i++, call.cols());
         Cl.setArg(gemm, i++, call.w().ld());
         Cl.setArg(gemm, i++, call.wCol());
+        Cl.setArg(gemm, i++, call.w().panel());
         if (call.target() instanceof Attention t) {
             Cl.setArg(gemm, i++, ProjectionLayout.ATTENTION.ordinal());
             Cl.setArg(gemm, i++, t.colBase());

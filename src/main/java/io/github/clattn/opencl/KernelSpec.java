@@ -101,6 +101,14 @@ abstract class KernelSpec {
         /** Weight columns are zero-padded to a multiple of this, so whole column blocks can be read. */
         abstract int columnAlign(KernelParams p);
 
+        /**
+         * The width of the column panels the layer stores its weights in for this GEMM (each panel
+         * {@code [inner, width]} and contiguous; {@code weight_at} in common.cl), or 0 for row-major.
+         */
+        int weightPanel() {
+            return 0;
+        }
+
         /** The launch of {@code C [rows, cols]}. */
         abstract Launch launch(KernelParams p, long rows, long cols);
     }

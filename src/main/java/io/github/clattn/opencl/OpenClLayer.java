@@ -82,10 +82,14 @@ final class OpenClLayer extends DeviceSession implements Backend {
             int d = weights.dModel();
             int q = layout.qWidth();
             int kv = layout.kvWidth();
-            wQkv = upload(d, layout.ldw(), new float[][] {weights.wQ(), weights.wK(), weights.wV()},
+            int panel = variant.gemm().weightPanel();
+            // row-major where K | V, which a cross-attention call projects alone, would start inside a panel
+            int qkvPanel = panel > 0 && q % panel == 0 ? panel : 0;
+            wQkv = upload(d, layout.ldw(), qkvPanel, new float[][] {weights.wQ(), weights.wK(), weights.wV()},
                     new float[][] {weights.bQ(), weights.bK(), weights.bV()}, new int[] {q, kv, kv});
             if (weights.hasOutputProjection()) {
-                wO = upload(q, layout.ldo(), new float[][] {weights.wO()}, new float[][] {weights.bO()}, new int[] {d});
+                wO = upload(q, layout.ldo(), panel, new float[][] {weights.wO()}, new float[][] {weights.bO()},
+                        new int[] {d});
             }
             LOG.debug("OpenCL layer on {}: {} with {}, program ready in {} ms", device, fusedPath, fused.params,
                     Math.round(buildMillis));
@@ -116,14 +120,31 @@ final class OpenClLayer extends DeviceSession implements Backend {
         return FusedLayout.of(weights, variant.gemm().columnAlign(params.fittedTo(device, weights.headDim())));
     }
 
-    /** Packs column blocks {@code blocks[k] [rows, widths[k]]} side by side into {@code [rows, ld]} and uploads it. */
-    private FusedKernels.Weights upload(int rows, int ld, float[][] blocks, float[][] biases, int[] widths) {
+    /**
+     * Packs column blocks {@code blocks[k] [rows, widths[k]]} side by side into {@code [rows, ld]}
+     * (row-major, or in panels of {@code panel} columns: {@link FusedKernels.Weights#at}) and uploads it.
+     */
+    private FusedKernels.Weights upload(int rows, int ld, int panel, float[][] blocks, float[][] biases,
+                                        int[] widths) {
+        if (panel > 0 && ld % panel != 0) {
+            throw new IllegalStateException("weights padded to " + ld + " columns, not whole panels of " + panel);
+        }
         float[] data = new float[Math.multiplyExact(rows, ld)];
         float[] bias = new float[ld];
         int col = 0;
         for (int k = 0; k < blocks.length; k++) {
             for (int r = 0; r < rows; r++) {
-                System.arraycopy(blocks[k], r * widths[k], data, r * ld + col, widths[k]);
+                if (panel == 0) {
+                    System.arraycopy(blocks[k], r * widths[k], data, r * ld + col, widths[k]);
+                    continue;
+                }
+                // runs of up to one panel's columns are contiguous in both
+                for (int c = 0; c < widths[k]; ) {
+                    int run = Math.min(widths[k] - c, panel - (col + c) % panel);
+                    System.arraycopy(blocks[k], r * widths[k] + c, data,
+                            (int) FusedKernels.Weights.at(r, col + c, rows, ld, panel), run);
+                    c += run;
+                }
             }
             if (biases[k] != null) {
                 System.arraycopy(biases[k], 0, bias, col, widths[k]);
@@ -133,7 +154,7 @@ final class OpenClLayer extends DeviceSession implements Backend {
         long ro = CL.CL_MEM_READ_ONLY;
         cl_mem d = own(Cl.createBuffer(shared.context, ro, (long) data.length * Sizeof.cl_float, data));
         cl_mem b = own(Cl.createBuffer(shared.context, ro, (long) ld * Sizeof.cl_float, bias));
-        return new FusedKernels.Weights(d, b, ld);
+        return new FusedKernels.Weights(d, b, ld, panel);
     }
 
     @Override

@@ -67,6 +67,7 @@ final class StagedKernels {
         Cl.setArg(project, i++, cols);
         Cl.setArg(project, i++, w.ld());
         Cl.setArg(project, i++, wCol);
+        Cl.setArg(project, i++, w.panel());
         return Cl.launch(queue, project, new long[] {cols, rows}, null, true);
     }
 

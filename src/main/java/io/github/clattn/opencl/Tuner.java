@@ -331,7 +331,7 @@ final class Tuner {
                 SplittableRandom rng = new SplittableRandom(7);
                 x = buffer((long) work.tokens() * work.dModel(), rng, 1.0);
                 w = new FusedKernels.Weights(buffer((long) work.dModel() * ldw, rng, 1.0 / Math.sqrt(work.dModel())),
-                        buffer(ldw, rng, 0.1), ldw);
+                        buffer(ldw, rng, 0.1), ldw, 0);
                 q = buffer(layout.qBytes(1, work.tokens()) / Float.BYTES, rng, 1.0);
                 kt = buffer(layout.ktBytes(1, work.tokens()) / Float.BYTES, rng, 1.0);
                 v = buffer(layout.vBytes(1, work.tokens()) / Float.BYTES, rng, 1.0);
@@ -373,7 +373,7 @@ final class Tuner {
             float scale = new AttentionOptions(false, Double.NaN).effectiveScale(work.headDim());
             cl_event[] events;
             if (spec instanceof KernelSpec.Gemm) {
-                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(), w, 0,
+                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(), w.withPanel(k.weightPanel()), 0,
                         3 * layout.qWidth(), new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, work.heads(),
                         work.heads(), seq, false)))};
             } else if (spec instanceof KernelSpec.Gemv) {
@@ -381,11 +381,11 @@ final class Tuner {
                 int size = work.gemvSize();
                 if (gemvW == null) {
                     gemvW = new FusedKernels.Weights(buffer((long) size * size, new SplittableRandom(9),
-                            1.0 / Math.sqrt(size)), buffer(size, null, 0), size);
+                            1.0 / Math.sqrt(size)), buffer(size, null, 0), size, 0);
                     gemvX = buffer(size, new SplittableRandom(10), 1.0);
                     gemvOut = buffer(size, null, 0);
                 }
-                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(gemvX, 1, size, gemvW, 0, size,
+                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(gemvX, 1, size, gemvW.withPanel(k.weightPanel()), 0, size,
                         new FusedKernels.Plain(gemvOut)))};
             } else if (spec instanceof KernelSpec.Decode) {
                 // one query per head of a grouped layer (Hkv = H/4 where possible) over every key

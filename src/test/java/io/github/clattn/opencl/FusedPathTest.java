@@ -224,6 +224,28 @@ class FusedPathTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} heads of {1}: W_Q | W_K | W_V in panels of {2}")
+    @CsvSource({"2, 8, 16", "3, 7, 0", "2, 40, 16", "1, 20, 0"})
+    void cpuWeightsAreInPanelsWhereTheKeyBlockStartsOnOne(int heads, int dk, int qkvPanel) {
+        // The CPU variant stores W_O in panels of 16 columns, and [W_Q | W_K | W_V] too where K | V
+        // (which a cross-attention call projects alone, from column H·dk) starts on a panel; the GPU
+        // variant row-major. Fused and staged calls read either right.
+        Device device = TestDevices.openCl();
+        Problem c = Problem.builder(SEED + 97L * heads + dk, 2, 9, 13, 24, heads, dk)
+                .with(Feature.CROSS, Feature.KEY_PADDING, Feature.PROJECTION_BIAS, Feature.OUTPUT_PROJECTION).build();
+        for (PathUnderTest path : PathUnderTest.values()) {
+            Problem call = path.call(c);
+            try (OpenClLayer layer = new OpenClLayer(call.weights(), call.options(), device, path.variant(), null)) {
+                boolean cpu = path.variant() == KernelVariant.CPU;
+                assertThat(layer.wQkv.panel()).as("W_Q | W_K | W_V panel on " + path).isEqualTo(cpu ? qkvPanel : 0);
+                assertThat(layer.wO.panel()).as("W_O panel on " + path).isEqualTo(cpu ? 16 : 0);
+                AttentionOutput got = layer.forward(call.input());
+                assertThat(got.path()).isEqualTo(path.pathName);
+                call.check(got).assertPassed();
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(PathUnderTest.class)
     void nanOrInfInHiddenKeysAndValuesNeverReachesTheOutput(PathUnderTest path) {
