@@ -10,7 +10,8 @@
 //
 // Two kernels of one body (GEMM_BODY): `gemm` (GEMM_RM × 16·GEMM_CV blocks, for many rows: W is
 // reused from cache by GEMM_RM rows) and `gemm_narrow` (GEMV_RM × 16·GEMV_CV, for a few rows, a
-// decode step: memory-bound on W, so each work-item streams wide contiguous runs of W's rows).
+// decode step: memory-bound on W, so each work-item streams GEMV_CV of W's panels, contiguous when
+// the host stores W in panels).
 //
 // Launch: global (ceil(rows / RM), ceil(cols / (16·CV))), any local size. Rows past the end are
 // clamped for loading and never stored; column vectors that start past cols are neither loaded nor
@@ -26,7 +27,7 @@
 #define GEMV_RM 1 // rows of C per work-item of gemm_narrow
 #endif
 #ifndef GEMV_CV
-#define GEMV_CV 16 // float16 column vectors per work-item of gemm_narrow
+#define GEMV_CV 4 // float16 column vectors per work-item of gemm_narrow
 #endif
 
 // Stores 16 consecutive columns of one row: whole vectors where they land contiguously (plain

@@ -187,7 +187,7 @@ class FusedPathTest {
         int budget = CpuKernelSpecs.accumulatorsOf(device);
         KernelParams fitted = KernelParams.defaults(KernelVariant.CPU).fittedTo(device, 64);
         int[] gemm = CpuKernelSpecs.tileWithin(8, 2, budget);
-        int[] gemv = CpuKernelSpecs.tileWithin(1, 16, budget);
+        int[] gemv = CpuKernelSpecs.tileWithin(1, 4, budget);
         assertThat(List.of(fitted.get("GEMM_RM"), fitted.get("GEMM_CV"), fitted.get("GEMV_RM"), fitted.get("GEMV_CV")))
                 .containsExactly(gemm[0], gemm[1], gemv[0], gemv[1]);
     }
