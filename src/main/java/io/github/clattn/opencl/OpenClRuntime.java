@@ -107,6 +107,7 @@ final class OpenClRuntime {
         cl_device_id[] devs = new cl_device_id[count[0]];
         CL.clGetDeviceIDs(platform, CL.CL_DEVICE_TYPE_ALL, devs.length, devs, null);
         String platformName = platformString(platform, CL.CL_PLATFORM_NAME);
+        SignalChaining.afterDevicesStarted(platformName); // one WARN per process when libjsig is not preloaded
         for (cl_device_id d : devs) {
             long t = deviceLong(d, CL.CL_DEVICE_TYPE);
             Device.Type type = (t & CL.CL_DEVICE_TYPE_GPU) != 0 ? Device.Type.GPU

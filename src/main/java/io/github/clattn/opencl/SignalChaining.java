@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Warns, once per process, when an OpenCL driver is about to compile a program inside this JVM
- * without the JDK's signal-chaining library ({@code libjsig}) loaded.
+ * Warns, once per process, when an OpenCL driver is about to compile a program inside this JVM, or
+ * PoCL has started its devices in it, without the JDK's signal-chaining library ({@code libjsig})
+ * loaded.
  *
  * <p>PoCL compiles kernels in-process with LLVM/Clang. Clang's temporary output files are registered
  * with LLVM's {@code RemoveFileOnSignal}, which installs LLVM's handlers for SIGSEGV, SIGBUS, SIGILL,
@@ -19,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * purpose (safepoint polls, implicit null checks): LLVM's handler then deletes the compiler's
  * temporary files (the build fails: "unable to rename temporary ...") and puts the JVM's handlers
  * back, and a second thread faulting in between meets the default action and the process dies with
- * no {@code hs_err} file. With {@code libjsig} preloaded the JVM's handlers stay first and chain
+ * no {@code hs_err} file. PoCL's device initialisation installs such handlers too, so a process that
+ * only loads cached binaries is exposed as well (a forward call at D 4096 on PoCL, programs from the
+ * binary cache, died so in most runs without libjsig, in none with it). With {@code libjsig} preloaded the JVM's handlers stay first and chain
  * LLVM's. {@code scripts/clattn} and the tests preload it; an application that
  * embeds clattn has to do the same. On systems without {@code /proc/self/maps} (not Linux) nothing
  * is checked.
@@ -34,6 +37,17 @@ final class SignalChaining {
 
     /** Called just before a program is built from source in this process: the first call checks and may warn. */
     static void beforeInProcessCompile() {
+        warnOnce("OpenCL kernels are being compiled inside this JVM");
+    }
+
+    /** After OpenCL enumeration, when a platform is PoCL's ({@code platformName}). */
+    static void afterDevicesStarted(String platformName) {
+        if (platformName != null && platformName.contains("Portable Computing Language")) {
+            warnOnce("PoCL (" + platformName + ") has started its devices inside this JVM");
+        }
+    }
+
+    private static void warnOnce(String what) {
         if (!CHECKED.compareAndSet(false, true)) {
             return;
         }
@@ -45,10 +59,10 @@ final class SignalChaining {
         String fix = Files.isRegularFile(libjsig)
                 ? "start the JVM with " + preloadLine(libjsig)
                 : "this JDK has no " + libjsig + "; use a JDK that ships lib/libjsig.so and preload it with LD_PRELOAD";
-        LOG.warn("OpenCL kernels are being compiled inside this JVM without the JDK's signal-chaining library "
-                + "(libjsig is not loaded): a driver that compiles in-process (PoCL runs LLVM) installs its own "
-                + "signal handlers, and the JVM may then die with SIGSEGV and no hs_err file, or a build fail with "
-                + "'unable to rename temporary ...'. To avoid it, {} (scripts/clattn does this).", fix);
+        LOG.warn("{} without the JDK's signal-chaining library (libjsig is not loaded): a driver that runs "
+                + "in-process (PoCL starts its devices and compiles with LLVM) installs its own signal handlers, and "
+                + "the JVM may then die with SIGSEGV and no hs_err file, or a build fail with 'unable to rename "
+                + "temporary ...'. To avoid it, {} (scripts/clattn does this).", what, fix);
     }
 
     /** True when a loaded object's path contains "libjsig", false when none does, null when it cannot tell. */

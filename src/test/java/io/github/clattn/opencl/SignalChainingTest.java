@@ -39,6 +39,24 @@ class SignalChainingTest {
     }
 
     @Test
+    void withoutLibjsigOnPoclOneWarnEvenWhenNothingIsCompiled(@TempDir Path cache) throws Exception {
+        // PoCL installs its handlers when it starts its devices: a process that only loads cached
+        // binaries is exposed too, so the WARN comes at enumeration, naming PoCL.
+        assumeTrue(Files.isReadable(Path.of("/proc/self/maps")), "no /proc/self/maps");
+        assumeTrue(Files.isRegularFile(LIBJSIG), "this JDK has no lib/libjsig.so");
+        Device device = TestDevices.openCl();
+        assumeTrue(device.info().platform().contains("Portable Computing Language"), "the OpenCL device is not PoCL's");
+        Child fill = run(cache, LIBJSIG.toString(), device);
+        assertThat(fill.exit).as(fill.toString()).isZero();
+        Child r = run(cache, null, device);
+        assertThat(r.exit).as(r.toString()).isZero();
+        assertThat(sourceBuilds(r)).as(r.toString()).isZero();
+        List<String> warnings = r.err.lines().filter(l -> l.contains(" WARN ")).toList();
+        assertThat(warnings).as(r.toString()).singleElement().asString()
+                .contains("PoCL", "libjsig is not loaded", "LD_PRELOAD=" + LIBJSIG, "SIGSEGV");
+    }
+
+    @Test
     void withLibjsigPreloadedNoWarn(@TempDir Path cache) throws Exception {
         assumeTrue(Files.isRegularFile(LIBJSIG), "this JDK has no lib/libjsig.so");
         Device device = TestDevices.openCl();
