@@ -69,7 +69,7 @@ final class CpuKernelSpecs {
          * Panels of one float16 column: a work-item's 16·CV columns are CV contiguous streams. Row-major,
          * a decode step's {@code gemm_narrow} read a 1 KiB run per row of W, each in another page, at
          * half the bandwidth the Java path's packed panels get (Llama-3-8B layer, 2-core EPYC: Q/K/V
-         * projection 5.4-5.7 ms row-major, 2.4-3.5 ms in panels; the GEMM of a forward call unchanged).
+         * projection 4.2-5.1 ms row-major, 2.3-3.5 ms in panels; the GEMM of a forward call unchanged).
          */
         @Override
         int weightPanel() {

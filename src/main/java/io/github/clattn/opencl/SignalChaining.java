@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * back, and a second thread faulting in between meets the default action and the process dies with
  * no {@code hs_err} file. PoCL's device initialisation installs such handlers too, so a process that
  * only loads cached binaries is exposed as well (a forward call at D 4096 on PoCL, programs from the
- * binary cache, died so in most runs without libjsig, in none with it). With {@code libjsig} preloaded the JVM's handlers stay first and chain
- * LLVM's. {@code scripts/clattn} and the tests preload it; an application that
+ * binary cache, died so in most runs without libjsig, in none with it). With {@code libjsig}
+ * preloaded the JVM's handlers stay first and chain LLVM's. {@code scripts/clattn} and the tests preload it; an application that
  * embeds clattn has to do the same. On systems without {@code /proc/self/maps} (not Linux) nothing
  * is checked.
  */
