@@ -106,7 +106,7 @@ __attribute__((always_inline)) inline void store16(const float16 v, const int ro
         }                                                                                                          \
     }                                                                                                              \
     /* row-major: the block's vectors side by side, the next row ldw on; in panels of 16 columns    */             \
-    /* (w_col a multiple of 16): one panel per vector, inner·16 apart, the next row 16 on             */           \
+    /* (w_col a multiple of 16): one panel per vector, inner·16 apart, the next row 16 on           */             \
     const __global float* w = W + weight_at(0, w_col + col0, inner, ldw, w_panel);                                 \
     const long vector_step = w_panel == 0 ? 16 : (long)inner * 16;                                                 \
     const long row_step = w_panel == 0 ? ldw : 16;                                                                 \

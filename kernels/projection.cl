@@ -3,7 +3,8 @@
 //
 //   C[r, c] = bias[w_col + c] + sum_k A[r, k] * W[k, w_col + c]
 //   A [rows, inner], W [inner, ldw] (a column block of the layer's packed [W_Q | W_K | W_V] or W_O,
-//   row-major or in panels of w_panel columns: weight_at in common.cl), bias [ldw] (zeros where the layer has none), C [rows, cols]
+//   row-major or in panels of w_panel columns: weight_at in common.cl), bias [ldw] (zeros where
+//   the layer has none), C [rows, cols]
 //
 // Used for Q = x·W_Q + b_q, K = ctx·W_K + b_k, V = ctx·W_V + b_v and out = heads_out·W_O + b_O.
 // One work-item per output element; any sizes (the host launches exactly rows × cols items,

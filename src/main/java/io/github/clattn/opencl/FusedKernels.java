@@ -30,7 +30,7 @@ final class FusedKernels {
      * {@code [inner, panel]} and contiguous, side by side ({@code weight_at} in common.cl).
      */
     record Weights(cl_mem data, cl_mem bias, int ld, int panel) {
-        /** Where element {@code (k, c)} of a matrix with {@code inner} rows lies in {@code data}: common.cl's weight_at. */
+        /** Where element {@code (k, c)} of a matrix of {@code inner} rows lies in {@code data} (weight_at). */
         static long at(int k, int c, int inner, int ld, int panel) {
             return panel == 0 ? (long) k * ld + c : ((long) (c / panel) * inner + k) * panel + c % panel;
         }

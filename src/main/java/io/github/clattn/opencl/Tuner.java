@@ -373,9 +373,9 @@ final class Tuner {
             float scale = new AttentionOptions(false, Double.NaN).effectiveScale(work.headDim());
             cl_event[] events;
             if (spec instanceof KernelSpec.Gemm) {
-                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(), w.withPanel(k.weightPanel()), 0,
-                        3 * layout.qWidth(), new FusedKernels.Attention(q, kt, v, 0, n, n, keyStride, work.heads(),
-                        work.heads(), seq, false)))};
+                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(x, n, work.dModel(),
+                        w.withPanel(k.weightPanel()), 0, 3 * layout.qWidth(), new FusedKernels.Attention(q, kt, v, 0,
+                        n, n, keyStride, work.heads(), work.heads(), seq, false)))};
             } else if (spec instanceof KernelSpec.Gemv) {
                 // one row through a W too large for the caches, as a decode step's projection
                 int size = work.gemvSize();
@@ -385,8 +385,8 @@ final class Tuner {
                     gemvX = buffer(size, new SplittableRandom(10), 1.0);
                     gemvOut = buffer(size, null, 0);
                 }
-                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(gemvX, 1, size, gemvW.withPanel(k.weightPanel()), 0, size,
-                        new FusedKernels.Plain(gemvOut)))};
+                events = new cl_event[] {k.gemm(queue, new FusedKernels.GemmCall(gemvX, 1, size,
+                        gemvW.withPanel(k.weightPanel()), 0, size, new FusedKernels.Plain(gemvOut)))};
             } else if (spec instanceof KernelSpec.Decode) {
                 // one query per head of a grouped layer (Hkv = H/4 where possible) over every key
                 int kvHeads = work.heads() % 4 == 0 ? work.heads() / 4 : work.heads();
