@@ -7,6 +7,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -18,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * <p>Specs (case-insensitive):
  * <ul>
  *   <li>{@code auto}: the automatic rule: the first GPU, else accelerator, else CPU OpenCL device,
- *       else the Java path. The system property {@value #DEVICE_PROPERTY} and then the environment
+ *       else the Java path, passing over devices their backend rules out in this process (PoCL's
+ *       when the JDK's {@code libjsig} is not preloaded: its in-process LLVM can kill the JVM
+ *       without it; logged once at INFO). The system property {@value #DEVICE_PROPERTY} and then the environment
  *       variable {@value #DEVICE_ENV} override it with another spec. When OpenCL is missing the
  *       Java path is used and one WARN says why and how to install a driver.</li>
  *   <li>{@code java} or {@code cpu}: the pure-Java path.</li>
@@ -41,6 +45,7 @@ public final class Devices {
 
     private static final Logger LOG = LoggerFactory.getLogger(Devices.class);
     private static final AtomicBoolean FALLBACK_WARNED = new AtomicBoolean();
+    private static final Set<String> PASSED_OVER = ConcurrentHashMap.newKeySet();
     private static final String OPENCL = "opencl";
 
     private Devices() {
@@ -90,23 +95,32 @@ public final class Devices {
             LOG.debug("Device chosen by {}={}", source, override);
             return select(override);
         }
-        Optional<Device> best = best();
+        Optional<Device> best = best(Backends.all());
         if (best.isPresent()) {
             return best.get().asAutomatic();
         }
-        warnFallback(openClUnavailableReason().orElse("no OpenCL device found"));
+        Optional<String> unavailable = openClUnavailableReason();
+        if (unavailable.isPresent() || openCl().isEmpty()) {
+            warnFallback(unavailable.orElse("no OpenCL device found"));
+        } else {
+            LOG.debug("The automatic choice passed over every OpenCL device; using the pure-Java path");
+        }
         return Backends.fallback().devices().get(0).asAutomatic();
     }
 
-    /** The device of lowest rank over every backend but the fallback. */
-    private static Optional<Device> best() {
+    /**
+     * The device of lowest rank over every backend but the fallback, leaving out those their
+     * backend passes over ({@link BackendProvider#passOver}); each such device is logged once at
+     * INFO with the reason.
+     */
+    static Optional<Device> best(List<BackendProvider> providers) {
         Optional<Device> best = Optional.empty();
         int bestRank = Integer.MAX_VALUE;
-        for (BackendProvider p : Backends.all()) {
+        for (BackendProvider p : providers) {
             if (p.isFallback()) {
                 continue;
             }
-            Optional<Device> d = p.devices().stream()
+            Optional<Device> d = p.devices().stream().filter(device -> takes(p, device))
                     .min(Comparator.comparingInt(p::rank).thenComparingInt(Device::index));
             if (d.isPresent() && p.rank(d.get()) < bestRank) {
                 best = d;
@@ -114,6 +128,18 @@ public final class Devices {
             }
         }
         return best;
+    }
+
+    private static boolean takes(BackendProvider p, Device device) {
+        Optional<String> reason = p.passOver(device);
+        if (reason.isEmpty()) {
+            return true;
+        }
+        if (PASSED_OVER.add(device.spec())) {
+            LOG.info("The automatic device choice passes over {} ({}): {}. A device spec naming it still takes it.",
+                    device.spec(), device.name(), reason.get());
+        }
+        return false;
     }
 
     /**

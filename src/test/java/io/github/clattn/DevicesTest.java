@@ -3,7 +3,13 @@ package io.github.clattn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.clattn.core.Backend;
+import io.github.clattn.core.BackendProvider;
+import io.github.clattn.core.ProjectedBackend;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -81,5 +87,82 @@ class DevicesTest {
         assertThat(Devices.auto().isJava()).isTrue();
         System.setProperty(Devices.DEVICE_PROPERTY, "nonsense-device");
         assertThatThrownBy(Devices::auto).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void automaticChoicePassesOverWhatItsBackendRulesOut() {
+        Device gpu = fakeDevice(0, "Fake GPU", Device.Type.GPU);
+        Device accelerator = fakeDevice(1, "Fake accelerator", Device.Type.ACCELERATOR);
+        Device cpu = fakeDevice(2, "Fake CPU", Device.Type.CPU);
+        List<Device> all = List.of(gpu, accelerator, cpu);
+        assertThat(Devices.best(List.of(new FakeBackend(all, Set.of())))).contains(gpu);
+        assertThat(Devices.best(List.of(new FakeBackend(all, Set.of(gpu))))).contains(accelerator);
+        assertThat(Devices.best(List.of(new FakeBackend(all, Set.of(gpu, accelerator))))).contains(cpu);
+        assertThat(Devices.best(List.of(new FakeBackend(all, Set.copyOf(all))))).isEmpty();
+        assertThat(Devices.best(List.of())).isEmpty();
+    }
+
+    private static Device fakeDevice(int index, String name, Device.Type type) {
+        return Device.of("fake", index, name, type, new DeviceInfo("Fake platform", "nobody", "OpenCL 3.0", "1", 1,
+                1 << 20, 1 << 10, 1 << 20, 1));
+    }
+
+    /** A backend of fixed devices, ranked GPU, accelerator, CPU, that passes over {@code ruledOut}. */
+    private record FakeBackend(List<Device> devices, Set<Device> ruledOut) implements BackendProvider {
+        @Override
+        public String name() {
+            return "fake";
+        }
+
+        @Override
+        public int listOrder() {
+            return 0;
+        }
+
+        @Override
+        public Optional<String> unavailableReason() {
+            return Optional.empty();
+        }
+
+        @Override
+        public int rank(Device device) {
+            return device.type() == Device.Type.GPU ? 0 : device.type() == Device.Type.ACCELERATOR ? 1 : 2;
+        }
+
+        @Override
+        public Optional<String> passOver(Device device) {
+            return ruledOut.contains(device) ? Optional.of("ruled out by the test") : Optional.empty();
+        }
+
+        @Override
+        public Optional<Device> select(String spec) {
+            return Optional.empty();
+        }
+
+        @Override
+        public List<String> specForms() {
+            return List.of();
+        }
+
+        @Override
+        public List<String> variants(Device device) {
+            return List.of("only");
+        }
+
+        @Override
+        public Backend open(AttentionWeights weights, AttentionOptions options, Device device, String variant) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public ProjectedBackend openProjected(int heads, int kvHeads, int headDim, AttentionOptions options,
+                                              Device device, String variant) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Tuning tune(Device device, String variant, Consumer<String> progress) {
+            throw new UnsupportedOperationException();
+        }
     }
 }

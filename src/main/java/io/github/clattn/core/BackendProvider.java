@@ -37,6 +37,14 @@ public interface BackendProvider {
     int rank(Device device);
 
     /**
+     * Why the automatic choice must pass over {@code device} in this process although it works
+     * (an explicit spec still takes it), or empty when it may take it.
+     */
+    default Optional<String> passOver(Device device) {
+        return Optional.empty();
+    }
+
+    /**
      * The device a spec names, when the spec is one of this backend's own forms ({@code opencl:1},
      * {@code gpu}); empty when the spec is not for this backend. A spec of this backend that names
      * nothing throws {@link IllegalArgumentException} (malformed, out of range) or

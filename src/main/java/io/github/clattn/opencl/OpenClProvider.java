@@ -58,6 +58,11 @@ public final class OpenClProvider implements BackendProvider {
     }
 
     @Override
+    public Optional<String> passOver(Device device) {
+        return SignalChaining.passOverReason(device.info().platform());
+    }
+
+    @Override
     public Optional<Device> select(String spec) {
         switch (spec) {
             case NAME:

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -24,13 +25,15 @@ import org.slf4j.LoggerFactory;
  * only loads cached binaries is exposed as well (a forward call at D 4096 on PoCL, programs from the
  * binary cache, died so in most runs without libjsig, in none with it). With {@code libjsig}
  * preloaded the JVM's handlers stay first and chain LLVM's. {@code scripts/clattn} and the tests preload it; an application that
- * embeds clattn has to do the same. On systems without {@code /proc/self/maps} (not Linux) nothing
+ * embeds clattn has to do the same. Without it the automatic device choice passes over PoCL's
+ * devices ({@link #passOverReason(String)}); an explicit spec still takes them. On systems without {@code /proc/self/maps} (not Linux) nothing
  * is checked.
  */
 final class SignalChaining {
     private static final Logger LOG = LoggerFactory.getLogger(SignalChaining.class);
     private static final Path MAPS = Path.of("/proc/self/maps");
     private static final AtomicBoolean CHECKED = new AtomicBoolean();
+    private static final String POCL = "Portable Computing Language";
 
     private SignalChaining() {
     }
@@ -42,9 +45,38 @@ final class SignalChaining {
 
     /** After OpenCL enumeration, when a platform is PoCL's ({@code platformName}). */
     static void afterDevicesStarted(String platformName) {
-        if (platformName != null && platformName.contains("Portable Computing Language")) {
+        if (isPocl(platformName)) {
             warnOnce("PoCL (" + platformName + ") has started its devices inside this JVM");
         }
+    }
+
+    /** {@return whether {@code platformName} is PoCL's platform (it compiles and starts its devices in-process)} */
+    static boolean isPocl(String platformName) {
+        return platformName != null && platformName.contains(POCL);
+    }
+
+    /**
+     * Why the automatic device choice passes over a device of {@code platformName} when libjsig's
+     * state is {@code libjsigLoaded}: a PoCL device without libjsig, known not loaded (an explicit
+     * spec still takes it; null, "cannot tell", passes nothing over).
+     */
+    static Optional<String> passOverReason(String platformName, Boolean libjsigLoaded) {
+        if (!isPocl(platformName) || !Boolean.FALSE.equals(libjsigLoaded)) {
+            return Optional.empty();
+        }
+        return Optional.of("libjsig is not loaded, and PoCL's in-process LLVM installs signal handlers that can then "
+                + "kill this JVM (see the warning about libjsig); start the JVM with " + preloadLine(libjsigPath())
+                + " for the automatic choice to take it");
+    }
+
+    /** {@link #passOverReason(String, Boolean)} for this process (its maps read once). */
+    static Optional<String> passOverReason(String platformName) {
+        return isPocl(platformName) ? passOverReason(platformName, LoadedOnce.LIBJSIG) : Optional.empty();
+    }
+
+    /** Whether libjsig is loaded in this process, read from its maps on first use. */
+    private static final class LoadedOnce {
+        static final Boolean LIBJSIG = libjsigLoaded(MAPS);
     }
 
     private static void warnOnce(String what) {

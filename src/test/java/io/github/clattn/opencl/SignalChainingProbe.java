@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * Child-JVM main for {@link SignalChainingTest}: opens two layers whose programs differ (head
  * widths 3 and 5) on the OpenCL device given as the argument, so at least two programs are built
- * from source with an empty clattn cache, and prints what happened.
+ * from source with an empty clattn cache, and prints what happened and what the automatic choice
+ * takes.
  */
 public final class SignalChainingProbe {
     private SignalChainingProbe() {
@@ -25,5 +26,6 @@ public final class SignalChainingProbe {
         }
         System.out.println("SOURCE_BUILDS=" + ClContext.sourceBuilds());
         System.out.println("LIBJSIG_LOADED=" + SignalChaining.libjsigLoaded(Path.of("/proc/self/maps")));
+        System.out.println("AUTO=" + io.github.clattn.Devices.auto().spec());
     }
 }

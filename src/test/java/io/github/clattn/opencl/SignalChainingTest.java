@@ -54,6 +54,27 @@ class SignalChainingTest {
         List<String> warnings = r.err.lines().filter(l -> l.contains(" WARN ")).toList();
         assertThat(warnings).as(r.toString()).singleElement().asString()
                 .contains("PoCL", "libjsig is not loaded", "LD_PRELOAD=" + LIBJSIG, "SIGSEGV");
+        // the explicit spec took PoCL; the automatic choice passes over it (no other WARN)
+        boolean onlyPocl = io.github.clattn.Devices.openCl().stream()
+                .allMatch(d -> SignalChaining.isPocl(d.info().platform()));
+        assertThat(r.out).as(r.toString()).contains("AUTO=" + (onlyPocl ? "java" : "opencl:"))
+                .doesNotContain("AUTO=" + device.spec() + "\n");
+        assertThat(r.err).as(r.toString()).contains("passes over " + device.spec());
+        assertThat(fill.out).as(fill.toString()).contains("AUTO=opencl:");
+        assertThat(fill.err).as(fill.toString()).doesNotContain("passes over");
+    }
+
+    @Test
+    void theAutomaticChoicePassesOverPoclOnlyWhenLibjsigIsKnownMissing() {
+        String pocl = "Portable Computing Language";
+        assertThat(SignalChaining.passOverReason(pocl, false)).get().asString()
+                .contains("libjsig is not loaded", "LD_PRELOAD=" + LIBJSIG);
+        assertThat(SignalChaining.passOverReason(pocl, true)).isEmpty();
+        assertThat(SignalChaining.passOverReason(pocl, null)).as("cannot tell: nothing is passed over").isEmpty();
+        assertThat(SignalChaining.passOverReason("NVIDIA CUDA", false)).isEmpty();
+        assertThat(SignalChaining.passOverReason(null, false)).isEmpty();
+        // this JVM preloads libjsig (surefire), so here nothing is passed over
+        assertThat(SignalChaining.passOverReason(pocl)).isEmpty();
     }
 
     @Test
