@@ -20,11 +20,12 @@ import org.slf4j.LoggerFactory;
  * <p>Specs (case-insensitive):
  * <ul>
  *   <li>{@code auto}: the automatic rule: the first GPU, else accelerator, else CPU OpenCL device,
- *       else the Java path, passing over devices their backend rules out in this process (PoCL's
- *       when the JDK's {@code libjsig} is not preloaded: its in-process LLVM can kill the JVM
- *       without it; logged once at INFO). The system property {@value #DEVICE_PROPERTY} and then the environment
- *       variable {@value #DEVICE_ENV} override it with another spec. When OpenCL is missing the
- *       Java path is used and one WARN says why and how to install a driver.</li>
+ *       else the Java path, passing over devices their backend rules out in this process (on Linux,
+ *       PoCL's when the JDK's {@code libjsig} is not preloaded: its in-process LLVM can kill the
+ *       JVM without it; one INFO line per device). The system property {@value #DEVICE_PROPERTY}
+ *       and then the environment variable {@value #DEVICE_ENV} override it with another spec.
+ *       When OpenCL is missing the Java path is used and one WARN says why and how to install a
+ *       driver.</li>
  *   <li>{@code java} or {@code cpu}: the pure-Java path.</li>
  *   <li>{@code opencl}: the best OpenCL device by the same rank; {@code opencl:I}: the I-th OpenCL
  *       device in {@link #openCl()} order.</li>
@@ -80,7 +81,7 @@ public final class Devices {
      * The automatic choice (see the class comment), honouring the property and environment
      * overrides. Without an override the device is marked {@link Device#automatic()}.
      *
-     * @return the chosen device; the Java path when no OpenCL device is usable
+     * @return the chosen device; the Java path when no OpenCL device is usable or every one is passed over
      * @throws IllegalArgumentException the override names no device
      * @throws ClattnException          the override names an OpenCL device that does not exist
      */

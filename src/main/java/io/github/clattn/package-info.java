@@ -63,8 +63,9 @@
  * }</pre>
  *
  * <p><b>The device.</b> {@link io.github.clattn.Devices#auto()} picks the first GPU, else
- * accelerator, else CPU OpenCL device, else the pure-Java path (PoCL's devices only in a JVM
- * started with the JDK's {@code libjsig} preloaded, see {@link io.github.clattn.Devices}); the system property
+ * accelerator, else CPU OpenCL device, else the pure-Java path (on Linux, PoCL's devices only in a
+ * JVM started with the JDK's {@code libjsig} preloaded, see {@link io.github.clattn.Devices}); the
+ * system property
  * {@code clattn.device} or the environment variable {@code CLATTN_DEVICE} overrides it with a
  * spec ({@code java}, {@code opencl:1}, ...). When OpenCL is missing, or an automatically chosen
  * device fails, clattn logs a WARN through SLF4J and computes on the Java path; a device chosen

@@ -92,7 +92,8 @@ final class RunCommand extends CliCommand {
     Path sinks;
     @Option(names = "--device", paramLabel = "SPEC", defaultValue = "auto",
             description = "cpu (Java path), opencl, opencl:I, or part of a device name; default: ${DEFAULT-VALUE} "
-                    + "(the best OpenCL device, else the Java path).")
+                    + "(the best OpenCL device, else the Java path; PoCL only with libjsig preloaded, as "
+                    + "scripts/clattn does).")
     String device;
     @Option(names = "--out", required = true, paramLabel = "OUT.npy", description = "Receives out with --w-o, else heads_out.")
     Path out;

@@ -33,7 +33,10 @@ public interface BackendProvider {
     /** Why this backend has no device (library, driver or device missing), or empty. */
     Optional<String> unavailableReason();
 
-    /** The automatic choice takes the device of lowest rank over every provider but the fallback. */
+    /**
+     * The automatic choice takes the device of lowest rank over every provider but the fallback,
+     * among those its provider does not {@link #passOver}.
+     */
     int rank(Device device);
 
     /**

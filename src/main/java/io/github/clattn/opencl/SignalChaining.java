@@ -24,10 +24,10 @@ import org.slf4j.LoggerFactory;
  * no {@code hs_err} file. PoCL's device initialisation installs such handlers too, so a process that
  * only loads cached binaries is exposed as well (a forward call at D 4096 on PoCL, programs from the
  * binary cache, died so in most runs without libjsig, in none with it). With {@code libjsig}
- * preloaded the JVM's handlers stay first and chain LLVM's. {@code scripts/clattn} and the tests preload it; an application that
- * embeds clattn has to do the same. Without it the automatic device choice passes over PoCL's
- * devices ({@link #passOverReason(String)}); an explicit spec still takes them. On systems without {@code /proc/self/maps} (not Linux) nothing
- * is checked.
+ * preloaded the JVM's handlers stay first and chain LLVM's. {@code scripts/clattn} and the tests
+ * preload it; an application that embeds clattn has to do the same. Without it the automatic device
+ * choice passes over PoCL's devices ({@link #passOverReason(String)}); an explicit spec still takes
+ * them. On systems without {@code /proc/self/maps} (not Linux) nothing is checked or passed over.
  */
 final class SignalChaining {
     private static final Logger LOG = LoggerFactory.getLogger(SignalChaining.class);
@@ -65,8 +65,7 @@ final class SignalChaining {
             return Optional.empty();
         }
         return Optional.of("libjsig is not loaded, and PoCL's in-process LLVM installs signal handlers that can then "
-                + "kill this JVM (see the warning about libjsig); start the JVM with " + preloadLine(libjsigPath())
-                + " for the automatic choice to take it");
+                + "kill this JVM (see the warning about libjsig); to let the automatic choice take it, " + fix());
     }
 
     /** {@link #passOverReason(String, Boolean)} for this process (its maps read once). */
@@ -87,14 +86,18 @@ final class SignalChaining {
         if (loaded == null || loaded) {
             return;
         }
-        Path libjsig = libjsigPath();
-        String fix = Files.isRegularFile(libjsig)
-                ? "start the JVM with " + preloadLine(libjsig)
-                : "this JDK has no " + libjsig + "; use a JDK that ships lib/libjsig.so and preload it with LD_PRELOAD";
         LOG.warn("{} without the JDK's signal-chaining library (libjsig is not loaded): a driver that runs "
                 + "in-process (PoCL starts its devices and compiles with LLVM) installs its own signal handlers, and "
                 + "the JVM may then die with SIGSEGV and no hs_err file, or a build fail with 'unable to rename "
-                + "temporary ...'. To avoid it, {} (scripts/clattn does this).", what, fix);
+                + "temporary ...'. To avoid it, {} (scripts/clattn does this).", what, fix());
+    }
+
+    /** What to do: the {@code LD_PRELOAD=} line for this JDK, or what to use where it has no libjsig. */
+    private static String fix() {
+        Path libjsig = libjsigPath();
+        return Files.isRegularFile(libjsig)
+                ? "start the JVM with " + preloadLine(libjsig)
+                : "this JDK has no " + libjsig + "; use a JDK that ships lib/libjsig.so and preload it with LD_PRELOAD";
     }
 
     /** True when a loaded object's path contains "libjsig", false when none does, null when it cannot tell. */

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The libjsig WARN, in fresh JVMs with an empty clattn cache (so programs are built from source):
  * exactly one WARN naming the exact {@code LD_PRELOAD=...} line for this JDK when the child is
  * started without {@code LD_PRELOAD} (surefire sets it for the test JVM; it is removed from the
- * child's environment here), none when libjsig is preloaded.
+ * child's environment here), none when libjsig is preloaded. And the automatic device choice of
+ * those children ({@code AUTO=}): PoCL's devices passed over without libjsig, with an INFO line;
+ * an OpenCL device with it.
  */
 class SignalChainingTest {
     private static final Path LIBJSIG = Path.of(System.getProperty("java.home"), "lib", "libjsig.so");
@@ -73,8 +75,12 @@ class SignalChainingTest {
         assertThat(SignalChaining.passOverReason(pocl, null)).as("cannot tell: nothing is passed over").isEmpty();
         assertThat(SignalChaining.passOverReason("NVIDIA CUDA", false)).isEmpty();
         assertThat(SignalChaining.passOverReason(null, false)).isEmpty();
-        // this JVM preloads libjsig (surefire), so here nothing is passed over
-        assertThat(SignalChaining.passOverReason(pocl)).isEmpty();
+        // this process: as its maps say (surefire preloads libjsig, so normally nothing is passed over)
+        Boolean loaded = SignalChaining.libjsigLoaded(Path.of("/proc/self/maps"));
+        assertThat(SignalChaining.passOverReason(pocl)).isEqualTo(SignalChaining.passOverReason(pocl, loaded));
+        Device any = TestDevices.openCl();
+        assertThat(new OpenClProvider().passOver(any)).as("the provider asks about the device's platform")
+                .isEqualTo(SignalChaining.passOverReason(any.info().platform()));
     }
 
     @Test
@@ -85,7 +91,9 @@ class SignalChainingTest {
         assertThat(r.exit).as(r.toString()).isZero();
         assertThat(r.out).as(r.toString()).contains("LIBJSIG_LOADED=true");
         assertThat(sourceBuilds(r)).as(r.toString()).isGreaterThanOrEqualTo(2);
-        assertThat(r.err).as(r.toString()).doesNotContain(" WARN ").doesNotContain("libjsig");
+        assertThat(r.err).as(r.toString()).doesNotContain(" WARN ").doesNotContain("libjsig")
+                .doesNotContain("passes over");
+        assertThat(r.out).as(r.toString()).contains("AUTO=opencl:");
     }
 
     private record Child(int exit, String out, String err) {
@@ -108,6 +116,7 @@ class SignalChainingTest {
                 "opencl:" + device.index()));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().remove("LD_PRELOAD");
+        pb.environment().remove(io.github.clattn.Devices.DEVICE_ENV); // the probe's automatic choice must be the rule
         if (preload != null) {
             pb.environment().put("LD_PRELOAD", preload);
         }
