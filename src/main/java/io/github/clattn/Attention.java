@@ -34,6 +34,7 @@ public final class Attention implements AutoCloseable {
     private final AttentionWeights weights;
     private final AttentionOptions options;
     private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private final OpenCaches caches = new OpenCaches();
     private volatile Device device;
     private volatile Backend backend;
     private boolean closed;
@@ -214,7 +215,8 @@ public final class Attention implements AutoCloseable {
      * A {@link KvCache} of {@code batch} sequences of up to {@code capacity} positions on this layer's
      * device, filled by this layer's projections ({@link KvCache#prefill}, {@link KvCache#decode}).
      * Sessions are independent: several may run in parallel, each on its own thread. It does not
-     * fall back to the Java path; close it before the layer.
+     * fall back to the Java path. Close it before the layer: closing the layer closes it, on every
+     * device (later calls on it throw {@link IllegalStateException}).
      *
      * @param batch    the number of sequences B
      * @param capacity the most positions (tokens) each sequence can hold
@@ -231,8 +233,8 @@ public final class Attention implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("Attention is closed: create a new one to compute again");
             }
-            return new KvCache(backend.openCache(batch, capacity), null, batch, capacity, weights.heads(),
-                    weights.kvHeads(), weights.headDim(), weights.dModel());
+            return caches.add(new KvCache(backend.openCache(batch, capacity), null, batch, capacity, weights.heads(),
+                    weights.kvHeads(), weights.headDim(), weights.dModel()));
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -264,7 +266,10 @@ public final class Attention implements AutoCloseable {
         return options;
     }
 
-    /** Waits for running calls, then releases every device object. Idempotent. */
+    /**
+     * Waits for running calls, closes the caches opened from this layer that are still open, then
+     * releases every device object. Idempotent.
+     */
     @Override
     public void close() {
         lifecycle.writeLock().lock();
@@ -274,11 +279,15 @@ public final class Attention implements AutoCloseable {
             }
             closed = true;
             try {
-                backend.close();
+                caches.closeAll("its Attention");
             } finally {
-                Backend fallback = javaFallback;
-                if (fallback != null && fallback != backend) {
-                    fallback.close();
+                try {
+                    backend.close();
+                } finally {
+                    Backend fallback = javaFallback;
+                    if (fallback != null && fallback != backend) {
+                        fallback.close();
+                    }
                 }
             }
         } finally {

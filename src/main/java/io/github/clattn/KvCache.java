@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * </ul>
  * {@link #truncate} rolls a sequence back (speculative decoding, beam search); {@link #reset}
  * empties it. Appending past the capacity throws {@link IllegalStateException} before anything
- * changes. {@link #close()} releases the storage; later calls throw.
+ * changes. {@link #close()} releases the storage; later calls throw. Closing the {@link Attention}
+ * or {@link ScaledDotProduct} that opened a cache closes the cache too, on every device (a call
+ * running on it finishes first).
  *
  * <p>Not thread-safe: a session belongs to one thread at a time, and a call made while another
  * thread is inside one throws {@link IllegalStateException}. Several sessions of one layer may run
@@ -44,6 +46,9 @@ public final class KvCache implements AutoCloseable {
     private final int[] lengths;
     private final AtomicReference<Thread> user = new AtomicReference<>();
     private volatile boolean closed;
+    /** Why the cache closed without its own {@link #close()}: its owner's close; else null. */
+    private volatile String closedBy;
+    private volatile Runnable onClose;
 
     KvCache(CacheBackend backend, ProjectedBackend owned, int batch, int capacity, int heads, int kvHeads, int headDim,
             int dModel) {
@@ -361,10 +366,33 @@ public final class KvCache implements AutoCloseable {
                 if (owned != null) {
                     owned.close();
                 }
+                Runnable hook = onClose;
+                if (hook != null) {
+                    hook.run();
+                }
             }
         } finally {
             user.set(null);
         }
+    }
+
+    /** Runs {@code hook} when {@link #close()} closes this cache (its owner stops tracking it). */
+    void onClose(Runnable hook) {
+        this.onClose = hook;
+    }
+
+    /**
+     * Closes this cache because {@code owner} (which opened it) closes. A call running on another
+     * thread finishes first (the OpenCL storage waits for it; the Java path's heap arrays need no
+     * release); later calls throw, naming the owner. Idempotent.
+     */
+    void ownerClosed(String owner) {
+        if (closed) {
+            return;
+        }
+        closedBy = owner + " was closed";
+        closed = true;
+        backend.close();
     }
 
     /** Each sequence's rows of this chunk: all C, or counts[b] in [0, C]; checks the capacity. */
@@ -418,7 +446,9 @@ public final class KvCache implements AutoCloseable {
         }
         if (closed) {
             user.set(null);
-            throw new IllegalStateException("KvCache is closed: open a new one");
+            String by = closedBy;
+            throw new IllegalStateException(by == null ? "KvCache is closed: open a new one"
+                    : "KvCache is closed: " + by + " (close a cache before the object that opened it); open a new one");
         }
     }
 

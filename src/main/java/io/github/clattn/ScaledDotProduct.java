@@ -31,6 +31,7 @@ public final class ScaledDotProduct implements AutoCloseable {
     private final Device device;
     private final ProjectedBackend backend;
     private volatile boolean closed;
+    private final OpenCaches caches = new OpenCaches();
 
     private ScaledDotProduct(int heads, int kvHeads, int headDim, AttentionOptions options, Device device,
                              ProjectedBackend backend) {
@@ -144,7 +145,8 @@ public final class ScaledDotProduct implements AutoCloseable {
 
     /**
      * A {@link KvCache} without projections on this object's device, with its heads and options
-     * ({@link KvCache#append}, {@link KvCache#attend}). Close the cache before this object.
+     * ({@link KvCache#append}, {@link KvCache#attend}). Close the cache before this object: closing
+     * this object closes it (later calls on it throw).
      *
      * @param batch    B, the number of sequences
      * @param capacity the most positions each sequence can hold
@@ -163,8 +165,9 @@ public final class ScaledDotProduct implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("ScaledDotProduct is closed");
         }
-        return new KvCache(backend.openCache(batch, capacity), ownsThis ? backend : null, batch, capacity, heads,
-                kvHeads, headDim, 0);
+        KvCache cache = new KvCache(backend.openCache(batch, capacity), ownsThis ? backend : null, batch, capacity,
+                heads, kvHeads, headDim, 0);
+        return ownsThis ? cache : caches.add(cache);
     }
 
     /** {@return the device this object runs on (the Java path after an automatic fallback)} */
@@ -177,12 +180,19 @@ public final class ScaledDotProduct implements AutoCloseable {
         return options;
     }
 
-    /** Releases the device objects; later calls throw {@link IllegalStateException}. Idempotent. */
+    /**
+     * Closes the caches opened from this object that are still open, then releases the device
+     * objects; later calls throw {@link IllegalStateException}. Idempotent.
+     */
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            backend.close();
+            try {
+                caches.closeAll("its ScaledDotProduct");
+            } finally {
+                backend.close();
+            }
         }
     }
 }

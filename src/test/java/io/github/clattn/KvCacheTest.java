@@ -425,4 +425,42 @@ class KvCacheTest {
         assertThat(Cl.liveObjects()).as("%s", Cl.liveObjectsByKind()).isEqualTo(before);
         assertThat(Cl.liveBufferBytes()).isEqualTo(bytesBefore);
     }
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("devices")
+    void closingTheLayerOrTheScaledDotProductClosesTheirCachesOnEveryDevice(String spec) {
+        Problem p = layer(11, 4, 2, true, 2, 8);
+        Device device = device(spec);
+        float[] prompt = java.util.Arrays.copyOf(p.input().x(), 2 * 3 * D);
+        Attention layer = Attention.open(p.weights(), p.options(), device);
+        KvCache open = layer.openCache(2, 16);
+        KvCache closedFirst = layer.openCache(2, 16);
+        open.prefill(prompt, 3);
+        closedFirst.close();
+        layer.close();
+        assertThat(open.isClosed()).isTrue();
+        assertThat(open.lengths()).containsExactly(3, 3);
+        assertThatThrownBy(() -> open.decode(new float[2 * D])).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("its Attention was closed");
+        assertThatThrownBy(() -> open.truncate(0, 1)).isInstanceOf(IllegalStateException.class);
+        assertThat(open.lengths()).as("nothing changed").containsExactly(3, 3);
+        open.close();
+        closedFirst.close();
+
+        int h = 4;
+        int hkv = 2;
+        try (KvCache standalone = KvCache.open(h, hkv, DK, 1, 8, AttentionOptions.DEFAULT, device)) {
+            ScaledDotProduct sdp = ScaledDotProduct.open(h, hkv, DK, AttentionOptions.DEFAULT, device);
+            KvCache fromSdp = sdp.openCache(1, 8);
+            float[] kv = new float[hkv * DK];
+            fromSdp.append(kv, kv, 1);
+            standalone.append(kv, kv, 1);
+            sdp.close();
+            assertThat(fromSdp.isClosed()).isTrue();
+            assertThatThrownBy(() -> fromSdp.attend(new float[h * DK], 1)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("its ScaledDotProduct was closed");
+            fromSdp.close();
+            assertThat(standalone.isClosed()).as("a standalone cache owns its own object").isFalse();
+            assertThat(standalone.attend(new float[h * DK], 1).headsOut()).hasSize(h * DK);
+        }
+    }
 }
