@@ -174,6 +174,9 @@ public final class Attention implements AutoCloseable {
             failuresInARow.set(0);
             Backend failing = backend;
             backend = fallbackBackend();
+            // the failing objects hold the caches' storage: the caches close with them, saying why
+            caches.closeAll("its Attention's OpenCL objects were recreated after " + FAILURES_BEFORE_RECOVERY
+                    + " failed calls in a row");
             failing.close();
             if (!recreated) {
                 recreated = true;
@@ -279,7 +282,7 @@ public final class Attention implements AutoCloseable {
             }
             closed = true;
             try {
-                caches.closeAll("its Attention");
+                caches.closeAll(OpenCaches.closedOwner("Attention"));
             } finally {
                 try {
                     backend.close();

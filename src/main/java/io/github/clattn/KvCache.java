@@ -382,15 +382,15 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * Closes this cache because {@code owner} (which opened it) closes. A call running on another
-     * thread finishes first (the OpenCL storage waits for it; the Java path's heap arrays need no
-     * release); later calls throw, naming the owner. Idempotent.
+     * Closes this cache because the object that opened it closes or drops its device objects
+     * ({@code why}, for later calls' errors). A call running on another thread finishes first (the
+     * OpenCL storage waits for it; the Java path's heap arrays need no release). Idempotent.
      */
-    void ownerClosed(String owner) {
+    void ownerClosed(String why) {
         if (closed) {
             return;
         }
-        closedBy = owner + " was closed";
+        closedBy = why;
         closed = true;
         backend.close();
     }
@@ -448,7 +448,7 @@ public final class KvCache implements AutoCloseable {
             user.set(null);
             String by = closedBy;
             throw new IllegalStateException(by == null ? "KvCache is closed: open a new one"
-                    : "KvCache is closed: " + by + " (close a cache before the object that opened it); open a new one");
+                    : "KvCache is closed: " + by + "; open a new one");
         }
     }
 

@@ -23,14 +23,19 @@ final class OpenCaches {
         return cache;
     }
 
-    /** Closes every tracked cache, as {@code owner} (e.g. "its Attention") closes. */
-    void closeAll(String owner) {
+    /** Why a cache closed when its owner, an object of class {@code owner}, was closed. */
+    static String closedOwner(String owner) {
+        return "its " + owner + " was closed (close a cache before the object that opened it)";
+    }
+
+    /** Closes every tracked cache; {@code why} says why, for their later calls' errors. */
+    void closeAll(String why) {
         List<KvCache> caches;
         synchronized (open) {
             caches = List.copyOf(open);
         }
         for (KvCache cache : caches) {
-            cache.ownerClosed(owner);
+            cache.ownerClosed(why);
         }
         open.clear();
     }

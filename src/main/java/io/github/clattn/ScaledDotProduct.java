@@ -189,7 +189,7 @@ public final class ScaledDotProduct implements AutoCloseable {
         if (!closed) {
             closed = true;
             try {
-                caches.closeAll("its ScaledDotProduct");
+                caches.closeAll(OpenCaches.closedOwner("ScaledDotProduct"));
             } finally {
                 backend.close();
             }

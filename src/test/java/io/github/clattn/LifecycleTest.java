@@ -125,11 +125,16 @@ class LifecycleTest {
         var want = p.reference();
         int before = Cl.liveObjects();
         try (Attention a = Attention.open(p.weights(), p.options(), auto)) {
+            KvCache cache = a.openCache(1, 8);
             // Two failed calls in a row: the layer recreates its OpenCL objects and goes on with OpenCL.
             for (int i = 0; i < Attention.FAILURES_BEFORE_RECOVERY; i++) {
                 Cl.injectFault(2, CL.CL_OUT_OF_RESOURCES);
                 want.compare("redone on Java", a.forward(p.input())).assertPassed();
             }
+            // the cache's storage went with the failing objects: it is closed, and says why
+            assertThat(cache.isClosed()).isTrue();
+            assertThatThrownBy(() -> cache.decode(new float[p.weights().dModel()]))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("recreated after");
             AttentionOutput afterRecreate = a.forward(p.input());
             assertThat(afterRecreate.path()).startsWith("opencl");
             assertThat(a.device().isJava()).isFalse();
