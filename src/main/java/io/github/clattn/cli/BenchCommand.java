@@ -39,8 +39,8 @@ final class BenchCommand extends CliCommand {
     List<String> deviceSpecs;
     @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
-    @Option(names = "--seq", paramLabel = "N", split = ",", splitSynopsisLabel = ",", defaultValue = "128,256,512,1024",
-            description = "Query sequence lengths (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seq", paramLabel = "N", split = ",", splitSynopsisLabel = ",",
+            description = "Query sequence lengths (default 128,256,512,1024; not with --decode or --prefill-chunk).")
     List<Integer> seq;
     @Option(names = "--context-len", paramLabel = "M", split = ",", splitSynopsisLabel = ",",
             description = "Keys per query: one M for cross-attention over a context of M tokens (default M = N, "
@@ -125,6 +125,9 @@ final class BenchCommand extends CliCommand {
         if (kvHeads == null) {
             kvHeads = heads();
         }
+        if (seq == null) {
+            seq = List.of(128, 256, 512, 1024);
+        }
         checkOptions();
         try (OutputFiles outputs = new OutputFiles()) {
             String plotFormat = null;
@@ -178,6 +181,10 @@ final class BenchCommand extends CliCommand {
         if (decode && prefillChunk != null) {
             throw new UsageException("--decode and --prefill-chunk: give one of them");
         }
+        if (seq != null) {
+            throw new UsageException("--seq: not used with --decode or --prefill-chunk (a step is one token per "
+                    + "sequence, a prefill step one chunk); give the cached lengths with --context-len");
+        }
         if (plot != null || format.csv) {
             throw new UsageException((plot != null ? "--plot" : "--csv") + ": not available with --decode or "
                     + "--prefill-chunk (use --json)");
@@ -204,6 +211,7 @@ final class BenchCommand extends CliCommand {
         if (d % h != 0) {
             throw new UsageException("--d-model " + d + ": expected a multiple of --heads " + h + " (dk = D / H)");
         }
+        requireWeightsFit(d);
         if (hkv <= 0 || h % hkv != 0) {
             throw new UsageException("--kv-heads: expected a divisor of --heads " + h + ", got " + hkv);
         }
@@ -290,6 +298,7 @@ final class BenchCommand extends CliCommand {
             throw new UsageException("--d-model " + dModel + ": expected a multiple of --heads " + heads
                     + " (head width dk = D / H)");
         }
+        requireWeightsFit(dModel);
         // The fused paths hold no [B,H,N,M] scores, so only the per-token arrays must fit a Java array.
         for (int n : seq) {
             int m = contextLen == null ? n : contextLen.get(0);
@@ -298,6 +307,15 @@ final class BenchCommand extends CliCommand {
                 throw new UsageException("--seq " + n + ": B*max(N,M)*D = " + rows
                         + " inputs, more than a Java array holds (" + (Integer.MAX_VALUE - 8) + "); use a smaller size");
             }
+        }
+    }
+
+    /** W_Q (and W_O) are [D, H·dk] = D × D floats: one Java array each. */
+    private static void requireWeightsFit(int dModel) {
+        long weights = (long) dModel * dModel;
+        if (weights > Integer.MAX_VALUE - 8) {
+            throw new UsageException("--d-model " + dModel + ": a weight matrix is D*D = " + weights
+                    + " floats, more than a Java array holds (" + (Integer.MAX_VALUE - 8) + "); use a smaller --d-model");
         }
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -18,6 +19,9 @@ import java.util.Map;
  * Writes a command's output files all or nothing: each is written to a temporary file beside
  * its target, and only when every one is complete are they moved into place. {@link #close()}
  * deletes whatever was not committed, so a failure leaves no partial or temporary file behind.
+ * The move is two-phased: every existing target is first renamed aside, so a target that cannot be
+ * replaced (a sticky folder, a file of another user) is found before any is; a failure in either
+ * phase puts every earlier file back.
  */
 final class OutputFiles implements AutoCloseable {
     /** Writes the content of one file. */
@@ -27,8 +31,22 @@ final class OutputFiles implements AutoCloseable {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /** Renames a file, replacing the target (a seam for the tests' failures). */
+    interface Mover {
+        void move(Path from, Path to) throws IOException;
+    }
+
     private final Map<Path, Path> staged = new LinkedHashMap<>();
     private final Map<Path, String> options = new LinkedHashMap<>();
+    private final Mover mover;
+
+    OutputFiles() {
+        this(OutputFiles::move);
+    }
+
+    OutputFiles(Mover mover) {
+        this.mover = mover;
+    }
 
     /**
      * Checks before any work that {@code file} can be an output: its folder exists and it is not a
@@ -46,9 +64,25 @@ final class OutputFiles implements AutoCloseable {
         if (dir == null || !Files.isDirectory(dir)) {
             throw new UsageException(option + " " + file + ": the folder " + dir + " does not exist");
         }
+        if (Files.exists(target) && !Files.isWritable(target)) {
+            throw new UsageException(option + " " + file + ": the file exists and is read-only; make it writable or "
+                    + "choose another name");
+        }
         String other = options.putIfAbsent(target, option);
         if (other != null) {
             throw new UsageException(option + " " + file + ": the same file as " + other + "; give each output its own file");
+        }
+    }
+
+    /** Refuses an input {@code file} that an output option names too: the output would replace it. */
+    void notAnOutput(String option, Path file) {
+        if (file == null) {
+            return;
+        }
+        String output = options.get(file.toAbsolutePath().normalize());
+        if (output != null) {
+            throw new UsageException(option + " " + file + ": also given as " + output + ", which would replace this "
+                    + "input; write the output to another file");
         }
     }
 
@@ -69,7 +103,7 @@ final class OutputFiles implements AutoCloseable {
         Path tmp = null;
         try {
             // Not Files.createTempFile: its owner-only permissions would stay on the moved file.
-            tmp = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+            tmp = sibling(target, ".tmp");
             staged.put(target, tmp);
             tmp.toFile().deleteOnExit(); // also gone after Ctrl-C during the write
             try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -80,34 +114,73 @@ final class OutputFiles implements AutoCloseable {
         }
     }
 
-    /** Moves every written file into place, replacing existing files. */
+    /**
+     * Moves every written file into place, replacing existing files: all of them, or (on a
+     * failure, which throws) none, every earlier target back as it was.
+     */
     void commit() {
-        List<Path> done = new ArrayList<>();
-        for (Map.Entry<Path, Path> e : staged.entrySet()) {
-            try {
-                try {
-                    Files.move(e.getValue(), e.getKey(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                } catch (AtomicMoveNotSupportedException notAtomic) {
-                    Files.move(e.getValue(), e.getKey(), StandardCopyOption.REPLACE_EXISTING);
+        Map<Path, Path> asides = new LinkedHashMap<>();
+        List<Path> placed = new ArrayList<>();
+        Path current = null;
+        try {
+            for (Path target : staged.keySet()) {
+                current = target;
+                if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                    Path aside = sibling(target, ".old");
+                    mover.move(target, aside);
+                    asides.put(target, aside);
                 }
-                done.add(e.getKey());
-            } catch (IOException ex) {
-                throw new CliFailure(options.getOrDefault(e.getKey(), "output") + " " + e.getKey()
-                        + ": cannot move the finished file into place (" + ex + ")", ex);
+            }
+            for (Map.Entry<Path, Path> e : staged.entrySet()) {
+                current = e.getKey();
+                mover.move(e.getValue(), e.getKey());
+                placed.add(e.getKey());
+            }
+        } catch (IOException ex) {
+            undo(placed, asides);
+            throw new CliFailure(options.getOrDefault(current, "output") + " " + current
+                    + ": cannot move the finished file into place (" + ex + "); no output file was changed", ex);
+        }
+        placed.forEach(staged::remove);
+        asides.values().forEach(OutputFiles::deleteQuietly);
+    }
+
+    /** Takes the placed files out and puts the renamed targets back (best effort). */
+    private void undo(List<Path> placed, Map<Path, Path> asides) {
+        placed.forEach(OutputFiles::deleteQuietly);
+        for (Map.Entry<Path, Path> e : asides.entrySet()) {
+            try {
+                mover.move(e.getValue(), e.getKey());
+            } catch (IOException ignored) {
+                // the previous content stays under its hidden name beside the target
             }
         }
-        done.forEach(staged::remove);
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException notAtomic) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** A hidden name beside {@code target}: {@code .NAME.RANDOM.SUFFIX}. */
+    private static Path sibling(Path target, String suffix) {
+        return target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + suffix);
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // best effort: the name starts with a dot
+        }
     }
 
     @Override
     public void close() {
-        for (Path tmp : staged.values()) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // best effort: the temporary name starts with a dot and ends in .tmp
-            }
-        }
+        staged.values().forEach(OutputFiles::deleteQuietly);
         staged.clear();
     }
 }

@@ -119,6 +119,20 @@ final class RunCommand extends CliCommand {
             outputs.reserve("--weights-png", weightsPng);
             outputs.reserve("--lse-out", lseOut);
             outputs.reserve("--key-mass-out", keyMassOut);
+            outputs.notAnOutput("--x", x);
+            outputs.notAnOutput("--w-q", wQ);
+            outputs.notAnOutput("--w-k", wK);
+            outputs.notAnOutput("--w-v", wV);
+            outputs.notAnOutput("--context", context);
+            outputs.notAnOutput("--b-q", bQ);
+            outputs.notAnOutput("--b-k", bK);
+            outputs.notAnOutput("--b-v", bV);
+            outputs.notAnOutput("--w-o", wO);
+            outputs.notAnOutput("--b-o", bO);
+            outputs.notAnOutput("--key-valid-len", keyValidLen);
+            outputs.notAnOutput("--attn-bias", attnBias);
+            outputs.notAnOutput("--alibi-slopes", alibiSlopes);
+            outputs.notAnOutput("--sinks", sinks);
             if (weightsPng != null) {
                 OutputFiles.requireExtension("--weights-png", weightsPng, "png");
             }

@@ -96,8 +96,9 @@ public final class Npy {
             case ">i8":
                 throw new NpyFormatException(name + ": big-endian dtype " + descr + " is not supported (expected <f4, <i4 or <i8)");
             default:
-                throw new NpyFormatException(name + ": unsupported dtype " + descr
-                        + " (expected float32 <f4, or int32 <i4 / int64 <i8)");
+                throw new NpyFormatException(name + ": unsupported dtype " + descr + " (clattn reads float32 <f4 for "
+                        + "activations and weights, int32 <i4 or int64 <i8 for integer inputs; convert it with numpy: "
+                        + "numpy.save(f, a.astype(numpy.float32)))");
         }
         long count = 1;
         for (long d : shape) {

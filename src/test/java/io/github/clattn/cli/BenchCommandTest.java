@@ -247,6 +247,13 @@ class BenchCommandTest {
         expectUsage(new String[] {"bench", "--json", "--csv"}, "--json", "--csv", "mutually exclusive");
         expectUsage(new String[] {"bench", "--plot", tmp.resolve("chart.gif").toString()}, "--plot", ".png or .svg");
         expectUsage(new String[] {"bench", "--plot", tmp.resolve("none/chart.png").toString()}, "--plot", "does not exist");
+        // D*D overflowed an int at D 46341-65535 (NegativeArraySizeException) and wrapped above
+        expectUsage(new String[] {"bench", "--seq", "1", "--d-model", "50000", "--heads", "1"}, "--d-model 50000",
+                "D*D", "more than a Java array holds");
+        expectUsage(new String[] {"bench", "--decode", "--d-model", "70000", "--heads", "1", "--kv-heads", "1"},
+                "--d-model 70000", "D*D");
+        expectUsage(new String[] {"bench", "--decode", "--seq", "16"}, "--seq", "not used with --decode");
+        expectUsage(new String[] {"bench", "--prefill-chunk", "8", "--seq", "16"}, "--seq", "--context-len");
     }
 
     private static void expectUsage(String[] args, String... fragments) {

@@ -297,6 +297,16 @@ class RunCommandTest {
         usageError(argsWith(in, "--key-valid-len", floatLengths.toString()), "--key-valid-len", "int32", "<f4");
     }
 
+    @Test
+    void anOutputThatNamesAnInputIsRefusedAndTheInputKept() throws IOException {
+        Path in = inputs();
+        Path wv = in.resolve("w_v.npy");
+        byte[] before = Files.readAllBytes(wv);
+        usageError(argsWith(in, "--heads-out", in.resolve("sub/../w_v.npy").toString()), "--w-v",
+                "also given as --heads-out");
+        assertThat(Files.readAllBytes(wv)).isEqualTo(before);
+    }
+
     /** The inputs again after a test replaced x.npy. */
     private Path inputs2(Path in) throws IOException {
         Files.copy(ConformanceCase.dir().resolve("two_heads").resolve("x.npy"), in.resolve("x.npy"),
