@@ -138,60 +138,34 @@ final class Ops {
         }
     }
 
-    /** Exact GELU, {@code x/2 · (1 + erf(x/√2))}, in place on rows {@code rows} of a {@code [*, d]} array. */
+    private static final double INV_SQRT2 = 1.0 / Math.sqrt(2.0);
+
+    /**
+     * GELU, {@code x/2 · (1 + erf(x/√2))}, in place on rows {@code rows} of a {@code [*, d]} array,
+     * with {@link #erf} to 1.5e-7: about one float32 step, and a tenth of the time an erf to double
+     * precision took here (a series of up to 60 terms was over a third of the encoder's time).
+     */
     static void gelu(float[] x, int d, int[] rows) {
         IntStream.range(0, rows.length).parallel().forEach(i -> {
             int o = rows[i] * d;
             for (int j = 0; j < d; j++) {
                 double v = x[o + j];
-                x[o + j] = (float) (0.5 * v * (1.0 + erf(v / Math.sqrt(2.0))));
+                x[o + j] = (float) (0.5 * v * (1.0 + erf(v * INV_SQRT2)));
             }
         });
     }
 
-    private static final double TWO_OVER_SQRT_PI = 2.0 / Math.sqrt(Math.PI);
-    private static final double ONE_OVER_SQRT_PI = 1.0 / Math.sqrt(Math.PI);
-    /** 1/(2n+1): the series needs at most about 60 terms below |x| = 3. */
-    private static final double[] INV_ODD = new double[120];
-
-    static {
-        for (int n = 0; n < INV_ODD.length; n++) {
-            INV_ODD[n] = 1.0 / (2 * n + 1);
-        }
-    }
-
     /**
-     * The error function to about double precision (java.lang.Math has none). Below |x| = 3 the
-     * series {@code erf x = 2/√π · e^(−x²) · Σ (2x²)^n · x / (1·3·…·(2n+1))} (all terms positive,
-     * no cancellation); above, {@code erfc} by its continued fraction, evaluated backwards.
+     * The error function to an absolute error of at most 1.5e-7 (java.lang.Math has none):
+     * Abramowitz and Stegun, Handbook of Mathematical Functions, formula 7.1.26,
+     * {@code erf x = 1 − (a1·t + a2·t² + a3·t³ + a4·t⁴ + a5·t⁵)·e^(−x²)} with {@code t = 1/(1 + p·x)},
+     * for x ≥ 0, and odd.
      */
     static double erf(double x) {
         double ax = Math.abs(x);
-        double r;
-        if (ax < 3.0) {
-            double x2 = ax * ax;
-            double term = ax;
-            double sum = ax;
-            double twoX2 = 2.0 * x2;
-            for (int n = 1; n < INV_ODD.length; n++) {
-                term *= twoX2 * INV_ODD[n];
-                sum += term;
-                if (term < 1e-17 * sum) {
-                    break;
-                }
-            }
-            r = TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
-        } else if (ax < 6.5) {
-            // erfc x = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))
-            double t = ax;
-            for (int k = 60; k >= 1; k--) {
-                t = ax + (k / 2.0) / t;
-            }
-            r = 1.0 - Math.exp(-ax * ax) * ONE_OVER_SQRT_PI / t;
-        } else {
-            r = 1.0;
-        }
-        return x < 0 ? -r : r;
+        double t = 1.0 / (1.0 + 0.3275911 * ax);
+        double poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+        return Math.copySign(1.0 - poly * Math.exp(-ax * ax), x);
     }
 
     /** Mean of rows {@code [0, length)} of one sentence's {@code [N, d]} block starting at row {@code first}, L2-normalised. */
