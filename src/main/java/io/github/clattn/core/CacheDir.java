@@ -1,7 +1,11 @@
 package io.github.clattn.core;
 
 import io.github.clattn.Device;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -90,12 +94,28 @@ public final class CacheDir {
         writeAtomically(file, text.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Writes {@code data} to {@code target} through a temporary file in the same folder. */
+    /**
+     * The bytes of {@code file}. Through {@link FileInputStream}, not {@code Files.readAllBytes}: a
+     * channel read goes through a temporary direct buffer of the whole read, which the JDK then
+     * keeps per thread (a 27 MB program binary left 27 MB of native memory for good).
+     */
+    public static byte[] readAll(Path file) throws IOException {
+        try (InputStream in = new FileInputStream(file.toFile())) {
+            return in.readAllBytes();
+        }
+    }
+
+    /**
+     * Writes {@code data} to {@code target} through a temporary file in the same folder (with a
+     * {@link FileOutputStream}, for the reason {@link #readAll} gives).
+     */
     public static void writeAtomically(Path target, byte[] data) throws IOException {
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
         try {
-            Files.write(tmp, data);
+            try (OutputStream out = new FileOutputStream(tmp.toFile())) {
+                out.write(data);
+            }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {

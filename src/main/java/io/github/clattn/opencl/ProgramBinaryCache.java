@@ -42,7 +42,7 @@ final class ProgramBinaryCache {
             return null;
         }
         try {
-            ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(f));
+            ByteBuffer in = ByteBuffer.wrap(CacheDir.readAll(f));
             byte[] magic = new byte[MAGIC.length];
             in.get(magic);
             if (!Arrays.equals(magic, MAGIC) || in.getInt() != VERSION) {
