@@ -56,7 +56,7 @@ final class OutputFiles implements AutoCloseable {
         if (file == null) {
             return;
         }
-        Path target = file.toAbsolutePath().normalize();
+        Path target = target(file);
         Path dir = target.getParent();
         if (Files.isDirectory(target)) {
             throw new UsageException(option + " " + file + ": is a directory, expected a file name");
@@ -79,7 +79,7 @@ final class OutputFiles implements AutoCloseable {
         if (file == null) {
             return;
         }
-        String output = options.get(file.toAbsolutePath().normalize());
+        String output = options.get(target(file));
         if (output != null) {
             throw new UsageException(option + " " + file + ": also given as " + output + ", which would replace this "
                     + "input; write the output to another file");
@@ -99,7 +99,7 @@ final class OutputFiles implements AutoCloseable {
 
     /** Writes {@code content} to a temporary file beside {@code file}; {@link #commit()} moves it into place. */
     void write(String option, Path file, Content content) {
-        Path target = file.toAbsolutePath().normalize();
+        Path target = target(file);
         Path tmp = null;
         try {
             // Not Files.createTempFile: its owner-only permissions would stay on the moved file.
@@ -163,6 +163,11 @@ final class OutputFiles implements AutoCloseable {
         } catch (AtomicMoveNotSupportedException notAtomic) {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /** The absolute, normalised path outputs are keyed and written by. */
+    private static Path target(Path file) {
+        return file.toAbsolutePath().normalize();
     }
 
     /** A hidden name beside {@code target}: {@code .NAME.RANDOM.SUFFIX}. */

@@ -73,7 +73,7 @@ final class SignalChaining {
         return isPocl(platformName) ? passOverReason(platformName, LoadedOnce.LIBJSIG) : Optional.empty();
     }
 
-    /** Whether libjsig is loaded in this process, read from its maps on first use. */
+    /** Whether libjsig is loaded in this process: its maps read once, for the WARN and the automatic choice. */
     private static final class LoadedOnce {
         static final Boolean LIBJSIG = libjsigLoaded(MAPS);
     }
@@ -82,7 +82,7 @@ final class SignalChaining {
         if (!CHECKED.compareAndSet(false, true)) {
             return;
         }
-        Boolean loaded = libjsigLoaded(MAPS);
+        Boolean loaded = LoadedOnce.LIBJSIG;
         if (loaded == null || loaded) {
             return;
         }
