@@ -3,6 +3,7 @@ package io.github.clattn.opencl;
 import io.github.clattn.Device;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** The CPU-style kernels ({@code gemm_cpu.cl}, {@code flash_cpu.cl}): register blocks, no local memory. */
 final class CpuKernelSpecs {
@@ -39,9 +40,13 @@ final class CpuKernelSpecs {
         return new int[] {Math.min(rows, budget / v), v};
     }
 
-    /** Puts {@code rowsParam} × {@code vectorsParam} within {@code device}'s accumulator budget. */
-    private static void fitTile(Map<String, Integer> values, String rowsParam, String vectorsParam, Device device) {
-        int[] tile = tileWithin(values.get(rowsParam), values.get(vectorsParam), accumulatorsOf(device));
+    /** Puts {@code rowsParam} × {@code vectorsParam} within {@code budget}, unless either was chosen. */
+    private static void fitTile(Map<String, Integer> values, String rowsParam, String vectorsParam, int budget,
+                                Set<String> chosen) {
+        if (chosen.contains(rowsParam) || chosen.contains(vectorsParam)) {
+            return;
+        }
+        int[] tile = tileWithin(values.get(rowsParam), values.get(vectorsParam), budget);
         values.put(rowsParam, tile[0]);
         values.put(vectorsParam, tile[1]);
     }
@@ -56,8 +61,8 @@ final class CpuKernelSpecs {
         @Override
         List<Param> params() {
             return List.of(Param.compiled("GEMM_RM", 8, "rows of C per work-item"),
-                    Param.compiled("GEMM_CV", 2, "float16 column vectors per work-item; GEMM_RM·GEMM_CV is cut to "
-                            + "6 where the device's preferred float vector is 8 wide (AVX2), 4 at 2-7"));
+                    Param.compiled("GEMM_CV", 2, "float16 column vectors per work-item; by default GEMM_RM·GEMM_CV is "
+                            + "cut to 6 where the device's preferred float vector is 8 wide (AVX2), 4 at 2-7"));
         }
 
         @Override
@@ -85,12 +90,13 @@ final class CpuKernelSpecs {
 
         /**
          * Within the device's accumulator budget ({@link #tileWithin}): the default 8×2 becomes 6×1
-         * where a float16 takes two of 16 registers (AVX2), so the tile does not spill. The layer
-         * pads the weights to the fitted {@link #columnAlign} (OpenClLayer.layout).
+         * where a float16 takes two of 16 registers (AVX2), so the tile does not spill; a tile the
+         * tuner chose stays. The layer pads the weights to the fitted {@link #columnAlign}
+         * (OpenClLayer.layout).
          */
         @Override
-        void fit(Map<String, Integer> v, Device device, int headDim) {
-            fitTile(v, "GEMM_RM", "GEMM_CV", device);
+        void withinBudget(Map<String, Integer> v, int accumulators, Set<String> chosen) {
+            fitTile(v, "GEMM_RM", "GEMM_CV", accumulators, chosen);
         }
 
         /** Rows vary fastest, so consecutive work-items reuse one panel of W from cache. */
@@ -128,10 +134,10 @@ final class CpuKernelSpecs {
                     new int[][] {{1, 16}, {1, 8}, {2, 8}, {1, 4}, {2, 4}, {4, 4}});
         }
 
-        /** Within the device's accumulator budget, as {@link Gemm#fit} (1×4 fits every budget). */
+        /** Within the device's accumulator budget, as {@link Gemm#withinBudget} (1×4 fits every budget). */
         @Override
-        void fit(Map<String, Integer> v, Device device, int headDim) {
-            fitTile(v, "GEMV_RM", "GEMV_CV", device);
+        void withinBudget(Map<String, Integer> v, int accumulators, Set<String> chosen) {
+            fitTile(v, "GEMV_RM", "GEMV_CV", accumulators, chosen);
         }
 
         @Override
@@ -171,8 +177,8 @@ final class CpuKernelSpecs {
                     Param.compiled("FLASH_KV", 2, List.of(1, 2, 4), "float16 key vectors per score tile"),
                     Param.compiled("FLASH_RB", 4, "most groups per work-item, fewer for wide heads"),
                     Param.compiled("FLASH_KC", 256, "keys per chunk shared by the groups"),
-                    Param.compiled("FLASH_ACC", 16, List.of(4, 6, 8, 16), "float16 accumulators per register tile, "
-                            + "at most 6 where the device's preferred float vector is 8 wide (AVX2), 4 at 2-7"),
+                    Param.compiled("FLASH_ACC", 16, List.of(4, 6, 8, 16), "float16 accumulators per register tile; "
+                            + "by default at most 6 where the device's preferred float vector is 8 wide (AVX2), 4 at 2-7"),
                     Param.hostOnly("FLASH_WI_PER_CU", 64, "fewest work-items per compute unit before a launch "
                             + "gives each work-item fewer than FLASH_RB groups"));
         }
@@ -194,14 +200,24 @@ final class CpuKernelSpecs {
         /**
          * Wide heads get fewer groups per work-item, so that a work-item's running output and
          * queries (private memory) stay within {@value #MAX_STATE_VECTORS} float16 vectors each,
-         * or one group's where a single group holds more. A tile's accumulators stay within about
-         * three quarters of the vector registers ({@link #accumulatorsFor}).
+         * or one group's where a single group holds more.
          */
         @Override
         void fit(Map<String, Integer> v, Device device, int headDim) {
             int vectorsPerGroup = v.get("FLASH_QR") * ((headDim + 15) / 16);
             v.put("FLASH_RB", Math.max(1, Math.min(v.get("FLASH_RB"), MAX_STATE_VECTORS / vectorsPerGroup)));
-            v.put("FLASH_ACC", Math.min(v.get("FLASH_ACC"), accumulatorsOf(device)));
+        }
+
+        /**
+         * The default tile's accumulators within about three quarters of the vector registers
+         * ({@link #accumulatorsFor}); a FLASH_ACC the tuner chose stays (on one emulated AVX2 core the
+         * spills of 16 accumulators cost less than the budget's smaller tile).
+         */
+        @Override
+        void withinBudget(Map<String, Integer> v, int accumulators, Set<String> chosen) {
+            if (!chosen.contains("FLASH_ACC")) {
+                v.put("FLASH_ACC", Math.min(v.get("FLASH_ACC"), accumulators));
+            }
         }
 
         @Override

@@ -3,8 +3,10 @@ package io.github.clattn.opencl;
 import io.github.clattn.Device;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.StringJoiner;
 
 /**
@@ -12,14 +14,21 @@ import java.util.StringJoiner;
  * ones reach the kernel compiler as {@code -DNAME=value}, the host-only ones shape launches only
  * (and so never change a program's cache key). Immutable; the names, defaults, allowed values and
  * constraints come from the specs.
+ *
+ * <p>A value is either a default or <em>chosen</em>: set by {@link #with} (the tuner's candidates,
+ * a caller) or read from a tuning file the tuner wrote. {@link #fittedTo} cuts only defaults to
+ * the device's register budget ({@link KernelSpec#withinBudget}), so what the tuner measured on a
+ * device is what runs there. Equality and hashing look at the values alone.
  */
 public final class KernelParams {
     private final KernelVariant variant;
     private final Map<String, Integer> values;
+    private final Set<String> chosen;
 
-    private KernelParams(KernelVariant variant, Map<String, Integer> values) {
+    private KernelParams(KernelVariant variant, Map<String, Integer> values, Set<String> chosen) {
         this.variant = variant;
         this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+        this.chosen = Collections.unmodifiableSet(new LinkedHashSet<>(chosen));
     }
 
     /** The parameters used when a device has no tuning file: each spec's defaults. */
@@ -28,7 +37,7 @@ public final class KernelParams {
         for (KernelSpec spec : variant.specs()) {
             spec.params().forEach(p -> v.put(p.name(), p.value()));
         }
-        return new KernelParams(variant, v);
+        return new KernelParams(variant, v, Set.of());
     }
 
     public KernelVariant variant() {
@@ -48,19 +57,26 @@ public final class KernelParams {
         return v;
     }
 
+    /** The names whose values were chosen (by {@link #with} or a tuning file) rather than left at their defaults. */
+    Set<String> chosen() {
+        return chosen;
+    }
+
     /** A copy with {@code name} set to {@code value}; the name must belong to this variant. */
     public KernelParams with(String name, int value) {
         return with(Map.of(name, value));
     }
 
-    /** A copy with every entry of {@code changes} set, checked once all are applied. */
+    /** A copy with every entry of {@code changes} set (and chosen), checked once all are applied. */
     public KernelParams with(Map<String, Integer> changes) {
         Map<String, Integer> v = new LinkedHashMap<>(values);
+        Set<String> c = new LinkedHashSet<>(chosen);
         changes.forEach((name, value) -> {
             get(name);
             v.put(name, value);
+            c.add(name);
         });
-        return new KernelParams(variant, v).validated();
+        return new KernelParams(variant, v, c).validated();
     }
 
     /**
@@ -84,13 +100,29 @@ public final class KernelParams {
         return this;
     }
 
-    /** The values each spec adjusts to {@code device} and head width {@code headDim}. */
+    /**
+     * What runs on {@code device} for head width {@code headDim}: the defaults cut to its register
+     * budget ({@link #withinBudget}), then every value adjusted to what the device can launch.
+     */
     KernelParams fittedTo(Device device, int headDim) {
-        Map<String, Integer> v = new LinkedHashMap<>(values);
+        KernelParams p = withinBudget(CpuKernelSpecs.accumulatorsOf(device));
+        Map<String, Integer> v = new LinkedHashMap<>(p.values);
         for (KernelSpec spec : variant.specs()) {
             spec.fit(v, device, headDim);
         }
-        return new KernelParams(variant, v);
+        return new KernelParams(variant, v, chosen);
+    }
+
+    /**
+     * The values that were not chosen cut to a budget of {@code accumulators} float16 register
+     * accumulators per tile (see {@link CpuKernelSpecs#accumulatorsFor}); chosen ones stay.
+     */
+    KernelParams withinBudget(int accumulators) {
+        Map<String, Integer> v = new LinkedHashMap<>(values);
+        for (KernelSpec spec : variant.specs()) {
+            spec.withinBudget(v, accumulators, chosen);
+        }
+        return new KernelParams(variant, v, chosen);
     }
 
     /** {@code -DNAME=value ...} of the compiled parameters, for the kernel compiler. */
@@ -106,13 +138,21 @@ public final class KernelParams {
         return s.toString();
     }
 
-    /** Parses {@code NAME=value} pairs of this variant; missing names keep their defaults. */
-    static KernelParams of(KernelVariant variant, Map<String, String> raw) {
+    /**
+     * Parses {@code NAME=value} pairs of this variant; missing names keep their defaults. The
+     * values read are chosen when {@code chosen} is set (a tuning file holding what the tuner
+     * measured), else treated as defaults.
+     */
+    static KernelParams of(KernelVariant variant, Map<String, String> raw, boolean chosen) {
         KernelParams p = defaults(variant);
         Map<String, Integer> v = new LinkedHashMap<>(p.values);
+        Set<String> c = new LinkedHashSet<>();
         for (String name : p.values.keySet()) {
             String s = raw.get(name);
             if (s != null) {
+                if (chosen) {
+                    c.add(name);
+                }
                 try {
                     v.put(name, Integer.parseInt(s.trim()));
                 } catch (NumberFormatException e) {
@@ -120,7 +160,7 @@ public final class KernelParams {
                 }
             }
         }
-        return new KernelParams(variant, v).validated();
+        return new KernelParams(variant, v, c).validated();
     }
 
     @Override

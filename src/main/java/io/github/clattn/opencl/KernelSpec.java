@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything clattn knows about one tunable kernel, in one place (CLBlast's settings units): its
@@ -57,6 +58,14 @@ abstract class KernelSpec {
 
     /** The values adjusted to what {@code device} can launch and to head width {@code headDim}; the map may be changed in place. */
     void fit(Map<String, Integer> values, Device device, int headDim) {
+    }
+
+    /**
+     * The defaults cut to a device's budget of {@code accumulators} float16 register accumulators
+     * per tile; values named in {@code chosen} (the tuner's candidates, a tuning file) are left as
+     * they are. The map may be changed in place.
+     */
+    void withinBudget(Map<String, Integer> values, int accumulators, Set<String> chosen) {
     }
 
     /** The candidates the tuner tries: each a change to the current values. */

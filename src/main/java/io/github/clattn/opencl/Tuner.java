@@ -42,7 +42,10 @@ import org.slf4j.LoggerFactory;
  * reference; a candidate that fails is dropped with a WARN and can never be stored (llm.c's
  * "validate every kernel before timing it"). The survivors are built first, then run in
  * {@value #ROUNDS} interleaved rounds after a warm-up round, timed from profiling events; the median
- * decides.
+ * decides. Candidates run as given; only the defaults are cut to the device's register budget
+ * ({@link KernelSpec#withinBudget}), so the file holds the values that were timed and a layer runs
+ * them as stored (a file of {@code format} {@value #FORMAT}; an older file's values are fitted
+ * like defaults).
  *
  * <p>Thread-safe (tuning runs hold a lock; loading a stored file does not).
  */
@@ -50,6 +53,8 @@ final class Tuner {
     private static final Logger LOG = LoggerFactory.getLogger(Tuner.class);
     private static final int ROUNDS = 5;
     private static final Object LOCK = new Object();
+    /** The tuning file's {@code format}: its values are the ones timed, run as they are. */
+    static final String FORMAT = "2";
 
     /** One candidate: which kernel, the parameters, the median time and its rate, or why it was dropped. */
     record Trial(String kernel, KernelParams params, double millis, double gflops, String dropped) {
@@ -128,7 +133,8 @@ final class Tuner {
             KernelVariant variant = KernelVariant.valueOf(p.getProperty("variant", "").trim().toUpperCase(Locale.ROOT));
             Map<String, String> raw = new HashMap<>();
             p.stringPropertyNames().forEach(k -> raw.put(k, p.getProperty(k)));
-            return Optional.of(KernelParams.of(variant, raw));
+            // files from before FORMAT may hold a tile the budget cut when it was timed: their values count as defaults
+            return Optional.of(KernelParams.of(variant, raw, FORMAT.equals(p.getProperty("format"))));
         } catch (IOException | IllegalArgumentException e) {
             LOG.debug("Ignoring unreadable tuning file {}: {}", f, e.toString());
             return Optional.empty();
@@ -146,7 +152,8 @@ final class Tuner {
         synchronized (LOCK) {
             List<Trial> trials = new ArrayList<>();
             progress.accept("Tuning " + variant.label() + " kernels on " + device);
-            KernelParams best = KernelParams.defaults(variant);
+            // the defaults as they run on this device, so the file holds what was timed
+            KernelParams best = KernelParams.defaults(variant).withinBudget(CpuKernelSpecs.accumulatorsOf(device));
             Validation validation = new Validation(device, work);
             try (Bench bench = new Bench(device, work)) {
                 List<KernelSpec> specs = variant.specs();
@@ -248,6 +255,7 @@ final class Tuner {
         p.setProperty("device", device.name());
         p.setProperty("driver", device.info().driverVersion());
         p.setProperty("variant", best.variant().label());
+        p.setProperty("format", FORMAT);
         best.values().forEach((k, v) -> p.setProperty(k, Integer.toString(v)));
         try {
             CacheDir.writeProperties(f, "clattn kernel tuning by Tuner", trials.stream().map(Trial::toString).toList(), p);

@@ -42,7 +42,7 @@ class TunerTest {
 
     @ParameterizedTest
     @EnumSource(KernelVariant.class)
-    void tuningStoresTheFastestCandidateAndNewLayersUseIt(KernelVariant variant) {
+    void tuningStoresTheFastestCandidateAndNewLayersUseIt(KernelVariant variant) throws Exception {
         Device device = TestDevices.openCl();
         List<Map<String, Integer>> gemm = variant == KernelVariant.CPU
                 ? List.of(Map.of("GEMM_RM", 2, "GEMM_CV", 1), Map.of("GEMM_RM", 3, "GEMM_CV", 1))
@@ -76,6 +76,9 @@ class TunerTest {
         assertThat(progress).hasSizeGreaterThanOrEqualTo(2 * spaces.size() + 2).last().asString().contains("Best");
 
         assertThat(Tuner.stored(device)).contains(result.best());
+        assertThat(Files.readString(result.file())).contains("format=" + Tuner.FORMAT);
+        assertThat(Tuner.stored(device).orElseThrow().chosen()).as("every stored value runs as it was timed")
+                .containsExactlyInAnyOrderElementsOf(result.best().values().keySet());
         assertThat(Tuner.paramsFor(device, variant)).isEqualTo(result.best());
         Problem c = Problem.builder(5, 2, 23, 23, 10, 2, 12).with(Feature.CAUSAL, Feature.OUTPUT_PROJECTION)
                 .label("tuned " + result.best()).build();
@@ -125,6 +128,11 @@ class TunerTest {
         KernelParams stored = Tuner.stored(device).orElseThrow();
         assertThat(stored.values()).containsEntry("GEMM_RM", 4).containsEntry("FLASH_RB", 3);
         assertThat(Tuner.paramsFor(device, KernelVariant.CPU)).isEqualTo(stored);
+        assertThat(stored.chosen()).as("a file without format " + Tuner.FORMAT + " holds values fitted like defaults")
+                .isEmpty();
+        Files.writeString(f, valid + "format=" + Tuner.FORMAT + "\n");
+        assertThat(Tuner.stored(device).orElseThrow().chosen())
+                .containsExactlyInAnyOrder("GEMM_RM", "GEMM_CV", "FLASH_QR", "FLASH_RB", "FLASH_KC");
         assertThat(Tuner.paramsFor(device, KernelVariant.GPU)).as("stored for the other variant")
                 .isEqualTo(KernelParams.defaults(KernelVariant.GPU));
 
@@ -151,6 +159,28 @@ class TunerTest {
                 }
             }
         }
+    }
+
+    @Test
+    void theRegisterBudgetCutsTheDefaultsButNotWhatWasChosen() {
+        KernelParams defaults = KernelParams.defaults(KernelVariant.CPU);
+        assertThat(defaults.withinBudget(16)).as("AVX-512: nothing to cut").isEqualTo(defaults);
+        KernelParams avx2 = defaults.withinBudget(6);
+        assertThat(avx2.values()).as("AVX2 defaults").containsEntry("GEMM_RM", 6).containsEntry("GEMM_CV", 1)
+                .containsEntry("FLASH_ACC", 6).containsEntry("GEMV_RM", 1).containsEntry("GEMV_CV", 4);
+        KernelParams tuned = defaults.with(Map.of("GEMM_RM", 8, "GEMM_CV", 2, "FLASH_ACC", 16, "GEMV_CV", 16));
+        assertThat(tuned.withinBudget(6).values()).as("the tuner's choice runs as it was timed")
+                .containsEntry("GEMM_RM", 8).containsEntry("GEMM_CV", 2).containsEntry("FLASH_ACC", 16)
+                .containsEntry("GEMV_CV", 16);
+        assertThat(defaults.with("GEMM_CV", 2).withinBudget(6).values()).as("a tile with one size chosen is chosen")
+                .containsEntry("GEMM_RM", 8).containsEntry("GEMM_CV", 2).containsEntry("FLASH_ACC", 6);
+        Map<String, String> file = Map.of("GEMM_RM", "8", "GEMM_CV", "2", "FLASH_ACC", "16");
+        assertThat(KernelParams.of(KernelVariant.CPU, file, true).withinBudget(6).values())
+                .containsEntry("GEMM_RM", 8).containsEntry("FLASH_ACC", 16);
+        assertThat(KernelParams.of(KernelVariant.CPU, file, false).withinBudget(6).values()).as("an older file")
+                .containsEntry("GEMM_RM", 6).containsEntry("GEMM_CV", 1).containsEntry("FLASH_ACC", 6);
+        assertThat(tuned).as("equality looks at the values").isEqualTo(KernelParams.of(KernelVariant.CPU,
+                Map.of("GEMM_RM", "8", "GEMM_CV", "2", "FLASH_ACC", "16", "GEMV_CV", "16"), false));
     }
 
     @Test
