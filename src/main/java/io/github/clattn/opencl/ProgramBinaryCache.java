@@ -5,9 +5,18 @@ import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.zip.CRC32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +28,14 @@ import org.slf4j.LoggerFactory;
  * ignored (the caller builds from source and stores a fresh one). Failing to read or write the
  * cache is never an error, only a DEBUG line.
  *
+ * <p>The folder is kept under {@value #MAX_MIB_PROPERTY} MiB (default {@value #DEFAULT_MAX_MIB}):
+ * every tuning candidate, build option and kernel source version leaves a binary (PoCL's staged
+ * program alone is 27 MB), so without a bound the folder grows with every upgrade. After each store
+ * the least recently used binaries go first (a load marks its file used by its modification time),
+ * never the one just written; temporary files that a writer killed mid-write left behind are removed
+ * after {@link #STALE_TEMPORARY}. Another process may delete a file this one is about to read: the
+ * read then fails its checks or finds nothing, and the program is built from source.
+ *
  * <pre>
  *   "CLATTNPB" | int version | int keyBytes | key (UTF-8) | long binaryBytes | long crc32 | binary
  * </pre>
@@ -27,6 +44,13 @@ final class ProgramBinaryCache {
     private static final Logger LOG = LoggerFactory.getLogger(ProgramBinaryCache.class);
     private static final byte[] MAGIC = "CLATTNPB".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
+
+    /** System property: the most MiB of program binaries the cache keeps (a positive integer). */
+    static final String MAX_MIB_PROPERTY = "clattn.cache.programsMiB";
+    static final long DEFAULT_MAX_MIB = 256;
+    /** A temporary file older than this was left by a writer that died before moving it into place. */
+    static final Duration STALE_TEMPORARY = Duration.ofHours(1);
+    private static volatile String warnedFor;
 
     private ProgramBinaryCache() {
     }
@@ -72,6 +96,7 @@ final class ProgramBinaryCache {
                 LOG.debug("Ignoring {}: checksum mismatch", f);
                 return null;
             }
+            markUsed(f);
             return binary;
         } catch (IOException | BufferUnderflowException e) {
             LOG.debug("Ignoring unreadable program binary {}: {}", f, e.toString());
@@ -90,6 +115,117 @@ final class ProgramBinaryCache {
             LOG.debug("Stored program binary {} ({} bytes)", f, binary.length);
         } catch (IOException | RuntimeException e) {
             LOG.debug("Could not store program binary {}: {}", f, e.toString());
+            return;
+        }
+        prune(f.getParent(), maxBytes(), f);
+    }
+
+    /** The least recently used file is the oldest by modification time: a load makes its file the newest. */
+    private static void markUsed(Path f) {
+        try {
+            Files.setLastModifiedTime(f, FileTime.from(Instant.now()));
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Could not mark {} as used: {}", f, e.toString());
+        }
+    }
+
+    /** {@value #MAX_MIB_PROPERTY} in bytes; the default, with one WARN per bad value, when it is not a positive integer. */
+    static long maxBytes() {
+        String value = System.getProperty(MAX_MIB_PROPERTY);
+        try {
+            return maxBytes(value);
+        } catch (IllegalArgumentException e) {
+            if (!value.equals(warnedFor)) {
+                warnedFor = value;
+                LOG.warn("{}; keeping at most {} MiB of program binaries", e.getMessage(), DEFAULT_MAX_MIB);
+            }
+            return DEFAULT_MAX_MIB << 20;
+        }
+    }
+
+    /** {@code value} (MiB, null for the default) in bytes; throws {@link IllegalArgumentException} naming the property. */
+    static long maxBytes(String value) {
+        if (value == null || value.isBlank()) {
+            return DEFAULT_MAX_MIB << 20;
+        }
+        long mib;
+        try {
+            mib = Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            mib = -1;
+        }
+        if (mib < 1 || mib > Long.MAX_VALUE >> 20) {
+            throw new IllegalArgumentException(MAX_MIB_PROPERTY + ": expected a positive whole number of MiB, got '"
+                    + value + "'");
+        }
+        return mib << 20;
+    }
+
+    /**
+     * Removes the least recently used {@code .bin} files of {@code folder} until they add up to at
+     * most {@code maxBytes}, never {@code keep}, and {@code .tmp} files older than
+     * {@link #STALE_TEMPORARY}. Other files, links and folders are left alone; a file that cannot be
+     * read or deleted is skipped.
+     */
+    static void prune(Path folder, long maxBytes, Path keep) {
+        record Binary(Path path, long size, FileTime used) {
+        }
+        List<Binary> binaries = new ArrayList<>();
+        long total = 0;
+        Instant staleBefore = Instant.now().minus(STALE_TEMPORARY);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(folder)) {
+            for (Path p : files) {
+                BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                } catch (IOException | RuntimeException e) {
+                    continue; // gone meanwhile
+                }
+                String name = p.getFileName().toString();
+                if (!a.isRegularFile()) {
+                    continue;
+                }
+                if (name.endsWith(".tmp")) {
+                    if (a.lastModifiedTime().toInstant().isBefore(staleBefore)) {
+                        delete(p);
+                    }
+                } else if (name.endsWith(".bin")) {
+                    binaries.add(new Binary(p, a.size(), a.lastModifiedTime()));
+                    total += a.size();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Could not list {} to keep it under {} bytes: {}", folder, maxBytes, e.toString());
+            return;
+        }
+        if (total <= maxBytes) {
+            return;
+        }
+        binaries.sort(Comparator.comparing(Binary::used));
+        int removed = 0;
+        long freed = 0;
+        for (Binary b : binaries) {
+            if (total <= maxBytes) {
+                break;
+            }
+            if (!b.path().equals(keep) && delete(b.path())) {
+                total -= b.size();
+                freed += b.size();
+                removed++;
+            }
+        }
+        if (removed > 0) {
+            LOG.info("Removed {} least recently used program binaries ({} MiB) from {}: it keeps at most {} MiB ({})",
+                    removed, freed >> 20, folder, maxBytes >> 20, MAX_MIB_PROPERTY);
+        }
+    }
+
+    private static boolean delete(Path p) {
+        try {
+            return Files.deleteIfExists(p);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Could not delete {}: {}", p, e.toString());
+            return false;
         }
     }
 

@@ -1,0 +1,128 @@
+package io.github.clattn.opencl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.clattn.core.CacheDir;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The program binary cache stays under its size limit: the least recently used binaries go first,
+ * never the one just stored; a load counts as a use; temporary files a dead writer left behind go
+ * once stale; nothing else in the folder is touched. No OpenCL device is needed.
+ */
+class ProgramCacheLimitTest {
+    private static final Instant NOW = Instant.now();
+
+    @TempDir
+    Path dir;
+    private String savedCacheDir;
+    private String savedLimit;
+    private Path programs;
+
+    @BeforeEach
+    void useTemporaryCache() throws Exception {
+        savedCacheDir = System.getProperty(CacheDir.PROPERTY);
+        savedLimit = System.getProperty(ProgramBinaryCache.MAX_MIB_PROPERTY);
+        System.setProperty(CacheDir.PROPERTY, dir.toString());
+        programs = Files.createDirectories(dir.resolve("programs"));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setProperty(CacheDir.PROPERTY, savedCacheDir != null ? savedCacheDir : TestCacheDir.folder().toString());
+        if (savedLimit != null) {
+            System.setProperty(ProgramBinaryCache.MAX_MIB_PROPERTY, savedLimit);
+        } else {
+            System.clearProperty(ProgramBinaryCache.MAX_MIB_PROPERTY);
+        }
+    }
+
+    /** A file of {@code bytes} bytes last used {@code ago} before now. */
+    private Path file(String name, int bytes, Duration ago) throws Exception {
+        Path p = Files.write(programs.resolve(name), new byte[bytes]);
+        Files.setLastModifiedTime(p, FileTime.from(NOW.minus(ago)));
+        return p;
+    }
+
+    private List<String> names() throws Exception {
+        try (Stream<Path> files = Files.list(programs)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void theLeastRecentlyUsedBinariesGoFirstAndNeverTheOneJustStored() throws Exception {
+        file("a.bin", 400, Duration.ofDays(3));
+        file("b.bin", 400, Duration.ofDays(2));
+        file("c.bin", 400, Duration.ofDays(1));
+        Path keep = file("old-but-just-stored.bin", 400, Duration.ofDays(9));
+        ProgramBinaryCache.prune(programs, 1000, keep);
+        assertThat(names()).as("1600 bytes down to at most 1000, oldest first")
+                .containsExactly("c.bin", "old-but-just-stored.bin");
+
+        ProgramBinaryCache.prune(programs, 100, keep);
+        assertThat(names()).as("the kept file stays even above the limit").containsExactly("old-but-just-stored.bin");
+
+        ProgramBinaryCache.prune(programs, 1000, keep);
+        assertThat(names()).as("under the limit: nothing to do").containsExactly("old-but-just-stored.bin");
+    }
+
+    @Test
+    void staleTemporaryFilesGoAndOtherFilesStay() throws Exception {
+        file("x.bin1234.tmp", 10, ProgramBinaryCache.STALE_TEMPORARY.plusMinutes(5));
+        file("y.bin5678.tmp", 10, Duration.ofSeconds(5)); // a writer may still be busy with it
+        file("notes.txt", 5000, Duration.ofDays(30));
+        Files.createDirectories(programs.resolve("folder.bin"));
+        file("z.bin", 10, Duration.ofDays(1));
+        ProgramBinaryCache.prune(programs, 1 << 20, null);
+        assertThat(names()).containsExactly("folder.bin", "notes.txt", "y.bin5678.tmp", "z.bin");
+        ProgramBinaryCache.prune(programs, 1, null);
+        assertThat(names()).as("only .bin files count and go").containsExactly("folder.bin", "notes.txt", "y.bin5678.tmp");
+    }
+
+    @Test
+    void storingKeepsTheFolderUnderTheLimitAndALoadCountsAsAUse() throws Exception {
+        System.setProperty(ProgramBinaryCache.MAX_MIB_PROPERTY, "1");
+        byte[] binary = new byte[300_000];
+        new java.util.Random(7).nextBytes(binary);
+        ProgramBinaryCache.store("used", binary);
+        Path used = ProgramBinaryCache.file("used");
+        Files.setLastModifiedTime(used, FileTime.from(NOW.minus(Duration.ofDays(5))));
+        file("older.bin", 300_000, Duration.ofDays(4));
+        assertThat(ProgramBinaryCache.load("used")).isEqualTo(binary);
+        assertThat(Files.getLastModifiedTime(used).toInstant()).as("marked used by the load")
+                .isAfter(NOW.minus(Duration.ofMinutes(1)));
+
+        ProgramBinaryCache.store("new one", binary); // 3 × 300 KB fit in 1 MiB
+        assertThat(names()).hasSize(3);
+        ProgramBinaryCache.store("newest", binary); // 4 × 300 KB do not: the least recently used goes
+        assertThat(names()).hasSize(3).doesNotContain("older.bin")
+                .contains(ProgramBinaryCache.file("newest").getFileName().toString(), used.getFileName().toString());
+        assertThat(ProgramBinaryCache.load("newest")).isEqualTo(binary);
+    }
+
+    @Test
+    void theLimitIsAPositiveWholeNumberOfMebibytes() {
+        assertThat(ProgramBinaryCache.maxBytes(null)).isEqualTo(ProgramBinaryCache.DEFAULT_MAX_MIB << 20);
+        assertThat(ProgramBinaryCache.maxBytes(" 64 ")).isEqualTo(64L << 20);
+        for (String bad : List.of("0", "-5", "1.5", "lots", "99999999999999999999")) {
+            assertThatThrownBy(() -> ProgramBinaryCache.maxBytes(bad)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage(ProgramBinaryCache.MAX_MIB_PROPERTY + ": expected a positive whole number of MiB, got '"
+                            + bad + "'");
+        }
+        System.setProperty(ProgramBinaryCache.MAX_MIB_PROPERTY, "lots");
+        assertThat(ProgramBinaryCache.maxBytes()).as("a bad value falls back to the default")
+                .isEqualTo(ProgramBinaryCache.DEFAULT_MAX_MIB << 20);
+    }
+}
