@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,11 @@ final class ProgramBinaryCache {
     /** A temporary file older than this was left by a writer that died before moving it into place. */
     static final Duration STALE_TEMPORARY = Duration.ofHours(1);
     private static volatile String warnedFor;
+    private static volatile boolean prunedBefore;
+    private static volatile boolean warnedTooSmall;
+    /** The names {@link #file} gives, and those of the temporary files {@link CacheDir#writeAtomically} writes them through. */
+    private static final Pattern BINARY = Pattern.compile("[0-9a-f]{40}\\.bin");
+    private static final Pattern TEMPORARY = Pattern.compile("[0-9a-f]{40}\\.bin.*\\.tmp");
 
     private ProgramBinaryCache() {
     }
@@ -162,10 +168,11 @@ final class ProgramBinaryCache {
     }
 
     /**
-     * Removes the least recently used {@code .bin} files of {@code folder} until they add up to at
-     * most {@code maxBytes}, never {@code keep}, and {@code .tmp} files older than
-     * {@link #STALE_TEMPORARY}. Other files, links and folders are left alone; a file that cannot be
-     * read or deleted is skipped.
+     * Removes the least recently used binaries of {@code folder} ({@code <40 hex digits>.bin}) until
+     * they add up to at most {@code maxBytes}, never {@code keep}, and the temporary files of their
+     * writes older than {@link #STALE_TEMPORARY}. Other files, links and folders are left alone; a
+     * file that cannot be read or deleted is skipped, and one another process removed first counts as
+     * removed.
      */
     static void prune(Path folder, long maxBytes, Path keep) {
         record Binary(Path path, long size, FileTime used) {
@@ -185,11 +192,11 @@ final class ProgramBinaryCache {
                 if (!a.isRegularFile()) {
                     continue;
                 }
-                if (name.endsWith(".tmp")) {
+                if (TEMPORARY.matcher(name).matches()) {
                     if (a.lastModifiedTime().toInstant().isBefore(staleBefore)) {
                         delete(p);
                     }
-                } else if (name.endsWith(".bin")) {
+                } else if (BINARY.matcher(name).matches()) {
                     binaries.add(new Binary(p, a.size(), a.lastModifiedTime()));
                     total += a.size();
                 }
@@ -204,28 +211,47 @@ final class ProgramBinaryCache {
         binaries.sort(Comparator.comparing(Binary::used));
         int removed = 0;
         long freed = 0;
+        long kept = 0;
         for (Binary b : binaries) {
+            if (b.path().equals(keep)) {
+                kept = b.size();
+                continue;
+            }
             if (total <= maxBytes) {
                 break;
             }
-            if (!b.path().equals(keep) && delete(b.path())) {
+            if (delete(b.path())) {
                 total -= b.size();
                 freed += b.size();
                 removed++;
             }
         }
+        if (kept > maxBytes && !warnedTooSmall) {
+            warnedTooSmall = true;
+            LOG.warn("{} is {} MiB, below the {} KiB of one program binary: each new binary removes all the others",
+                    MAX_MIB_PROPERTY, maxBytes >> 20, kept >> 10);
+        }
         if (removed > 0) {
-            LOG.info("Removed {} least recently used program binaries ({} MiB) from {}: it keeps at most {} MiB ({})",
-                    removed, freed >> 20, folder, maxBytes >> 20, MAX_MIB_PROPERTY);
+            // INFO the first time in a process, then DEBUG (a tuning run stores a binary per candidate)
+            String line = "Removed {} least recently used program binaries ({} KiB) from {}: it keeps at most {} MiB ({})";
+            Object[] args = {removed, freed >> 10, folder, maxBytes >> 20, MAX_MIB_PROPERTY};
+            if (prunedBefore) {
+                LOG.debug(line, args);
+            } else {
+                prunedBefore = true;
+                LOG.info(line, args);
+            }
         }
     }
 
+    /** True when {@code p} is gone afterwards: deleted here, or by another process first. */
     private static boolean delete(Path p) {
         try {
-            return Files.deleteIfExists(p);
+            Files.deleteIfExists(p);
+            return true;
         } catch (IOException | RuntimeException e) {
             LOG.debug("Could not delete {}: {}", p, e.toString());
-            return false;
+            return !Files.exists(p, LinkOption.NOFOLLOW_LINKS);
         }
     }
 

@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
  * {@value #ROUNDS} interleaved rounds after a warm-up round, timed from profiling events; the median
  * decides. Candidates run as given; only the defaults are cut to the device's register budget
  * ({@link KernelSpec#withinBudget}), so the file holds the values that were timed and a layer runs
- * them as stored (a file of {@code format} {@value #FORMAT}; an older file's values are fitted
- * like defaults).
+ * them as stored ({@link #timedAsStored}: a file of {@code format} {@value #FORMAT} written under the
+ * device's budget; an older file's values are fitted like defaults).
  *
  * <p>Thread-safe (tuning runs hold a lock; loading a stored file does not).
  */
@@ -133,11 +133,25 @@ final class Tuner {
             KernelVariant variant = KernelVariant.valueOf(p.getProperty("variant", "").trim().toUpperCase(Locale.ROOT));
             Map<String, String> raw = new HashMap<>();
             p.stringPropertyNames().forEach(k -> raw.put(k, p.getProperty(k)));
-            // files from before FORMAT may hold a tile the budget cut when it was timed: their values count as defaults
-            return Optional.of(KernelParams.of(variant, raw, FORMAT.equals(p.getProperty("format"))));
+            return Optional.of(KernelParams.of(variant, raw, timedAsStored(p, CpuKernelSpecs.accumulatorsOf(device))));
         } catch (IOException | IllegalArgumentException e) {
             LOG.debug("Ignoring unreadable tuning file {}: {}", f, e.toString());
             return Optional.empty();
+        }
+    }
+
+    /**
+     * Whether a tuning file's values are the ones its run timed, to be run as stored: a file of
+     * format {@value #FORMAT} or later written under the same register budget. An older file may
+     * hold a default tile that the budget cut when it was timed, and a file written under another
+     * budget holds defaults cut to that one: their values are fitted like defaults.
+     */
+    static boolean timedAsStored(Properties file, int accumulators) {
+        try {
+            return Integer.parseInt(file.getProperty("format", "").trim()) >= Integer.parseInt(FORMAT)
+                    && Integer.parseInt(file.getProperty("accumulators", "").trim()) == accumulators;
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 
@@ -149,12 +163,18 @@ final class Tuner {
     /** Tunes with the given search spaces, one per spec of the variant, in spec order. */
     static Result tune(Device device, KernelVariant variant, Workload work, List<List<Map<String, Integer>>> spaces,
                        Consumer<String> progress) {
+        return tune(device, variant, work, spaces, progress, CpuKernelSpecs.accumulatorsOf(device));
+    }
+
+    /** {@link #tune}, with the defaults cut to a budget of {@code accumulators} (the device's, but for tests). */
+    static Result tune(Device device, KernelVariant variant, Workload work, List<List<Map<String, Integer>>> spaces,
+                       Consumer<String> progress, int accumulators) {
         synchronized (LOCK) {
             List<Trial> trials = new ArrayList<>();
             progress.accept("Tuning " + variant.label() + " kernels on " + device);
             // the defaults as they run on this device, so the file holds what was timed
-            KernelParams best = KernelParams.defaults(variant).withinBudget(CpuKernelSpecs.accumulatorsOf(device));
-            Validation validation = new Validation(device, work);
+            KernelParams best = KernelParams.defaults(variant).withinBudget(accumulators);
+            Validation validation = new Validation(device, work, accumulators);
             try (Bench bench = new Bench(device, work)) {
                 List<KernelSpec> specs = variant.specs();
                 for (int s = 0; s < specs.size(); s++) {
@@ -167,7 +187,7 @@ final class Tuner {
                         + "Run 'clattn verify' and report the driver.");
             }
             Path f = file(device);
-            store(device, best, trials, f);
+            store(device, best, accumulators, trials, f);
             progress.accept("Best: " + best + " -> " + f);
             return new Result(device, best, f, List.copyOf(trials));
         }
@@ -184,7 +204,7 @@ final class Tuner {
         String kernel = spec.kernel();
         List<FusedKernels> built = new ArrayList<>();
         List<KernelParams> requested = new ArrayList<>();
-        // candidates that fit to one kernel on this device (tiles cut to its register budget) are timed once
+        // candidates that fit to one kernel on this device (its launch limits, the head width) are timed once
         Map<KernelParams, KernelParams> kernels = new HashMap<>();
         try {
             for (Map<String, Integer> candidate : space) {
@@ -250,12 +270,13 @@ final class Tuner {
         return nl < 0 ? text : text.substring(0, nl);
     }
 
-    private static void store(Device device, KernelParams best, List<Trial> trials, Path f) {
+    private static void store(Device device, KernelParams best, int accumulators, List<Trial> trials, Path f) {
         Properties p = new Properties();
         p.setProperty("device", device.name());
         p.setProperty("driver", device.info().driverVersion());
         p.setProperty("variant", best.variant().label());
         p.setProperty("format", FORMAT);
+        p.setProperty("accumulators", Integer.toString(accumulators));
         best.values().forEach((k, v) -> p.setProperty(k, Integer.toString(v)));
         try {
             CacheDir.writeProperties(f, "clattn kernel tuning by Tuner", trials.stream().map(Trial::toString).toList(), p);
@@ -274,16 +295,19 @@ final class Tuner {
         private final Device device;
         private final List<CheckedProblem> problems;
         private final Map<KernelParams, String> outcomes = new HashMap<>();
+        private final int accumulators;
 
-        Validation(Device device, Workload work) {
+        Validation(Device device, Workload work, int accumulators) {
             this.device = device;
+            this.accumulators = accumulators;
             // the float64 references once per run, not once per candidate
             this.problems = CheckedProblem.of(Problem.tunerValidation(work.headDim()));
         }
 
         /** Null when {@code params} computes correctly, else the failed comparisons. */
         String failure(KernelParams params) {
-            return outcomes.computeIfAbsent(params, p -> {
+            // keyed by what runs: equal values with different chosen names may fit differently
+            return outcomes.computeIfAbsent(params.withinBudget(accumulators), p -> {
                 StringBuilder failures = new StringBuilder();
                 for (CheckedProblem checked : problems) {
                     Problem problem = checked.problem();

@@ -48,6 +48,11 @@ class ProgramCacheLimitTest {
         }
     }
 
+    /** A name as the cache gives its binaries: 40 hex digits, here starting with {@code tag}'s. */
+    private static String bin(String tag) {
+        return (tag + "0".repeat(40)).substring(0, 40) + ".bin";
+    }
+
     /** A file of {@code bytes} bytes last used {@code ago} before now. */
     private Path file(String name, int bytes, Duration ago) throws Exception {
         Path p = Files.write(programs.resolve(name), new byte[bytes]);
@@ -63,32 +68,36 @@ class ProgramCacheLimitTest {
 
     @Test
     void theLeastRecentlyUsedBinariesGoFirstAndNeverTheOneJustStored() throws Exception {
-        file("a.bin", 400, Duration.ofDays(3));
-        file("b.bin", 400, Duration.ofDays(2));
-        file("c.bin", 400, Duration.ofDays(1));
-        Path keep = file("old-but-just-stored.bin", 400, Duration.ofDays(9));
+        file(bin("a"), 400, Duration.ofDays(3));
+        file(bin("b"), 400, Duration.ofDays(2));
+        file(bin("c"), 400, Duration.ofDays(1));
+        Path keep = file(bin("d"), 400, Duration.ofDays(9)); // old, but just stored
         ProgramBinaryCache.prune(programs, 1000, keep);
-        assertThat(names()).as("1600 bytes down to at most 1000, oldest first")
-                .containsExactly("c.bin", "old-but-just-stored.bin");
+        assertThat(names()).as("1600 bytes down to at most 1000, oldest first").containsExactly(bin("c"), bin("d"));
 
         ProgramBinaryCache.prune(programs, 100, keep);
-        assertThat(names()).as("the kept file stays even above the limit").containsExactly("old-but-just-stored.bin");
+        assertThat(names()).as("the kept file stays even above the limit").containsExactly(bin("d"));
 
         ProgramBinaryCache.prune(programs, 1000, keep);
-        assertThat(names()).as("under the limit: nothing to do").containsExactly("old-but-just-stored.bin");
+        assertThat(names()).as("under the limit: nothing to do").containsExactly(bin("d"));
     }
 
     @Test
-    void staleTemporaryFilesGoAndOtherFilesStay() throws Exception {
-        file("x.bin1234.tmp", 10, ProgramBinaryCache.STALE_TEMPORARY.plusMinutes(5));
-        file("y.bin5678.tmp", 10, Duration.ofSeconds(5)); // a writer may still be busy with it
+    void staleTemporaryFilesGoAndFilesTheCacheDidNotWriteStay() throws Exception {
+        String stale = bin("e") + "1234.tmp";
+        String fresh = bin("f") + "5678.tmp"; // a writer may still be busy with it
+        file(stale, 10, ProgramBinaryCache.STALE_TEMPORARY.plusMinutes(5));
+        file(fresh, 10, Duration.ofSeconds(5));
         file("notes.txt", 5000, Duration.ofDays(30));
-        Files.createDirectories(programs.resolve("folder.bin"));
-        file("z.bin", 10, Duration.ofDays(1));
+        file("mine.bin", 5000, Duration.ofDays(30)); // not a name the cache gives
+        file("other.tmp", 10, Duration.ofDays(30));
+        Files.createDirectories(programs.resolve(bin("1")));
+        file(bin("2"), 10, Duration.ofDays(1));
         ProgramBinaryCache.prune(programs, 1 << 20, null);
-        assertThat(names()).containsExactly("folder.bin", "notes.txt", "y.bin5678.tmp", "z.bin");
+        assertThat(names()).containsExactlyInAnyOrder(bin("1"), bin("2"), fresh, "mine.bin", "notes.txt", "other.tmp");
         ProgramBinaryCache.prune(programs, 1, null);
-        assertThat(names()).as("only .bin files count and go").containsExactly("folder.bin", "notes.txt", "y.bin5678.tmp");
+        assertThat(names()).as("only the cache's binaries count and go")
+                .containsExactlyInAnyOrder(bin("1"), fresh, "mine.bin", "notes.txt", "other.tmp");
     }
 
     @Test
@@ -99,7 +108,7 @@ class ProgramCacheLimitTest {
         ProgramBinaryCache.store("used", binary);
         Path used = ProgramBinaryCache.file("used");
         Files.setLastModifiedTime(used, FileTime.from(NOW.minus(Duration.ofDays(5))));
-        file("older.bin", 300_000, Duration.ofDays(4));
+        file(bin("01d"), 300_000, Duration.ofDays(4));
         assertThat(ProgramBinaryCache.load("used")).isEqualTo(binary);
         assertThat(Files.getLastModifiedTime(used).toInstant()).as("marked used by the load")
                 .isAfter(NOW.minus(Duration.ofMinutes(1)));
@@ -107,7 +116,7 @@ class ProgramCacheLimitTest {
         ProgramBinaryCache.store("new one", binary); // 3 × 300 KB fit in 1 MiB
         assertThat(names()).hasSize(3);
         ProgramBinaryCache.store("newest", binary); // 4 × 300 KB do not: the least recently used goes
-        assertThat(names()).hasSize(3).doesNotContain("older.bin")
+        assertThat(names()).hasSize(3).doesNotContain(bin("01d"))
                 .contains(ProgramBinaryCache.file("newest").getFileName().toString(), used.getFileName().toString());
         assertThat(ProgramBinaryCache.load("newest")).isEqualTo(binary);
     }

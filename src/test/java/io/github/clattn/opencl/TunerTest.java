@@ -130,9 +130,14 @@ class TunerTest {
         assertThat(Tuner.paramsFor(device, KernelVariant.CPU)).isEqualTo(stored);
         assertThat(stored.chosen()).as("a file without format " + Tuner.FORMAT + " holds values fitted like defaults")
                 .isEmpty();
-        Files.writeString(f, valid + "format=" + Tuner.FORMAT + "\n");
+        String budget = "accumulators=" + CpuKernelSpecs.accumulatorsOf(device) + "\n";
+        Files.writeString(f, valid + "format= " + Tuner.FORMAT + " \n" + budget);
         assertThat(Tuner.stored(device).orElseThrow().chosen())
                 .containsExactlyInAnyOrder("GEMM_RM", "GEMM_CV", "FLASH_QR", "FLASH_RB", "FLASH_KC");
+        Files.writeString(f, valid + "format=" + Tuner.FORMAT + "\naccumulators=5\n");
+        assertThat(Tuner.stored(device).orElseThrow().chosen()).as("written under another register budget").isEmpty();
+        Files.writeString(f, valid + "format=" + Tuner.FORMAT + "\n");
+        assertThat(Tuner.stored(device).orElseThrow().chosen()).as("no budget stored").isEmpty();
         assertThat(Tuner.paramsFor(device, KernelVariant.GPU)).as("stored for the other variant")
                 .isEqualTo(KernelParams.defaults(KernelVariant.GPU));
 
@@ -181,6 +186,36 @@ class TunerTest {
                 .containsEntry("GEMM_RM", 6).containsEntry("GEMM_CV", 1).containsEntry("FLASH_ACC", 6);
         assertThat(tuned).as("equality looks at the values").isEqualTo(KernelParams.of(KernelVariant.CPU,
                 Map.of("GEMM_RM", "8", "GEMM_CV", "2", "FLASH_ACC", "16", "GEMV_CV", "16"), false));
+    }
+
+    @Test
+    void aTuningFileHoldsTheDefaultsAsTheyRanUnderTheBudget() throws Exception {
+        // FLASH_ACC and the GEMV tile are in none of these searches: the file holds the defaults cut
+        // to a budget of 6 (as on AVX2), which is how they ran
+        Device device = TestDevices.openCl();
+        List<List<Map<String, Integer>>> spaces = new ArrayList<>(List.of(
+                List.of(Map.of("GEMM_RM", 2, "GEMM_CV", 1)),
+                List.of(Map.of("FLASH_QR", 2, "FLASH_KV", 1, "FLASH_RB", 2, "FLASH_KC", 16)),
+                List.of(Map.of("DEC_QR", 2, "DEC_KV", 1))));
+        if (KernelVariant.CPU.gemv() != null) {
+            spaces.add(List.of(Map.of("GEMV_ROWS", 4)));
+        }
+        Tuner.Result result = Tuner.tune(device, KernelVariant.CPU, TINY, spaces, line -> { }, 6);
+        assertThat(result.best().get("FLASH_ACC")).isEqualTo(6);
+        String file = Files.readString(result.file());
+        assertThat(file).contains("FLASH_ACC=6").contains("accumulators=6").contains("format=" + Tuner.FORMAT);
+        assertThat(Tuner.timedAsStored(propertiesOf(file), 6)).isTrue();
+        assertThat(Tuner.timedAsStored(propertiesOf(file), 16)).as("under another budget").isFalse();
+        assertThat(Tuner.timedAsStored(propertiesOf(file.replace("format=" + Tuner.FORMAT, "format=3")), 6))
+                .as("a later format").isTrue();
+        assertThat(Tuner.timedAsStored(propertiesOf(file.replace("format=" + Tuner.FORMAT, "format=1")), 6)).isFalse();
+        assertThat(Tuner.timedAsStored(propertiesOf(file.replace("format=" + Tuner.FORMAT, "format=two")), 6)).isFalse();
+    }
+
+    private static java.util.Properties propertiesOf(String text) throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        p.load(new java.io.StringReader(text));
+        return p;
     }
 
     @Test
