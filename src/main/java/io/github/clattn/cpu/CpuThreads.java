@@ -1,10 +1,10 @@
 package io.github.clattn.cpu;
 
+import io.github.clattn.core.SystemProperties;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,9 +48,9 @@ public final class CpuThreads {
      * 25 ms after a run); back to back and beside a busy process, 1 ms was no slower than 30 µs.
      * An idle worker thus burns at most this much CPU after each call; 0 parks at once.
      */
-    static final long SPIN_NANOS = 1000L * intProperty(SPIN_PROPERTY, DEFAULT_SPIN_MICROS, 0, value -> LOG.warn(
-            "-D{}={} is not a non-negative integer; idle threads spin {} microseconds", SPIN_PROPERTY, value,
-            DEFAULT_SPIN_MICROS));
+    static final long SPIN_NANOS = 1000L * SystemProperties.intProperty(SPIN_PROPERTY, DEFAULT_SPIN_MICROS, 0,
+            value -> LOG.warn("-D{}={} is not a non-negative integer; idle threads spin {} microseconds", SPIN_PROPERTY,
+                    value, DEFAULT_SPIN_MICROS));
 
     /**
      * How long a caller waiting for its last tasks spins while other calls are in a parallel region
@@ -98,31 +98,9 @@ public final class CpuThreads {
 
     private static int initialThreads() {
         int cores = Runtime.getRuntime().availableProcessors();
-        return intProperty(THREADS_PROPERTY, cores, 1, value -> LOG.warn(
+        return SystemProperties.intProperty(THREADS_PROPERTY, cores, 1, value -> LOG.warn(
                 "-D{}={} is not a positive integer; using {} threads (the available processors)", THREADS_PROPERTY,
                 value, cores));
-    }
-
-    /**
-     * The system property {@code name} as an integer of at least {@code min} (surrounding blanks
-     * allowed), or {@code fallback} when it is unset or blank; any other value is given to
-     * {@code invalid} (to report it) and gives {@code fallback}.
-     */
-    static int intProperty(String name, int fallback, int min, Consumer<String> invalid) {
-        String value = System.getProperty(name);
-        if (value == null || value.isBlank()) {
-            return fallback;
-        }
-        try {
-            int n = Integer.parseInt(value.trim());
-            if (n >= min) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        invalid.accept(value);
-        return fallback;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.clattn.cpu;
 
+import io.github.clattn.core.SystemProperties;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -132,7 +133,7 @@ final class DecodePass {
 
     /** {@value #TARGET_TASKS}, or a positive {@code -Dclattn.decode.tasks} (anything else: one WARN, the default). */
     static int targetTasks() {
-        return CpuThreads.intProperty(TASKS_PROPERTY, TARGET_TASKS, 1, value -> {
+        return SystemProperties.intProperty(TASKS_PROPERTY, TARGET_TASKS, 1, value -> {
             if (WARNED.compareAndSet(false, true)) {
                 LOG.warn("-D{}={} is not a positive integer; using {} decode tasks", TASKS_PROPERTY, value,
                         TARGET_TASKS);

@@ -1,6 +1,7 @@
 package io.github.clattn.opencl;
 
 import io.github.clattn.core.CacheDir;
+import io.github.clattn.core.SystemProperties;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import org.slf4j.Logger;
@@ -48,12 +50,12 @@ final class ProgramBinaryCache {
 
     /** System property: the most MiB of program binaries the cache keeps (a positive integer). */
     static final String MAX_MIB_PROPERTY = "clattn.cache.programsMiB";
-    static final long DEFAULT_MAX_MIB = 256;
+    static final int DEFAULT_MAX_MIB = 256;
     /** A temporary file older than this was left by a writer that died before moving it into place. */
     static final Duration STALE_TEMPORARY = Duration.ofHours(1);
     private static volatile String warnedFor;
-    private static volatile boolean prunedBefore;
-    private static volatile boolean warnedTooSmall;
+    private static final AtomicBoolean PRUNED_BEFORE = new AtomicBoolean();
+    private static final AtomicBoolean WARNED_TOO_SMALL = new AtomicBoolean();
     /** The names {@link #file} gives, and those of the temporary files {@link CacheDir#writeAtomically} writes them through. */
     private static final Pattern BINARY = Pattern.compile("[0-9a-f]{40}\\.bin");
     private static final Pattern TEMPORARY = Pattern.compile("[0-9a-f]{40}\\.bin.*\\.tmp");
@@ -137,34 +139,18 @@ final class ProgramBinaryCache {
 
     /** {@value #MAX_MIB_PROPERTY} in bytes; the default, with one WARN per bad value, when it is not a positive integer. */
     static long maxBytes() {
-        String value = System.getProperty(MAX_MIB_PROPERTY);
-        try {
-            return maxBytes(value);
-        } catch (IllegalArgumentException e) {
+        long mib = SystemProperties.intProperty(MAX_MIB_PROPERTY, DEFAULT_MAX_MIB, 1, value -> {
             if (!value.equals(warnedFor)) {
                 warnedFor = value;
-                LOG.warn("{}; keeping at most {} MiB of program binaries", e.getMessage(), DEFAULT_MAX_MIB);
+                LOG.warn("{}; keeping at most {} MiB of program binaries", invalidLimit(value), DEFAULT_MAX_MIB);
             }
-            return DEFAULT_MAX_MIB << 20;
-        }
+        });
+        return mib << 20;
     }
 
-    /** {@code value} (MiB, null for the default) in bytes; throws {@link IllegalArgumentException} naming the property. */
-    static long maxBytes(String value) {
-        if (value == null || value.isBlank()) {
-            return DEFAULT_MAX_MIB << 20;
-        }
-        long mib;
-        try {
-            mib = Long.parseLong(value.trim());
-        } catch (NumberFormatException e) {
-            mib = -1;
-        }
-        if (mib < 1 || mib > Long.MAX_VALUE >> 20) {
-            throw new IllegalArgumentException(MAX_MIB_PROPERTY + ": expected a positive whole number of MiB, got '"
-                    + value + "'");
-        }
-        return mib << 20;
+    /** What the WARN says of a {@value #MAX_MIB_PROPERTY} that is not a positive integer. */
+    static String invalidLimit(String value) {
+        return MAX_MIB_PROPERTY + ": expected a positive whole number of MiB, got '" + value + "'";
     }
 
     /**
@@ -226,8 +212,7 @@ final class ProgramBinaryCache {
                 removed++;
             }
         }
-        if (kept > maxBytes && !warnedTooSmall) {
-            warnedTooSmall = true;
+        if (kept > maxBytes && WARNED_TOO_SMALL.compareAndSet(false, true)) {
             LOG.warn("{} is {} MiB, below the {} KiB of one program binary: each new binary removes all the others",
                     MAX_MIB_PROPERTY, maxBytes >> 20, kept >> 10);
         }
@@ -235,11 +220,10 @@ final class ProgramBinaryCache {
             // INFO the first time in a process, then DEBUG (a tuning run stores a binary per candidate)
             String line = "Removed {} least recently used program binaries ({} KiB) from {}: it keeps at most {} MiB ({})";
             Object[] args = {removed, freed >> 10, folder, maxBytes >> 20, MAX_MIB_PROPERTY};
-            if (prunedBefore) {
-                LOG.debug(line, args);
-            } else {
-                prunedBefore = true;
+            if (PRUNED_BEFORE.compareAndSet(false, true)) {
                 LOG.info(line, args);
+            } else {
+                LOG.debug(line, args);
             }
         }
     }

@@ -3,6 +3,7 @@ package io.github.clattn.cpu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.clattn.core.SystemProperties;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -90,18 +91,18 @@ class CpuThreadsTest {
         List<String> reported = new ArrayList<>();
         try {
             System.clearProperty(name);
-            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            assertThat(SystemProperties.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
             System.setProperty(name, "  ");
-            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            assertThat(SystemProperties.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
             System.setProperty(name, " 0 ");
-            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isZero();
-            assertThat(CpuThreads.intProperty(name, 7, 1, reported::add)).isEqualTo(7);
+            assertThat(SystemProperties.intProperty(name, 7, 0, reported::add)).isZero();
+            assertThat(SystemProperties.intProperty(name, 7, 1, reported::add)).isEqualTo(7);
             System.setProperty(name, "250");
-            assertThat(CpuThreads.intProperty(name, 7, 1, reported::add)).isEqualTo(250);
+            assertThat(SystemProperties.intProperty(name, 7, 1, reported::add)).isEqualTo(250);
             System.setProperty(name, "-3");
-            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            assertThat(SystemProperties.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
             System.setProperty(name, "fast");
-            assertThat(CpuThreads.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
+            assertThat(SystemProperties.intProperty(name, 7, 0, reported::add)).isEqualTo(7);
             assertThat(reported).containsExactly(" 0 ", "-3", "fast");
         } finally {
             System.clearProperty(name);

@@ -1,7 +1,6 @@
 package io.github.clattn.opencl;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.clattn.core.CacheDir;
 import java.nio.file.Files;
@@ -123,15 +122,16 @@ class ProgramCacheLimitTest {
 
     @Test
     void theLimitIsAPositiveWholeNumberOfMebibytes() {
-        assertThat(ProgramBinaryCache.maxBytes(null)).isEqualTo(ProgramBinaryCache.DEFAULT_MAX_MIB << 20);
-        assertThat(ProgramBinaryCache.maxBytes(" 64 ")).isEqualTo(64L << 20);
+        System.clearProperty(ProgramBinaryCache.MAX_MIB_PROPERTY);
+        assertThat(ProgramBinaryCache.maxBytes()).isEqualTo(ProgramBinaryCache.DEFAULT_MAX_MIB << 20);
+        System.setProperty(ProgramBinaryCache.MAX_MIB_PROPERTY, " 64 ");
+        assertThat(ProgramBinaryCache.maxBytes()).isEqualTo(64L << 20);
         for (String bad : List.of("0", "-5", "1.5", "lots", "99999999999999999999")) {
-            assertThatThrownBy(() -> ProgramBinaryCache.maxBytes(bad)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage(ProgramBinaryCache.MAX_MIB_PROPERTY + ": expected a positive whole number of MiB, got '"
-                            + bad + "'");
+            System.setProperty(ProgramBinaryCache.MAX_MIB_PROPERTY, bad);
+            assertThat(ProgramBinaryCache.maxBytes()).as("a bad value falls back to the default: " + bad)
+                    .isEqualTo(ProgramBinaryCache.DEFAULT_MAX_MIB << 20);
+            assertThat(ProgramBinaryCache.invalidLimit(bad)).isEqualTo(ProgramBinaryCache.MAX_MIB_PROPERTY
+                    + ": expected a positive whole number of MiB, got '" + bad + "'");
         }
-        System.setProperty(ProgramBinaryCache.MAX_MIB_PROPERTY, "lots");
-        assertThat(ProgramBinaryCache.maxBytes()).as("a bad value falls back to the default")
-                .isEqualTo(ProgramBinaryCache.DEFAULT_MAX_MIB << 20);
     }
 }
